@@ -1,3 +1,20 @@
-"""cebra_data: a data layer for contrastive embedding of neural recordings."""
+"""cebra_data: a data layer for contrastive embedding of neural recordings.
+
+The public API mirrors ``cebra.data``: code written for it runs on
+``cebra_data`` by changing its imports (see ``docs/differences.rst`` for the
+places where we deliberately behave differently).
+"""
 
 __version__ = "0.1.0"
+
+# --- core (datatypes, bases, datasets) ---
+
+# --- sampling (single-session loaders, masking, multi-objective) ---
+
+# --- multi-session ---
+
+# --- io ---
+
+# --- trials, splits, normalisation ---
+
+# --- estimators ---
