@@ -8,6 +8,11 @@ places where we deliberately behave differently).
 __version__ = "0.1.0"
 
 # --- core (datatypes, bases, datasets) ---
+from cebra_data.base import Dataset, HasDevice, Loader
+from cebra_data.datasets import DatasetCollection, TensorDataset, UnifiedDataset
+from cebra_data.datatypes import Batch, BatchIndex, Offset
+from cebra_data.multi_session import MultiSessionDataset
+from cebra_data.single_session import SingleSessionDataset
 
 # --- sampling (single-session loaders, masking, multi-objective) ---
 

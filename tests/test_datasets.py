@@ -1,0 +1,195 @@
+import numpy as np
+import pytest
+import torch
+
+from cebra_data import (BatchIndex, DatasetCollection, Offset, TensorDataset,
+                        UnifiedDataset)
+from cebra_data.errors import DimensionMismatchError
+
+RNG = np.random.default_rng(0)
+NEURAL = RNG.normal(size=(50, 6)).astype(np.float32)
+
+
+def test_tensor_dataset_dtypes_and_shapes():
+    ds = TensorDataset(NEURAL.astype(np.float64), continuous=np.arange(50.0), discrete=np.arange(50) % 3)
+    assert ds.neural.dtype == torch.float32 and ds.continuous.shape == (50, 1)
+    assert ds.continuous.dtype == torch.float32 and ds.discrete.dtype == torch.long
+    assert ds.offset == Offset(0, 1) and len(ds) == 50 and ds.input_dimension == 6
+
+
+def test_float32_arrays_are_shared_not_copied():
+    neural = NEURAL.copy()
+    neural.flags.writeable = False
+    ds = TensorDataset(neural, continuous=np.zeros(50, dtype=np.float32))
+    assert ds.neural.data_ptr() == neural.ctypes.data
+
+
+def test_integer_neural_is_converted_to_float32():
+    counts = RNG.poisson(2.0, size=(50, 4))
+    ds = TensorDataset(counts, discrete=np.zeros(50, dtype=int))
+    assert ds.neural.dtype == torch.float32
+    assert np.array_equal(ds.neural.numpy(), counts.astype(np.float32))
+    with pytest.warns(UserWarning, match="beyond 2\\*\\*24: converting torch.int64 to float32 rounds"):
+        TensorDataset(np.full((5, 2), 2**25 + 1), discrete=np.zeros(5, dtype=int))
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(neural=NEURAL), ValueError, "needs at least one index"),
+        (dict(neural=NEURAL[:, 0], continuous=np.zeros(50)), ValueError,
+         "2-D array .* but got a 1-D array of shape \\(50,\\). Reshape your data using array.reshape\\(-1, 1\\)"),
+        (dict(neural=NEURAL[None], continuous=np.zeros(50)), ValueError, "but got a 3-D array"),
+        (dict(neural=NEURAL, continuous=np.zeros(49)), ValueError,
+         "inconsistent numbers of samples: neural=50, continuous=49"),
+        (dict(neural=NEURAL, discrete=np.zeros(51, dtype=int)), ValueError,
+         "inconsistent numbers of samples: neural=50, discrete=51"),
+        (dict(neural=NEURAL, discrete=np.zeros(50)), TypeError,
+         "discrete should hold integer labels, but got dtype torch.float64"),
+        (dict(neural=NEURAL, discrete=np.zeros((50, 2), dtype=int)), ValueError,
+         "discrete should be a 1-D array of integer labels"),
+        (dict(neural=NEURAL, continuous=np.zeros((50, 2, 2))), ValueError,
+         "continuous should be a 1-D array .* but got a 3-D array"),
+        (dict(neural=np.zeros((0, 3)), continuous=np.zeros(0)), ValueError, "neural is empty"),
+        (dict(neural=np.where(np.arange(300).reshape(50, 6) == 13, np.nan, NEURAL), continuous=np.zeros(50)),
+         ValueError, "neural contains 1 NaN and 0 infinite values \\(first at time step 2, feature 1\\)"),
+        (dict(neural=np.full((50, 6), np.inf), continuous=np.zeros(50)), ValueError, "0 NaN and 300 infinite"),
+        (dict(neural=NEURAL, continuous=np.full(50, np.inf)), ValueError, "continuous contains 50 infinite"),
+        (dict(neural=NEURAL.tolist(), continuous=np.zeros(50)), TypeError,
+         "neural should be a numpy array or a torch.Tensor, but got list"),
+        (dict(neural=NEURAL.astype(str), continuous=np.zeros(50)), TypeError, "numeric array, but got an array of dtype <U"),
+        (dict(neural=NEURAL, continuous=np.zeros(50), offset=Offset(30, 30)), ValueError,
+         "recording has 50 samples, fewer than the 60 samples of one window"),
+        (dict(neural=NEURAL, continuous=np.zeros(50), offset="5"), TypeError, "offset should be a cebra_data.Offset"),
+        (dict(neural=NEURAL, continuous=np.zeros(50), trial_ids=[0] * 20 + [1] * 20 + [0] * 10), ValueError,
+         "contiguous block .* trial\\(s\\) \\[0\\] appear in several separate blocks"),
+        (dict(neural=NEURAL, continuous=np.zeros(50), trial_ids=[0] * 10), ValueError,
+         "neural=50, trial_ids=10"),
+    ],
+)
+def test_tensor_dataset_validation_messages(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        TensorDataset(**kwargs)
+
+
+def test_nan_continuous_labels_are_excluded_and_counted():
+    continuous = np.arange(50.0)
+    continuous[[3, 10, 11]] = np.nan
+    ds = TensorDataset(NEURAL, continuous=continuous)
+    assert ds.num_excluded == 3
+    assert not ds.sample_mask()[[3, 10, 11]].any() and int(ds.sample_mask().sum()) == 47
+
+
+def test_load_batch_shapes_single_session():
+    ds = TensorDataset(NEURAL, continuous=np.zeros(50), offset=Offset(2, 3))
+    idx = BatchIndex(torch.arange(2, 10), torch.arange(2, 18), torch.arange(2, 6))
+    batch = ds.load_batch(idx)
+    assert batch.reference.shape == (8, 6, 5)
+    assert batch.positive.shape == (16, 6, 5)
+    assert batch.negative.shape == (4, 6, 5)
+    assert torch.equal(batch.reference[0], torch.as_tensor(NEURAL[0:5]).T)
+
+
+def _sessions(lengths=(40, 50, 60), dims=(5, 7, 9), cdim=3):
+    gen = torch.Generator().manual_seed(1)
+    return [TensorDataset(torch.randn(n, d, generator=gen), continuous=torch.randn(n, cdim, generator=gen),
+                          discrete=torch.arange(n) % 2)
+            for n, d in zip(lengths, dims)]
+
+
+def test_collection_accepts_args_list_and_generator():
+    sessions = _sessions()
+    for collection in (DatasetCollection(*sessions), DatasetCollection(sessions),
+                       DatasetCollection(s for s in sessions)):
+        assert collection.num_sessions == 3
+        assert collection.session_lengths == [40, 50, 60]
+        assert collection.continuous_index.shape == (150, 3)
+        assert collection.discrete_index.shape == (150,)
+        assert [collection.get_input_dimension(i) for i in range(3)] == [5, 7, 9]
+
+
+@pytest.mark.parametrize(
+    "args, error, match",
+    [
+        ((), ValueError, "needs at least one session"),
+        ((np.zeros(3),), TypeError, "but session 0 is a ndarray"),
+        (("abc",), TypeError, "but session 0 is a str"),
+    ],
+)
+def test_collection_says_what_it_got(args, error, match):
+    with pytest.raises(error, match=match):
+        DatasetCollection(*args)
+
+
+def test_collection_rejects_mismatched_index_dimensions():
+    a, b, c = _sessions()
+    c2 = TensorDataset(torch.zeros(30, 4), continuous=torch.zeros(30, 2), discrete=torch.zeros(30, dtype=torch.long))
+    with pytest.raises(DimensionMismatchError, match="session 0: 3, session 1: 3, session 2: 2"):
+        DatasetCollection(a, b, c2)
+    no_discrete = TensorDataset(torch.zeros(30, 4), continuous=torch.zeros(30, 3))
+    with pytest.raises(DimensionMismatchError, match="session\\(s\\) \\[1\\] have no discrete_index"):
+        DatasetCollection(a, no_discrete)
+    other = TensorDataset(torch.zeros(30, 4), continuous=torch.zeros(30, 3), discrete=torch.zeros(30, dtype=torch.long),
+                          offset=Offset(2, 2))
+    with pytest.raises(ValueError, match="must use one offset"):
+        DatasetCollection(a, other)
+
+
+def test_collection_load_batch_and_configure_for():
+    collection = DatasetCollection(_sessions())
+
+    class M:
+        def __init__(self, o):
+            self.o = o
+
+        def get_offset(self):
+            return self.o
+
+    collection.configure_for(M(Offset(2, 3)))
+    assert all(s.offset == Offset(2, 3) for s in collection.iter_sessions())
+    collection.configure_for([M(Offset(1, 1))] * 3)
+    assert collection.offset == Offset(1, 1)
+    with pytest.raises(ValueError, match="one model per session \\(3\\), but got 2"):
+        collection.configure_for([M(Offset(1, 1))] * 2)
+    with pytest.raises(ValueError, match="disagree in their offsets"):
+        collection.configure_for([M(Offset(1, 1)), M(Offset(2, 2)), M(Offset(1, 1))])
+    ref = torch.tensor([[1, 2], [3, 4], [5, 6]])
+    perm = torch.arange(6)
+    batches = collection.load_batch(BatchIndex(ref, ref, ref, perm, perm))
+    assert [b.reference.shape for b in batches] == [(2, d, 2) for d in (5, 7, 9)]
+    assert all(b.index is perm for b in batches)
+    assert collection[1, torch.tensor([3])].shape == (1, 7, 2)
+    with pytest.raises(IndexError, match="session_id should be in 0 .. 2, but got 3"):
+        collection[3, torch.tensor([0])]
+    with pytest.raises(ValueError, match="one row of reference indices per session \\(3\\), but got 2"):
+        collection.load_batch(BatchIndex(ref[:2], ref, ref))
+    assert collection.sample_mask().shape == (150,)
+
+
+def test_unified_dataset_concatenates_neurons():
+    sessions = _sessions()
+    unified = UnifiedDataset(sessions)
+    assert unified.input_dimension == 21
+    ref = torch.tensor([[1, 2], [3, 4], [5, 6]])
+    batch = unified.load_batch(BatchIndex(ref, ref, ref))
+    assert batch.reference.shape == (2, 21, 1)
+    assert torch.equal(batch.reference[0, 5:12, 0], sessions[1].neural[3])
+    with pytest.raises(TypeError, match="one model with get_offset"):
+        unified.configure_for([object()])
+
+
+def test_to_device_moves_datasets_and_collections():
+    sessions = _sessions()
+    collection = DatasetCollection(sessions).to("meta")
+    assert collection.device == "meta"
+    assert collection.continuous_index.device.type == "meta"
+    assert all(s.neural.device.type == "meta" for s in collection.iter_sessions())
+    with pytest.raises(ValueError, match="must be on one device"):
+        DatasetCollection(_sessions()[0], sessions[1])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_round_trip():
+    ds = TensorDataset(NEURAL, continuous=np.zeros(50), device="cuda")
+    assert ds.neural.is_cuda and ds[torch.arange(3, device="cuda")].is_cuda
+    assert ds.to("cpu").neural.device.type == "cpu"

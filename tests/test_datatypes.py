@@ -1,0 +1,65 @@
+import pickle
+
+import pytest
+import torch
+
+from cebra_data import Batch, BatchIndex, Offset
+
+
+@pytest.mark.parametrize("args, left, right", [((3,), 3, 3), ((0, 1), 0, 1), ((5, 2), 5, 2)])
+def test_offset_bounds_and_length(args, left, right):
+    offset = Offset(*args)
+    assert (offset.left, offset.right, len(offset)) == (left, right, left + right)
+    assert tuple(offset) == (left, right)
+
+
+@pytest.mark.parametrize(
+    "args, error, match",
+    [
+        ((), ValueError, "one value .* or two values"),
+        ((1, 2, 3), ValueError, "but got 3 values"),
+        ((-1, 2), ValueError, "left bound should be >= 0, but got left=-1"),
+        ((2, 0), ValueError, "right bound should be >= 1, but got right=0"),
+        ((0,), ValueError, "right bound should be >= 1"),
+        ((1.5, 2), TypeError, "left bound should be an integer, but got 1.5"),
+        ((1, "2"), TypeError, "right bound should be an integer"),
+        ((True, 2), TypeError, "should be an integer"),
+    ],
+)
+def test_offset_rejects_bad_bounds(args, error, match):
+    with pytest.raises(error, match=match):
+        Offset(*args)
+
+
+def test_offset_is_immutable_hashable_and_picklable():
+    offset = Offset(2, 3)
+    with pytest.raises(AttributeError, match="immutable"):
+        offset.left = 4
+    assert offset == Offset(2, 3) and offset != Offset(3, 2)
+    assert len({Offset(2, 3), Offset(2, 3), Offset(1)}) == 2
+    assert pickle.loads(pickle.dumps(offset)) == offset
+    assert repr(offset) == "Offset(left=2, right=3, length=5)"
+
+
+def test_offset_slices_and_mask_array():
+    offset = Offset(2, 3)
+    values = list(range(10))
+    assert values[offset.left_slice] == [0, 1]
+    assert values[offset.right_slice] == [7, 8, 9]
+    assert values[offset.valid_slice] == [2, 3, 4, 5, 6]
+    masked = offset.mask_array(torch.ones(10), 0)
+    assert masked.tolist() == [0, 0, 1, 1, 1, 1, 1, 0, 0, 0]
+
+
+def test_batch_index_defaults_and_fields():
+    idx = BatchIndex(torch.tensor([1]), torch.tensor([2]), torch.tensor([3]))
+    assert idx.index is None and idx.index_reversed is None
+    assert idx._fields == ("reference", "positive", "negative", "index", "index_reversed")
+
+
+def test_batch_to_moves_every_tensor():
+    batch = Batch(torch.zeros(2, 3, 1), torch.zeros(2, 3, 1), torch.zeros(2, 3, 1),
+                  index=torch.arange(4), index_reversed=torch.arange(4))
+    moved = batch.to("meta")
+    assert moved is batch
+    assert all(getattr(batch, n).device.type == "meta" for n in Batch.__slots__)
