@@ -1,0 +1,387 @@
+"""Distributions over time and a continuous index.
+
+* :class:`Prior` -- uniform over the valid time steps.
+* :class:`TimeContrastive` -- the positive is ``reference + time_offset``.
+* :class:`TimedeltaDistribution` -- the positive is the nearest neighbour of
+  ``index[reference] + index[t + time_delta] - index[t]`` for a random ``t``.
+* :class:`DeltaNormalDistribution` -- the positive is the nearest neighbour of
+  ``index[reference] + N(0, delta**2 I)``.
+
+Validity rules (``valid`` and ``trial_ids`` are optional ``(N,)`` tensors):
+
+* rows of the continuous index that contain ``NaN``/``inf`` count as invalid;
+* references, negatives and positives are always valid time steps;
+* time-contrastive references are the ``t`` with ``t`` and ``t + time_offset``
+  both valid and in the same trial;
+* the empirical time differences use the pairs ``(t, t + time_delta)`` inside
+  one trial whose two rows are finite (whether or not they are ``valid``: the
+  differences describe how behaviour moves, not which windows fit).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Tuple, Union
+
+import torch
+
+from cebra_data._validation import check_float, check_int, check_positive_int
+from cebra_data.distributions.base import (
+    HasGenerator,
+    JointDistribution,
+    PriorDistribution,
+    SeedLike,
+    as_reference_index,
+    as_trial_ids,
+    as_valid_mask,
+)
+from cebra_data.distributions.index import ContinuousIndex, as_continuous
+
+__all__ = [
+    "Prior",
+    "TimeContrastive",
+    "TimedeltaDistribution",
+    "DeltaNormalDistribution",
+    "finite_rows",
+    "time_pairs",
+]
+
+
+def finite_rows(continuous: torch.Tensor) -> torch.Tensor:
+    """Boolean ``(N,)`` mask of the rows whose values are all finite."""
+    return torch.isfinite(continuous).all(dim=1)
+
+
+def time_pairs(
+    usable: torch.Tensor, time_delta: int, trial_ids: Optional[torch.Tensor] = None
+) -> torch.Tensor:
+    """Start ``t`` of every pair ``(t, t + time_delta)`` with both ends ``usable`` and in one trial.
+
+    Args:
+        usable: boolean ``(N,)`` mask.
+        time_delta: the distance in time, ``>= 0``.
+        trial_ids: optional ``(N,)`` trial of every time step.
+
+    Returns:
+        Ascending long tensor of the pair starts.
+    """
+    n = len(usable)
+    if time_delta >= n:
+        return torch.empty(0, dtype=torch.long, device=usable.device)
+    ok = usable[: n - time_delta] & usable[time_delta:]
+    if trial_ids is not None:
+        ok = ok & (trial_ids[: n - time_delta] == trial_ids[time_delta:])
+    return ok.nonzero().flatten()
+
+
+def _require_support(support: torch.Tensor, what: str) -> torch.Tensor:
+    if len(support) == 0:
+        raise ValueError(
+            f"No time step can be drawn: {what}. Check the valid mask (e.g. a smaller "
+            "offset), the trial lengths and the NaN rows of the index."
+        )
+    return support
+
+
+class _UniformSupport(HasGenerator, PriorDistribution):
+    """A prior that draws uniformly from a fixed, ascending set of time steps (:attr:`support`)."""
+
+    support: torch.Tensor
+    num_samples: int
+
+    def sample_prior(self, num_samples: int, offset: Any = None) -> torch.Tensor:
+        """Return ``num_samples`` time steps drawn uniformly from :attr:`support`.
+
+        Args:
+            num_samples: number of indices to draw.
+            offset: optional :class:`~cebra_data.Offset`; if given, only time
+                steps ``t`` with a full window, ``offset.left <= t <= N -
+                offset.right``, are drawn. Prefer passing ``valid`` at
+                construction (loaders do): it also handles trials.
+
+        Returns:
+            ``(num_samples,)`` long tensor.
+        """
+        num_samples = check_positive_int(num_samples, "num_samples")
+        support = self.support if offset is None else self._support_within(offset)
+        return self.choice(support, num_samples)
+
+    def _support_within(self, offset: Any) -> torch.Tensor:
+        cache: Dict[Tuple[int, int], torch.Tensor] = self.__dict__.setdefault("_offset_cache", {})
+        key = (int(offset.left), int(offset.right))
+        if key not in cache:
+            low, high = key[0], self.num_samples - key[1]
+            inside = self.support[(self.support >= low) & (self.support <= high)]
+            cache[key] = _require_support(inside, f"no valid time step has a full window {offset!r}")
+        return cache[key]
+
+
+class Prior(_UniformSupport):
+    """Uniform prior over the valid time steps of a continuous index.
+
+    Args:
+        continuous: ``(N, d)`` continuous index; rows with ``NaN``/``inf`` are never drawn.
+        device: device of the returned indices.
+        seed: see :func:`cebra_data.distributions.base.as_generator`.
+        valid: optional boolean ``(N,)`` mask of drawable time steps.
+        trial_ids: accepted for a uniform signature (a prior does not pair time steps).
+
+    Raises:
+        ValueError: if no time step can be drawn.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data.distributions import Prior
+        >>> valid = torch.tensor([False, True, True, False])
+        >>> idx = Prior(torch.zeros(4, 1), seed=0, valid=valid).sample_prior(100)
+        >>> sorted(set(idx.tolist()))
+        [1, 2]
+    """
+
+    def __init__(
+        self,
+        continuous: torch.Tensor,
+        device: Union[str, torch.device] = "cpu",
+        seed: SeedLike = None,
+        valid: Optional[torch.Tensor] = None,
+        trial_ids: Optional[torch.Tensor] = None,
+    ) -> None:
+        HasGenerator.__init__(self, device=device, seed=seed)
+        self.continuous = as_continuous(continuous).to(self.device)
+        self.num_samples = len(self.continuous)
+        self.valid = as_valid_mask(valid, self.num_samples, self.device)
+        usable = self.valid & finite_rows(self.continuous)
+        self.support = _require_support(usable.nonzero().flatten(), "every row is invalid or NaN")
+
+
+class TimeContrastive(_UniformSupport, JointDistribution):
+    """Time-contrastive learning: the positive is exactly ``reference + time_offset``.
+
+    References are drawn uniformly among the time steps ``t`` for which ``t``
+    and ``t + time_offset`` are both valid (and finite, if ``continuous`` is
+    given) and lie in the same trial, so every positive is valid.
+
+    Args:
+        continuous: optional ``(N, d)`` index; used for its length and to
+            exclude ``NaN`` rows.
+        time_offset: distance in time between reference and positive (``>= 0``).
+        num_samples: number of time steps ``N``, if ``continuous`` is not given.
+        device: device of the returned indices.
+        seed: see :func:`cebra_data.distributions.base.as_generator`.
+        valid: optional boolean ``(N,)`` mask.
+        trial_ids: optional ``(N,)`` trial of every time step.
+
+    Raises:
+        ValueError: if neither ``continuous`` nor ``num_samples`` is given,
+            they disagree, or no reference can be drawn.
+
+    Example:
+        >>> from cebra_data.distributions import TimeContrastive
+        >>> dist = TimeContrastive(num_samples=100, time_offset=10, seed=0)
+        >>> reference, positive = dist.sample_joint(5)
+        >>> bool(((positive - reference) == 10).all()), int(reference.max()) < 90
+        (True, True)
+    """
+
+    def __init__(
+        self,
+        continuous: Optional[torch.Tensor] = None,
+        time_offset: int = 1,
+        num_samples: Optional[int] = None,
+        device: Union[str, torch.device] = "cpu",
+        seed: SeedLike = None,
+        valid: Optional[torch.Tensor] = None,
+        trial_ids: Optional[torch.Tensor] = None,
+    ) -> None:
+        HasGenerator.__init__(self, device=device, seed=seed)
+        if continuous is None and num_samples is None:
+            raise ValueError(
+                "TimeContrastive needs the number of time steps: pass a continuous index "
+                "or num_samples."
+            )
+        if num_samples is not None:
+            num_samples = check_positive_int(num_samples, "num_samples")
+        if continuous is not None:
+            continuous = as_continuous(continuous).to(self.device)
+            if num_samples is not None and num_samples != len(continuous):
+                raise ValueError(
+                    f"num_samples={num_samples} does not match the {len(continuous)} rows of "
+                    "continuous; pass only one of them."
+                )
+            num_samples = len(continuous)
+        self.continuous = continuous
+        self.num_samples = num_samples
+        self.time_offset = check_int(time_offset, "time_offset", minimum=0)
+        if self.num_samples <= self.time_offset:
+            raise ValueError(
+                f"The number of time steps should exceed time_offset, but got "
+                f"{self.num_samples} <= time_offset={self.time_offset}."
+            )
+        self.valid = as_valid_mask(valid, self.num_samples, self.device)
+        self.trial_ids = as_trial_ids(trial_ids, self.num_samples, self.device)
+        usable = self.valid if continuous is None else self.valid & finite_rows(continuous)
+        self.support = _require_support(
+            time_pairs(usable, self.time_offset, self.trial_ids),
+            f"no valid time step t has a valid t + {self.time_offset} in the same trial",
+        )
+
+    def sample_conditional(self, reference_idx: torch.Tensor) -> torch.Tensor:
+        """Return ``reference_idx + time_offset``.
+
+        Raises:
+            IndexError: if a positive would fall outside the recording.
+        """
+        reference_idx = as_reference_index(
+            reference_idx, self.num_samples - self.time_offset, self.device
+        )
+        return reference_idx + self.time_offset
+
+
+class _NearestNeighbourConditional(_UniformSupport, JointDistribution):
+    """Shared set-up of the conditionals that search the continuous index."""
+
+    def _setup_index(
+        self,
+        continuous: Any,
+        valid: Optional[torch.Tensor],
+        trial_ids: Optional[torch.Tensor],
+        engine: str,
+    ) -> None:
+        self.data = as_continuous(continuous).to(self.device)
+        self.num_samples = len(self.data)
+        self.valid = as_valid_mask(valid, self.num_samples, self.device)
+        self.trial_ids = as_trial_ids(trial_ids, self.num_samples, self.device)
+        self.finite = finite_rows(self.data)
+        searchable = self.valid & self.finite
+        self.support = _require_support(
+            searchable.nonzero().flatten(), "every row is invalid or NaN"
+        )
+        self.index = ContinuousIndex(self.data, valid=searchable, engine=engine)
+
+    def search(self, query: torch.Tensor) -> torch.Tensor:
+        """Nearest valid time step of each query row (see :class:`ContinuousIndex`)."""
+        return self.index.search(query)
+
+
+class TimedeltaDistribution(_NearestNeighbourConditional):
+    """Positives from the empirical distribution of behaviour changes over ``time_delta``.
+
+    The query for a reference ``r`` is ``index[r] + (index[t + time_delta] -
+    index[t])`` with ``t`` drawn uniformly among the pairs ``(t, t +
+    time_delta)`` inside one trial whose rows are finite; the positive is the
+    valid time step nearest to the query (exact search, ties to the smallest
+    time index). The prior is uniform over valid, finite time steps.
+
+    Args:
+        continuous: ``(N, d)`` continuous index.
+        time_delta: the time lag of the empirical differences (``>= 0``).
+        device: device of the returned indices.
+        seed: see :func:`cebra_data.distributions.base.as_generator`.
+        valid: optional boolean ``(N,)`` mask of drawable time steps.
+        trial_ids: optional ``(N,)`` trial of every time step.
+        engine: nearest-neighbour engine, see :mod:`cebra_data.distributions.index`.
+
+    Note:
+        The search uses Euclidean distance: give the index's columns
+        comparable scales (e.g. standardise them) for meaningful positives.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data.distributions import TimedeltaDistribution
+        >>> position = torch.linspace(0, 1, 200)[:, None]
+        >>> dist = TimedeltaDistribution(position, time_delta=5, seed=0)
+        >>> reference, positive = dist.sample_joint(4)
+        >>> bool(((positive - reference).abs() <= 6).all())
+        True
+    """
+
+    def __init__(
+        self,
+        continuous: torch.Tensor,
+        time_delta: int = 1,
+        device: Union[str, torch.device] = "cpu",
+        seed: SeedLike = None,
+        valid: Optional[torch.Tensor] = None,
+        trial_ids: Optional[torch.Tensor] = None,
+        engine: str = "auto",
+    ) -> None:
+        HasGenerator.__init__(self, device=device, seed=seed)
+        self.time_delta = check_int(time_delta, "time_delta", minimum=0)
+        self._setup_index(continuous, valid, trial_ids, engine)
+        self.pair_start = time_pairs(self.finite, self.time_delta, self.trial_ids)
+        if len(self.pair_start) == 0:
+            raise ValueError(
+                f"No pair of time steps (t, t + {self.time_delta}) lies inside one trial with "
+                "finite values, so no time difference can be estimated. Use a smaller "
+                "time_delta or check the trial lengths and NaN rows."
+            )
+
+    def sample_differences(self, num_samples: int) -> torch.Tensor:
+        """Draw ``num_samples`` empirical differences ``index[t + time_delta] - index[t]``."""
+        start = self.choice(self.pair_start, num_samples)
+        return self.data[start + self.time_delta] - self.data[start]
+
+    def query(self, reference_idx: torch.Tensor) -> torch.Tensor:
+        """The search queries for ``reference_idx`` (one random difference each)."""
+        reference_idx = as_reference_index(reference_idx, self.num_samples, self.device)
+        return self.data[reference_idx] + self.sample_differences(len(reference_idx))
+
+    def sample_conditional(self, reference_idx: torch.Tensor) -> torch.Tensor:
+        """Return the valid time step nearest to each reference's query."""
+        return self.search(self.query(reference_idx))
+
+
+class DeltaNormalDistribution(_NearestNeighbourConditional):
+    """Positives near a Gaussian perturbation of the reference's index value.
+
+    The query for a reference ``r`` is ``index[r] + delta * z`` with ``z``
+    standard normal (isotropic covariance ``delta**2 I``); the positive is the
+    valid time step nearest to it. The prior is uniform over valid, finite
+    time steps.
+
+    Args:
+        continuous: ``(N, d)`` continuous index.
+        delta: standard deviation of the perturbation (``> 0``).
+        device: device of the returned indices.
+        seed: see :func:`cebra_data.distributions.base.as_generator`.
+        valid: optional boolean ``(N,)`` mask of drawable time steps.
+        trial_ids: accepted for a uniform signature (unused).
+        engine: nearest-neighbour engine, see :mod:`cebra_data.distributions.index`.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data.distributions import DeltaNormalDistribution
+        >>> dist = DeltaNormalDistribution(torch.linspace(0, 1, 101)[:, None], delta=0.01, seed=0)
+        >>> reference, positive = dist.sample_joint(3)
+        >>> bool(((positive - reference).abs() <= 6).all())
+        True
+    """
+
+    def __init__(
+        self,
+        continuous: torch.Tensor,
+        delta: float = 0.1,
+        device: Union[str, torch.device] = "cpu",
+        seed: SeedLike = None,
+        valid: Optional[torch.Tensor] = None,
+        trial_ids: Optional[torch.Tensor] = None,
+        engine: str = "auto",
+    ) -> None:
+        HasGenerator.__init__(self, device=device, seed=seed)
+        self.std = check_float(delta, "delta", strictly_positive=True)
+        self._setup_index(continuous, valid, trial_ids, engine)
+
+    @property
+    def delta(self) -> float:
+        """Standard deviation of the Gaussian perturbation."""
+        return self.std
+
+    def query(self, reference_idx: torch.Tensor) -> torch.Tensor:
+        """The search queries ``index[reference_idx] + delta * z``."""
+        reference_idx = as_reference_index(reference_idx, self.num_samples, self.device)
+        mean = self.data[reference_idx]
+        noise = self.randn(tuple(mean.shape), dtype=mean.dtype)
+        return mean + self.std * noise
+
+    def sample_conditional(self, reference_idx: torch.Tensor) -> torch.Tensor:
+        """Return the valid time step nearest to each reference's perturbed value."""
+        return self.search(self.query(reference_idx))

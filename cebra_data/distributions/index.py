@@ -1,0 +1,614 @@
+"""Exact nearest-neighbour search over a continuous (and optionally discrete) index.
+
+The conditional distributions find, for each query point, the time step whose
+label is closest. This module answers that question exactly, with bounded
+memory, using one of two engines:
+
+* ``"kdtree"`` -- a :class:`scipy.spatial.cKDTree` built once at
+  construction; ``O(log N)`` per query. Used on the CPU for indices of at most
+  :data:`KDTREE_MAX_DIM` dimensions (KD-trees lose their advantage beyond).
+* ``"brute"`` -- chunked brute force in torch (a matrix product per chunk,
+  keeping a running top-k), for GPU indices or many dimensions. Memory is
+  bounded by :data:`CHUNK_ELEMENTS` distances at a time, never a full
+  ``(batch, N)`` matrix.
+
+``engine="auto"`` (the default) picks the KD-tree on the CPU when the index
+has at most :data:`KDTREE_MAX_DIM` dimensions, brute force otherwise.
+
+Distance and tie rule
+---------------------
+Both engines return exactly the same answer, the one defined by:
+
+1. the distance between a stored point ``x`` and a query ``q`` is
+   :func:`squared_distance`: ``sum_j (float64(x_j) - float64(q_j))**2``,
+   accumulated over ``j = 0, 1, ..., d - 1`` in that order;
+2. among the searchable points at the smallest distance, the one with the
+   **smallest time index** is returned.
+
+Engines only propose candidates: each engine returns its ``k`` nearest points
+by its own (fast, slightly inexact) arithmetic, together with a guaranteed
+lower bound on the distance of every point it did not propose. The final
+choice is made by rule 1 and 2 on the candidates; if the bound cannot rule out
+a point outside the candidates, the query is repeated with twice as many
+candidates. Exact duplicate rows are merged at construction (keeping the
+smallest time index), so heavily quantised labels -- many samples at the same
+position -- cost nothing extra.
+
+Only *searchable* rows are ever returned: rows marked ``valid`` whose values
+are all finite (rows containing ``NaN`` or ``inf`` are excluded automatically).
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, Dict, Optional, Tuple, Type, Union
+
+import numpy as np
+import torch
+
+from cebra_data._validation import check_choice
+from cebra_data.base import HasDevice, _normalize_device
+from cebra_data.distributions.base import Index, as_valid_mask
+
+__all__ = [
+    "KDTREE_MAX_DIM",
+    "CHUNK_ELEMENTS",
+    "ENGINES",
+    "squared_distance",
+    "as_continuous",
+    "NearestNeighbourEngine",
+    "KDTreeEngine",
+    "BruteForceEngine",
+    "choose_engine",
+    "DistanceMatrix",
+    "ContinuousIndex",
+    "ConditionalIndex",
+]
+
+#: Largest index dimension for which ``engine="auto"`` uses a KD-tree on the CPU.
+KDTREE_MAX_DIM = 16
+
+#: Number of distances the brute-force engine holds at once (bounds its memory).
+CHUNK_ELEMENTS = 1 << 22
+
+#: Queries handled per call of an engine (bounds the ``(queries, k)`` candidate arrays).
+_QUERY_CHUNK = 1 << 16
+
+#: Candidates proposed per query in the first round.
+_FIRST_K = 8
+
+#: Relative slack for the engines' own floating point errors (distances are exact to ~1e-15).
+_RELATIVE_SLACK = 1e-9
+
+
+def squared_distance(points: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
+    """The canonical squared Euclidean distance that defines every search result.
+
+    Computed in float64 as ``sum_j (points[..., j] - query[..., j]) ** 2``,
+    accumulated in the fixed order ``j = 0 .. d - 1``, one element-wise
+    operation at a time. Element-wise IEEE arithmetic is exactly reproducible,
+    so the result does not depend on memory layout, batch shape, engine or
+    (for CPU and CUDA alike) device -- which makes ties well defined.
+
+    Args:
+        points: ``(..., d)`` tensor.
+        query: tensor broadcastable against ``points``.
+
+    Returns:
+        The float64 squared distances, the broadcast shape without the last axis.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data.distributions.index import squared_distance
+        >>> squared_distance(torch.tensor([[0.0, 0.0], [3.0, 4.0]]), torch.tensor([0.0, 0.0]))
+        tensor([ 0., 25.], dtype=torch.float64)
+    """
+    points = points.double()
+    query = query.double()
+    total = (points[..., 0] - query[..., 0]).square()
+    for j in range(1, points.shape[-1]):
+        total = total + (points[..., j] - query[..., j]).square()
+    return total
+
+
+def as_continuous(values: Any, name: str = "continuous") -> torch.Tensor:
+    """Return ``values`` as a floating point ``(N, d)`` tensor (a 1-D input becomes ``(N, 1)``).
+
+    Raises:
+        TypeError: if ``values`` is not a floating point tensor or array.
+        ValueError: if it has more than two dimensions or no column.
+    """
+    if isinstance(values, np.ndarray):
+        values = torch.from_numpy(values)
+    if not isinstance(values, torch.Tensor):
+        raise TypeError(
+            f"{name} should be a floating point torch.Tensor or numpy array of shape (N, d), "
+            f"but got {type(values).__name__}."
+        )
+    if not values.is_floating_point():
+        raise TypeError(
+            f"{name} should have a floating point dtype, but got {values.dtype}. "
+            "Convert it with .float() if the integer values are meant as coordinates."
+        )
+    if values.dim() == 1:
+        values = values[:, None]
+    if values.dim() != 2 or values.shape[1] == 0:
+        raise ValueError(
+            f"{name} should have shape (N, d) with d >= 1, but got shape {tuple(values.shape)}."
+        )
+    return values
+
+
+def _searchable(values: torch.Tensor, valid: Optional[torch.Tensor]) -> torch.Tensor:
+    """Rows that may be returned: ``valid`` and finite in every column."""
+    mask = torch.isfinite(values).all(dim=1)
+    if valid is not None:
+        mask = mask & valid.to(mask.device)
+    return mask
+
+
+def _deduplicate(values: torch.Tensor, rows: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Merge identical rows: distinct float64 points and the smallest time index of each.
+
+    A lexicographic sort (stable sorts from the last column to the first) puts
+    identical rows next to each other; ``O(N log N)`` and device-agnostic.
+    """
+    subset = values[rows]
+    order = torch.arange(len(rows), device=rows.device)
+    for column in reversed(range(subset.shape[1])):
+        order = order[torch.argsort(subset[order, column], stable=True)]
+    ordered = subset[order]
+    starts_group = torch.ones(len(ordered), dtype=torch.bool, device=rows.device)
+    starts_group[1:] = (ordered[1:] != ordered[:-1]).any(dim=1)
+    group = torch.cumsum(starts_group, dim=0) - 1
+    fill = torch.iinfo(torch.long).max
+    representative = torch.full((int(starts_group.sum()),), fill, dtype=torch.long, device=rows.device)
+    representative.scatter_reduce_(0, group, rows[order], reduce="amin")
+    return ordered[starts_group].double(), representative
+
+
+class NearestNeighbourEngine(abc.ABC):
+    """Exact nearest-neighbour search over fixed points, with the module's tie rule.
+
+    Subclasses implement :meth:`propose`; :meth:`search` turns proposals into
+    exact answers (see the module docstring).
+
+    Args:
+        points: ``(U, d)`` float64 tensor of distinct points.
+        representative: ``(U,)`` long tensor, the time index returned for each point.
+    """
+
+    def __init__(self, points: torch.Tensor, representative: torch.Tensor) -> None:
+        if len(points) == 0:
+            raise ValueError("A nearest-neighbour engine needs at least one point, but got none.")
+        self.points = points
+        self.representative = representative
+
+    @property
+    def num_points(self) -> int:
+        """Number of distinct points stored."""
+        return len(self.points)
+
+    @abc.abstractmethod
+    def propose(self, query: torch.Tensor, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Propose the ``k`` nearest points of each query row by the engine's arithmetic.
+
+        Args:
+            query: ``(B, d)`` float64 queries, on the engine's device.
+            k: number of candidates, ``1 <= k <= num_points``.
+
+        Returns:
+            ``(candidates, bound)``: ``(B, k)`` point positions and, per query,
+            a lower bound on :func:`squared_distance` of every point *not* in
+            the candidates.
+        """
+
+    def search(self, query: torch.Tensor) -> torch.Tensor:
+        """Return the time index of the nearest point to each query row (``(B,)`` long)."""
+        query = query.to(self.points.device, torch.float64)
+        result = torch.empty(len(query), dtype=torch.long, device=self.points.device)
+        for start in range(0, len(query), _QUERY_CHUNK):
+            stop = min(start + _QUERY_CHUNK, len(query))
+            result[start:stop] = self._search_chunk(query[start:stop])
+        return result
+
+    def _search_chunk(self, query: torch.Tensor) -> torch.Tensor:
+        result = torch.empty(len(query), dtype=torch.long, device=self.points.device)
+        pending = torch.arange(len(query), device=self.points.device)
+        k = min(_FIRST_K, self.num_points)
+        while len(pending) > 0:
+            sub = query[pending]
+            candidates, bound = self.propose(sub, k)
+            distance = squared_distance(self.points[candidates], sub[:, None, :])
+            best = distance.min(dim=1, keepdim=True).values
+            times = self.representative[candidates]
+            no_tie = torch.iinfo(torch.long).max
+            winner = torch.where(distance == best, times, torch.full_like(times, no_tie))
+            winner = winner.min(dim=1).values
+            if k == self.num_points:
+                done = torch.ones(len(pending), dtype=torch.bool, device=pending.device)
+            else:
+                done = bound > best[:, 0]
+            result[pending[done]] = winner[done]
+            pending = pending[~done]
+            k = min(2 * k, self.num_points)
+        return result
+
+
+class KDTreeEngine(NearestNeighbourEngine):
+    """Candidates from a :class:`scipy.spatial.cKDTree` (CPU, low dimension).
+
+    The tree holds the float64 points; the engine shares that memory instead of
+    keeping a second copy.
+    """
+
+    def __init__(self, points: torch.Tensor, representative: torch.Tensor) -> None:
+        from scipy.spatial import cKDTree
+
+        if points.device.type != "cpu":
+            raise ValueError(
+                f"The KD-tree engine runs on the CPU, but the points are on {points.device}. "
+                "Use engine='brute' for GPU indices."
+            )
+        tree = cKDTree(points.numpy(), leafsize=16, balanced_tree=False, compact_nodes=False)
+        super().__init__(torch.from_numpy(tree.data), representative)
+        self.tree = tree
+
+    def propose(self, query: torch.Tensor, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        distance, position = self.tree.query(query.numpy(), k=k)
+        if k == 1:
+            distance, position = distance[:, None], position[:, None]
+        # tree distances are Euclidean and exact to a few ulps; shrink by a safe margin
+        kth = torch.from_numpy(np.ascontiguousarray(distance[:, -1])) * (1.0 - _RELATIVE_SLACK)
+        return torch.from_numpy(position.astype(np.int64)), kth.square()
+
+
+class BruteForceEngine(NearestNeighbourEngine):
+    """Candidates from chunked brute force (any device, any dimension).
+
+    Distances to one chunk of points at a time are computed with a matrix
+    product on centred points, in float64 on the CPU and float32 on GPUs; a
+    running top-k over the chunks yields the candidates. The lower bound
+    accounts for the rounding error of that arithmetic, so results stay exact.
+
+    Args:
+        points: see :class:`NearestNeighbourEngine`.
+        representative: see :class:`NearestNeighbourEngine`.
+        compute_dtype: dtype of the matrix products; by default float64 on the
+            CPU and float32 elsewhere.
+    """
+
+    def __init__(
+        self,
+        points: torch.Tensor,
+        representative: torch.Tensor,
+        compute_dtype: Optional[torch.dtype] = None,
+    ) -> None:
+        super().__init__(points, representative)
+        if compute_dtype is None:
+            compute_dtype = torch.float64 if points.device.type == "cpu" else torch.float32
+        self.compute_dtype = compute_dtype
+        self.center = points.mean(dim=0)
+        centred = (points - self.center).to(compute_dtype)
+        self._centred = centred
+        self._sq_norm = centred.square().sum(dim=1)
+        self._max_sq_norm = float(self._sq_norm.max())
+        eps = torch.finfo(compute_dtype).eps
+        # |computed - exact| <= (2 d + 8) eps (|x|^2 + |q|^2) covers the product and the sums
+        self._error_factor = (2 * points.shape[1] + 8) * eps
+
+    def propose(self, query: torch.Tensor, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        q = (query - self.center).to(self.compute_dtype)
+        q_sq = q.square().sum(dim=1)
+        chunk = max(k, CHUNK_ELEMENTS // max(len(q), 1))
+        best_value = torch.empty((len(q), 0), dtype=self.compute_dtype, device=q.device)
+        best_index = torch.empty((len(q), 0), dtype=torch.long, device=q.device)
+        for start in range(0, self.num_points, chunk):
+            stop = min(start + chunk, self.num_points)
+            approx = (
+                self._sq_norm[None, start:stop]
+                + q_sq[:, None]
+                - 2.0 * (q @ self._centred[start:stop].T)
+            )
+            value = torch.cat([best_value, approx], dim=1)
+            index = torch.cat(
+                [best_index, torch.arange(start, stop, device=q.device).expand(len(q), -1)], dim=1
+            )
+            keep = min(k, value.shape[1])
+            value, where = torch.topk(value, keep, dim=1, largest=False, sorted=True)
+            best_value, best_index = value, torch.gather(index, 1, where)
+        error = self._error_factor * (self._max_sq_norm + q_sq.double())
+        bound = (best_value[:, -1].double() - error) * (1.0 - _RELATIVE_SLACK)
+        return best_index, bound
+
+
+#: Engine registry: name -> class. ``"auto"`` is resolved by :func:`choose_engine`.
+ENGINES: Dict[str, Type[NearestNeighbourEngine]] = {
+    "kdtree": KDTreeEngine,
+    "brute": BruteForceEngine,
+}
+
+
+def choose_engine(engine: str, dimension: int, device: Union[str, torch.device]) -> str:
+    """Resolve an engine name; ``"auto"`` gives ``"kdtree"`` on the CPU up to
+    :data:`KDTREE_MAX_DIM` dimensions and ``"brute"`` otherwise.
+
+    Raises:
+        cebra_data.errors.UnknownChoiceError: for an unknown name.
+    """
+    check_choice(engine, "nearest-neighbour engine", ["auto", *ENGINES])
+    if engine != "auto":
+        return engine
+    on_cpu = torch.device(device).type == "cpu"
+    return "kdtree" if on_cpu and dimension <= KDTREE_MAX_DIM else "brute"
+
+
+def _build_engine(
+    values: torch.Tensor, rows: torch.Tensor, engine: str
+) -> NearestNeighbourEngine:
+    points, representative = _deduplicate(values, rows)
+    if engine == "kdtree":
+        return KDTreeEngine(points.cpu(), representative.cpu())
+    return ENGINES[engine](points, representative)
+
+
+def _as_query(query: Any, dimension: int, name: str = "query") -> torch.Tensor:
+    if isinstance(query, np.ndarray):
+        query = torch.from_numpy(query)
+    if not isinstance(query, torch.Tensor) or not query.is_floating_point():
+        raise TypeError(
+            f"{name} should be a floating point tensor of shape (B, {dimension}), but got "
+            f"{type(query).__name__}"
+            + (f" of dtype {query.dtype}" if isinstance(query, torch.Tensor) else "")
+            + "."
+        )
+    if query.dim() == 1 and dimension == 1:
+        query = query[:, None]
+    if query.dim() != 2 or query.shape[1] != dimension:
+        raise ValueError(
+            f"{name} should have shape (B, {dimension}) to match the index, but got shape "
+            f"{tuple(query.shape)}."
+        )
+    if not bool(torch.isfinite(query).all()):
+        raise ValueError(f"{name} contains NaN or inf; every query must be finite.")
+    return query
+
+
+class DistanceMatrix(HasDevice):
+    """Pairwise squared distances between stored samples and queries (kept from CEBRA).
+
+    Returns the full ``(M, n)`` matrix ``|x|^2 + |q|^2 - 2 x.q`` like
+    ``cebra.distributions.DistanceMatrix``. The samplers of this package do
+    not use it -- it needs memory proportional to ``M * n``; use
+    :class:`ContinuousIndex` for nearest-neighbour search.
+
+    Args:
+        samples: ``(M, d)`` floating point tensor.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data.distributions import DistanceMatrix
+        >>> DistanceMatrix(torch.tensor([[0.0], [2.0]]))(torch.tensor([[1.0]]))
+        tensor([[1.],
+                [1.]])
+    """
+
+    def __init__(self, samples: torch.Tensor) -> None:
+        samples = as_continuous(samples, "samples")
+        HasDevice.__init__(self, samples.device)
+        self.index = samples
+        self.xTx = samples.square().sum(dim=1, keepdim=True)
+
+    def __call__(self, query: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Return the ``(M, n)`` (or ``(mask.sum(), n)``) squared distances to ``query`` ``(n, d)``."""
+        query = _as_query(query, self.index.shape[1]).to(self.index.device, self.index.dtype)
+        index, xTx = (self.index, self.xTx) if mask is None else (self.index[mask], self.xTx[mask])
+        qTq = query.square().sum(dim=1, keepdim=True).T
+        return xTx + qTq - 2.0 * (index @ query.T)
+
+
+class ContinuousIndex(Index, HasDevice):
+    """Exact nearest-neighbour search over a continuous index.
+
+    Args:
+        index: ``(N, d)`` (or ``(N,)``) floating point tensor, one row per time step.
+        valid: optional boolean ``(N,)``; only rows marked ``True`` (and finite)
+            are ever returned.
+        engine: ``"auto"``, ``"kdtree"`` or ``"brute"`` (see the module docstring).
+
+    Raises:
+        TypeError: for a non-floating point index.
+        ValueError: if no row is searchable.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data.distributions import ContinuousIndex
+        >>> index = ContinuousIndex(torch.tensor([[0.0], [1.0], [1.0], [3.0]]))
+        >>> index.search(torch.tensor([[0.9], [2.0], [-5.0]]))
+        tensor([1, 1, 0])
+    """
+
+    def __init__(self, index: torch.Tensor, valid: Optional[torch.Tensor] = None, engine: str = "auto") -> None:
+        values = as_continuous(index, "index")
+        HasDevice.__init__(self, values.device)
+        self.values = values
+        self.valid = as_valid_mask(valid, len(values), str(values.device))
+        self.engine_name = choose_engine(engine, values.shape[1], values.device)
+        self._requested_engine = engine
+        self.searchable = _searchable(values, self.valid)
+        rows = self.searchable.nonzero().flatten()
+        if len(rows) == 0:
+            raise ValueError(
+                "The continuous index has no searchable row: every row is either marked "
+                "invalid or contains NaN/inf."
+            )
+        self.engine = _build_engine(values, rows, self.engine_name)
+
+    @property
+    def dimension(self) -> int:
+        """Number of columns of the index."""
+        return self.values.shape[1]
+
+    def search(self, query: torch.Tensor) -> torch.Tensor:
+        """Return the time index of the nearest searchable row for each query row.
+
+        Args:
+            query: ``(B, d)`` floating point tensor (``(B,)`` for a 1-D index).
+
+        Returns:
+            ``(B,)`` long tensor on the index's device; ties go to the smallest time index.
+        """
+        query = _as_query(query, self.dimension)
+        return self.engine.search(query).to(self.device)
+
+    def to(self, device: Union[str, torch.device]) -> "ContinuousIndex":
+        """Move the index to ``device`` (rebuilding the engine if its choice changes)."""
+        device = _normalize_device(device)
+        HasDevice.to(self, device)
+        name = choose_engine(self._requested_engine, self.dimension, device)
+        if name != self.engine_name or name == "brute":
+            self.engine_name = name
+            self.engine = _build_engine(self.values, self.searchable.nonzero().flatten(), name)
+        return self
+
+
+class ConditionalIndex(Index, HasDevice):
+    """Exact nearest-neighbour search restricted to samples sharing a discrete label.
+
+    One engine per discrete label (a KD-tree per class on the CPU), built at
+    construction. A search with labels groups the queries by label and asks
+    each class's engine once per batch.
+
+    Args:
+        discrete: ``(N,)`` integer labels (any integers).
+        continuous: ``(N, d)`` floating point index.
+        valid: optional boolean ``(N,)``; only rows marked ``True`` (and with a
+            finite continuous value) are ever returned.
+        engine: ``"auto"``, ``"kdtree"`` or ``"brute"``.
+
+    Raises:
+        ValueError: if ``discrete`` is ``None``, not 1-D, or of another length
+            than ``continuous``; if no row is searchable.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data.distributions import ConditionalIndex
+        >>> index = ConditionalIndex(torch.tensor([0, 0, 7, 7]), torch.tensor([[0.0], [1.0], [2.0], [3.0]]))
+        >>> index.search(torch.tensor([[0.2], [0.2]]), discrete=torch.tensor([0, 7]))
+        tensor([0, 2])
+    """
+
+    def __init__(
+        self,
+        discrete: torch.Tensor,
+        continuous: torch.Tensor,
+        valid: Optional[torch.Tensor] = None,
+        engine: str = "auto",
+    ) -> None:
+        values = as_continuous(continuous, "continuous")
+        if discrete is None:
+            raise ValueError(
+                "ConditionalIndex needs discrete labels, but got discrete=None. "
+                "Use ContinuousIndex to search without labels."
+            )
+        labels = torch.as_tensor(discrete) if not isinstance(discrete, torch.Tensor) else discrete
+        if labels.dim() != 1:
+            raise ValueError(
+                f"discrete should be 1-D (one label per time step), but got shape "
+                f"{tuple(labels.shape)}. Combine several label columns into one first."
+            )
+        if labels.is_floating_point() or labels.dtype == torch.bool:
+            raise TypeError(f"discrete should hold integer labels, but got dtype {labels.dtype}.")
+        if len(labels) != len(values):
+            raise ValueError(
+                f"discrete ({len(labels)} samples) and continuous ({len(values)} samples) "
+                "should have one row per time step each."
+            )
+        HasDevice.__init__(self, values.device)
+        self.discrete = labels.long().to(values.device)
+        self.continuous = values
+        self.valid = as_valid_mask(valid, len(values), str(values.device))
+        self._requested_engine = engine
+        self.engine_name = choose_engine(engine, values.shape[1], values.device)
+        self.searchable = _searchable(values, self.valid)
+        self._global: Optional[NearestNeighbourEngine] = None
+        self._build()
+
+    def _build(self) -> None:
+        rows = self.searchable.nonzero().flatten()
+        if len(rows) == 0:
+            raise ValueError(
+                "The index has no searchable row: every row is either marked invalid or "
+                "has a NaN/inf continuous value."
+            )
+        labels = self.discrete[rows]
+        order = torch.argsort(labels, stable=True)
+        rows, labels = rows[order], labels[order]
+        self.labels, counts = torch.unique_consecutive(labels, return_counts=True)
+        self.engines = [
+            _build_engine(self.continuous, class_rows, self.engine_name)
+            for class_rows in torch.split(rows, counts.tolist())
+        ]
+        self._global = None
+
+    @property
+    def dimension(self) -> int:
+        """Number of columns of the continuous index."""
+        return self.continuous.shape[1]
+
+    def search(self, continuous: torch.Tensor, discrete: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Return the nearest searchable time index for each query row.
+
+        Args:
+            continuous: ``(B, d)`` floating point queries.
+            discrete: optional ``(B,)`` labels; when given, the result for row
+                ``i`` is searched only among samples labelled ``discrete[i]``.
+
+        Returns:
+            ``(B,)`` long tensor; ties go to the smallest time index.
+
+        Raises:
+            ValueError: if a label has no searchable sample.
+        """
+        query = _as_query(continuous, self.dimension, "continuous")
+        if discrete is None:
+            if self._global is None:
+                self._global = _build_engine(
+                    self.continuous, self.searchable.nonzero().flatten(), self.engine_name
+                )
+            return self._global.search(query).to(self.device)
+        labels = torch.as_tensor(discrete).to(self.labels.device).long().flatten()
+        if len(labels) != len(query):
+            raise ValueError(
+                f"discrete ({len(labels)} labels) and continuous ({len(query)} queries) "
+                "should have the same length."
+            )
+        code = torch.searchsorted(self.labels, labels).clamp_max(len(self.labels) - 1)
+        unknown = self.labels[code] != labels
+        if bool(unknown.any()):
+            missing = torch.unique(labels[unknown])[:10].tolist()
+            raise ValueError(
+                f"No searchable sample has the discrete label(s) {missing}. Labels with "
+                f"searchable samples are {self.labels[:10].tolist()}"
+                + (" ..." if len(self.labels) > 10 else "")
+                + "."
+            )
+        result = torch.empty(len(query), dtype=torch.long, device=self.device)
+        order = torch.argsort(code, stable=True)
+        present, counts = torch.unique_consecutive(code[order], return_counts=True)
+        for class_code, rows in zip(present.tolist(), torch.split(order, counts.tolist())):
+            result[rows.to(self.device)] = self.engines[class_code].search(query[rows]).to(self.device)
+        return result
+
+    def __getitem__(self, value: Tuple[torch.Tensor, Optional[torch.Tensor]]) -> torch.Tensor:
+        """``index[continuous, discrete]`` is ``index.search(continuous, discrete)``."""
+        continuous, discrete = value
+        return self.search(continuous, discrete)
+
+    def to(self, device: Union[str, torch.device]) -> "ConditionalIndex":
+        """Move the index to ``device`` and rebuild its engines for it."""
+        device = _normalize_device(device)
+        HasDevice.to(self, device)
+        self.engine_name = choose_engine(self._requested_engine, self.dimension, device)
+        self._build()
+        return self
