@@ -15,10 +15,18 @@ from cebra_data.multi_session import MultiSessionDataset
 from cebra_data.single_session import SingleSessionDataset
 
 # --- sampling (single-session loaders, masking, multi-objective) ---
+from cebra_data.single_session import (
+    ContinuousDataLoader,
+    DiscreteDataLoader,
+    FullDataLoader,
+    HybridDataLoader,
+    MixedDataLoader,
+)
 
 # --- multi-session ---
 
 # --- io ---
+from cebra_data.io import load_data, load_deeplabcut
 
 # --- trials, splits, normalisation ---
 

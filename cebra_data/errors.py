@@ -49,3 +49,88 @@ class _KeyErrorMessage(CebraDataError, KeyError):
 
     def __str__(self) -> str:  # KeyError would repr() the message
         return str(self.args[0]) if self.args else ""
+
+
+# --- io: loading data files and downloading datasets ---
+
+import pickle as _pickle
+
+__all__ += [
+    "ChecksumMismatchError",
+    "CorruptFileError",
+    "DataFileNotFoundError",
+    "DownloadError",
+    "EmptyFileError",
+    "EmptyKeypointError",
+    "MissingColumnError",
+    "MissingDependencyError",
+    "MissingKeyError",
+    "NonNumericDataError",
+    "NotDeepLabCutError",
+    "UnsafeFileError",
+    "UnsupportedFileFormatError",
+]
+
+
+class UnsupportedFileFormatError(UnknownChoiceError, OSError):
+    """No reader is registered for a file's suffix; the message lists the supported ones.
+
+    Also an ``OSError`` because CEBRA raised ``OSError`` for an unknown suffix.
+    """
+
+
+class DataFileNotFoundError(CebraDataError, FileNotFoundError):
+    """The data file does not exist (or is a directory)."""
+
+
+class MissingKeyError(_KeyErrorMessage, AttributeError):
+    """A ``key`` names no entry of the file; the message lists the available keys.
+
+    Also an ``AttributeError`` because CEBRA raised ``AttributeError`` here.
+    """
+
+
+class MissingColumnError(_KeyErrorMessage, AttributeError):
+    """A column, keypoint or individual is not in the file; the message lists the valid ones.
+
+    Also an ``AttributeError`` because CEBRA raised ``AttributeError`` here.
+    """
+
+
+class EmptyFileError(CebraDataError, ValueError):
+    """The file has no content (zero bytes, no rows or no entries)."""
+
+
+class CorruptFileError(CebraDataError, ValueError):
+    """The file is truncated, corrupted or not in the format its suffix promises.
+
+    The error raised by the underlying library is chained as ``__cause__``.
+    """
+
+
+class NonNumericDataError(CebraDataError, TypeError):
+    """The selected data is not numeric (strings, objects, dates), or the file holds no numeric entry."""
+
+
+class UnsafeFileError(CebraDataError, _pickle.UnpicklingError, ValueError):
+    """Loading the file would run code from it; pass ``trusted=True`` only for files you trust."""
+
+
+class MissingDependencyError(CebraDataError, ModuleNotFoundError):
+    """An optional package needed for this file is not installed; the message says what to install."""
+
+
+class EmptyKeypointError(CebraDataError, ValueError):
+    """A pose keypoint has no valid value in any frame, so it cannot be interpolated."""
+
+
+class DownloadError(CebraDataError, OSError):
+    """A download failed (HTTP error status, connection error, no usable file name)."""
+
+
+class ChecksumMismatchError(CebraDataError, ValueError):
+    """A downloaded file's checksum differs from the expected one; nothing was kept."""
+
+
+class NotDeepLabCutError(CebraDataError, ValueError):
+    """A file given to ``load_deeplabcut`` holds no DeepLabCut pose table."""

@@ -1,0 +1,440 @@
+"""What a reader hands to :func:`~cebra_data.io.load_data`: named entries of arrays and tables.
+
+A reader opens a file and returns a list of :class:`Entry` objects, one per array-like thing
+stored in it (an HDF5 dataset, an ``.npz`` member, a dictionary value, an Excel sheet ...).
+Entries are read lazily: only the entry that is selected is materialised. Tabular data
+(DataFrames, csv files, pandas HDF groups, DeepLabCut files) is represented by :class:`Table`,
+which keeps column labels and per-column dtypes and reads only the columns that are asked for.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from cebra_data.errors import MissingColumnError, MissingKeyError, NonNumericDataError
+
+__all__ = [
+    "Entry",
+    "NonArray",
+    "Table",
+    "as_value",
+    "entries_from_object",
+    "is_array_like",
+    "select_entry",
+    "to_numeric_array",
+]
+
+#: dtype kinds accepted as numeric: bool, signed/unsigned int, float, complex.
+NUMERIC_KINDS = "biufc"
+
+_MAX_LISTED = 40
+
+
+def listing(names: Sequence[object], limit: int = _MAX_LISTED) -> str:
+    """Format names for an error message, shortening very long lists.
+
+    Args:
+        names: The names to list.
+        limit: How many names to show at most.
+
+    Returns:
+        A comma separated list of ``repr`` s, with the number of omitted names at the end.
+    """
+    shown = ", ".join(repr(n) for n in list(names)[:limit])
+    if len(names) > limit:
+        shown += f", ... ({len(names) - limit} more)"
+    return shown or "(none)"
+
+
+def is_numeric_dtype(dtype: Optional[np.dtype]) -> bool:
+    """Whether ``dtype`` is a plain numeric numpy dtype (no structured or object dtypes)."""
+    return dtype is not None and dtype.kind in NUMERIC_KINDS and dtype.names is None
+
+
+class NonArray:
+    """Placeholder value for an entry that is not array-like (a string, ``None``, a model ...).
+
+    Args:
+        type_name: The name of the stored object's type, shown in messages.
+    """
+
+    def __init__(self, type_name: str) -> None:
+        self.type_name = type_name
+
+    def __repr__(self) -> str:
+        return f"NonArray({self.type_name!r})"
+
+
+class Table:
+    """Equal-length named columns, read block-wise on demand.
+
+    Args:
+        columns: One label per column (tuples for multi-level labels).
+        names: The names of the label levels (``None`` where unnamed).
+        n_rows: Number of rows.
+        dtypes: The numpy dtype of each column; ``None`` for non-numeric columns (text,
+            dates, Python objects).
+        take: Returns the 2-D array ``(n_rows, len(positions))`` of the given column
+            positions; it is only called with numeric columns.
+    """
+
+    def __init__(
+        self,
+        columns: Sequence[Hashable],
+        names: Sequence[Optional[str]],
+        n_rows: int,
+        dtypes: Sequence[Optional[np.dtype]],
+        take: Callable[[Sequence[int]], np.ndarray],
+    ) -> None:
+        self.columns = list(columns)
+        self.names = list(names)
+        self.n_rows = int(n_rows)
+        self.dtypes = list(dtypes)
+        self._take = take
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(rows, columns)``."""
+        return (self.n_rows, len(self.columns))
+
+    @property
+    def numeric(self) -> bool:
+        """Whether every column is numeric."""
+        return all(is_numeric_dtype(d) for d in self.dtypes)
+
+    @property
+    def dtype_name(self) -> str:
+        """The common dtype of all columns, or ``"mixed"``/``"object"`` when there is none."""
+        if not self.dtypes:
+            return "float64"
+        if not self.numeric:
+            return "object" if all(d is None for d in self.dtypes) else "mixed"
+        return str(np.result_type(*self.dtypes))
+
+    @property
+    def is_deeplabcut(self) -> bool:
+        """Whether the column levels are DeepLabCut's (scorer, [individuals,] bodyparts, coords)."""
+        names = [str(n) for n in self.names]
+        return len(names) in (3, 4) and {"scorer", "bodyparts", "coords"} <= set(names)
+
+    def positions(self, requested: Sequence[Hashable]) -> list[int]:
+        """Column positions of the requested labels, in the order asked.
+
+        A label matches a column exactly; for multi-level labels a string or shorter tuple
+        matches every column that starts with it (like ``DataFrame.__getitem__``).
+
+        Raises:
+            MissingColumnError: listing the available columns when a label matches nothing.
+        """
+        exact: dict[Hashable, list[int]] = {}
+        for i, label in enumerate(self.columns):
+            exact.setdefault(label, []).append(i)
+        result: list[int] = []
+        missing: list[Hashable] = []
+        for label in requested:
+            found = exact.get(label) if isinstance(label, Hashable) else None
+            if not found:
+                prefix = label if isinstance(label, tuple) else (label,)
+                found = [
+                    i
+                    for i, col in enumerate(self.columns)
+                    if isinstance(col, tuple) and len(col) > len(prefix)
+                    and col[: len(prefix)] == prefix
+                ]
+            if found:
+                result.extend(found)
+            else:
+                missing.append(label)
+        if missing:
+            raise MissingColumnError(
+                f"Column(s) {listing(missing)} not found. Available columns are: "
+                f"{listing(self.columns)}."
+            )
+        return result
+
+    def take(self, positions: Optional[Sequence[int]] = None) -> np.ndarray:
+        """Return the given columns (all by default) as one numeric 2-D array.
+
+        Raises:
+            NonNumericDataError: naming the non-numeric columns among those asked for.
+        """
+        positions = list(range(len(self.columns))) if positions is None else list(positions)
+        bad = [self.columns[p] for p in positions if not is_numeric_dtype(self.dtypes[p])]
+        if bad:
+            raise NonNumericDataError(
+                f"Column(s) {listing(bad)} are not numeric (text, dates or Python objects). "
+                "Select numeric columns with columns=[...]; numeric columns are: "
+                f"{listing([c for c, d in zip(self.columns, self.dtypes) if is_numeric_dtype(d)])}."
+            )
+        if not positions:
+            return np.empty((self.n_rows, 0))
+        return self._take(positions)
+
+    @classmethod
+    def from_frame(cls, frame: Any) -> "Table":
+        """Wrap a :class:`pandas.DataFrame` (column labels and level names are kept)."""
+        import pandas as pd
+
+        dtypes: list[Optional[np.dtype]] = []
+        for dtype in frame.dtypes:
+            dtypes.append(_pandas_numeric_dtype(dtype, pd))
+        names = [None if n is None else str(n) for n in frame.columns.names]
+
+        def take(positions: Sequence[int]) -> np.ndarray:
+            sub = frame.iloc[:, list(positions)]
+            target = np.result_type(*[dtypes[p] for p in positions])
+            if sub.isna().to_numpy().any() and target.kind in "biu":
+                target = np.dtype(np.float64)
+            return sub.to_numpy(dtype=target, na_value=np.nan if target.kind in "fc" else None)
+
+        return cls(list(frame.columns), names, len(frame), dtypes, take)
+
+
+def _pandas_numeric_dtype(dtype: Any, pd: Any) -> Optional[np.dtype]:
+    """The numpy dtype a pandas column converts to, or ``None`` when it is not numeric."""
+    if isinstance(dtype, np.dtype):
+        return dtype if is_numeric_dtype(dtype) else None
+    if pd.api.types.is_bool_dtype(dtype):
+        return np.dtype(bool)
+    if pd.api.types.is_numeric_dtype(dtype) and hasattr(dtype, "numpy_dtype"):
+        numpy_dtype = np.dtype(dtype.numpy_dtype)
+        return numpy_dtype if is_numeric_dtype(numpy_dtype) else None
+    return None
+
+
+Value = Union[np.ndarray, Table, NonArray]
+
+
+def as_value(obj: Any) -> Value:
+    """Normalise a Python object read from a file into an array, a :class:`Table` or a :class:`NonArray`.
+
+    numpy arrays stay as they are, tensors become arrays, DataFrames become tables, Series
+    become arrays, lists and numbers become arrays when numpy can give them a numeric
+    dtype, anything else becomes a :class:`NonArray`.
+    """
+    if isinstance(obj, np.ndarray):
+        return obj
+    if isinstance(obj, Table):
+        return obj
+    module = type(obj).__module__.split(".")[0]
+    if module == "torch":
+        import torch
+
+        if isinstance(obj, torch.Tensor):
+            tensor = obj.detach().cpu()
+            if tensor.dtype in (torch.bfloat16,):
+                tensor = tensor.float()
+            return tensor.numpy()
+    if module == "pandas":
+        import pandas as pd
+
+        if isinstance(obj, pd.DataFrame):
+            return Table.from_frame(obj)
+        if isinstance(obj, pd.Series):
+            dtype = _pandas_numeric_dtype(obj.dtype, pd)
+            if dtype is None:
+                return np.asarray(obj.to_numpy(dtype=object))
+            if obj.isna().any() and dtype.kind in "biu":
+                dtype = np.dtype(np.float64)
+            return obj.to_numpy(dtype=dtype, na_value=np.nan if dtype.kind in "fc" else None)
+    if isinstance(obj, (numbers.Number, np.generic)) and not isinstance(obj, (str, bytes)):
+        return np.asarray(obj)
+    if isinstance(obj, (list, tuple)):
+        try:
+            array = np.asarray(obj)
+        except (ValueError, TypeError):
+            return NonArray(type(obj).__name__)
+        return array
+    return NonArray(type(obj).__name__)
+
+
+def describe_value(value: Value) -> tuple[Optional[tuple[int, ...]], str, bool]:
+    """``(shape, dtype name, numeric)`` of a value."""
+    if isinstance(value, np.ndarray):
+        return tuple(int(s) for s in value.shape), str(value.dtype), is_numeric_dtype(value.dtype)
+    if isinstance(value, Table):
+        return value.shape, value.dtype_name, value.numeric
+    return None, value.type_name, False
+
+
+def is_array_like(value: Value) -> bool:
+    """Whether ``load_data`` may pick ``value`` when no key is given.
+
+    That is a numeric array with at least one dimension and one element, or a table with
+    rows whose columns are all numeric.
+    """
+    if isinstance(value, np.ndarray):
+        return is_numeric_dtype(value.dtype) and value.ndim >= 1 and value.size > 0
+    if isinstance(value, Table):
+        return value.numeric and value.n_rows > 0 and len(value.columns) > 0
+    return False
+
+
+class Entry:
+    """One named thing in a file, read on first use.
+
+    Args:
+        name: The entry's key (``"group/sub/data"`` for nested entries).
+        read: Returns the entry's value; called at most once.
+        shape: The shape if known without reading.
+        dtype: The dtype name if known without reading.
+        numeric: Whether the value is numeric, if known without reading.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        read: Callable[[], Any],
+        *,
+        shape: Optional[tuple[int, ...]] = None,
+        dtype: Optional[str] = None,
+        numeric: Optional[bool] = None,
+    ) -> None:
+        self.name = name
+        self._read = read
+        self._value: Optional[Value] = None
+        self.shape = shape
+        self.dtype = dtype
+        self.numeric = numeric
+
+    def value(self) -> Value:
+        """The entry's value (an array, a :class:`Table` or a :class:`NonArray`)."""
+        if self._value is None:
+            self._value = as_value(self._read())
+            self.shape, self.dtype, self.numeric = describe_value(self._value)
+        return self._value
+
+    def array_like(self) -> bool:
+        """Whether this entry may be picked by default (reads it if needed)."""
+        if self.numeric is False:
+            return False
+        if self.shape is not None and self.numeric:
+            return len(self.shape) >= 1 and math.prod(self.shape) > 0
+        return is_array_like(self.value())
+
+    def __repr__(self) -> str:
+        return f"Entry({self.name!r}, shape={self.shape}, dtype={self.dtype})"
+
+
+def entries_from_object(obj: Any, name: str) -> list[Entry]:
+    """Entries of an unpickled object: one per (nested) mapping value, else one named ``name``.
+
+    Nested mappings are flattened into ``"outer/inner"`` names, in insertion order.
+    """
+    if isinstance(obj, Mapping):
+        entries: list[Entry] = []
+        _flatten_mapping(obj, "", entries)
+        return entries
+    return [Entry(name, _constant(obj))]
+
+
+def _flatten_mapping(mapping: Mapping, prefix: str, out: list[Entry]) -> None:
+    for key, item in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(item, Mapping):
+            _flatten_mapping(item, name + "/", out)
+        else:
+            out.append(Entry(name, _constant(item)))
+
+
+def _constant(obj: Any) -> Callable[[], Any]:
+    return lambda: obj
+
+
+def select_entry(entries: Sequence[Entry], key: Union[str, int, None], where: str) -> Entry:
+    """Pick the entry named or numbered ``key``, or the first array-like entry.
+
+    Args:
+        entries: The file's entries, in the reader's documented order.
+        key: A name (leading ``/`` ignored), a position, or ``None`` for the first
+            array-like entry.
+        where: The file, for messages.
+
+    Raises:
+        MissingKeyError: the key matches no entry (the message lists the available keys).
+        NonNumericDataError: no key was given and no entry is array-like.
+        TypeError: ``key`` is neither a string nor an integer.
+    """
+    names = [e.name for e in entries]
+    if key is None:
+        for entry in entries:
+            if entry.array_like():
+                return entry
+        if not entries:
+            from cebra_data.errors import EmptyFileError
+
+            raise EmptyFileError(f"{where} contains no entries.")
+        found = ", ".join(f"{e.name!r} ({e.dtype or 'unknown'})" for e in entries[:_MAX_LISTED])
+        raise NonNumericDataError(
+            f"{where} contains no numeric array with data. Its entries are: {found}."
+        )
+    if isinstance(key, (bool, np.bool_)) or not isinstance(key, (str, numbers.Integral)):
+        raise TypeError(
+            f"key should be a string (name) or an integer (position), but got "
+            f"key={key!r} of type {type(key).__name__}."
+        )
+    if isinstance(key, numbers.Integral):
+        position = int(key)
+        if -len(entries) <= position < len(entries):
+            return entries[position]
+        raise MissingKeyError(
+            f"key={position} is out of range: {where} has {len(entries)} entries "
+            f"(positions 0..{len(entries) - 1}): {listing(names)}."
+        )
+    wanted = key.strip("/")
+    for entry in entries:
+        if entry.name == wanted or entry.name == key:
+            return entry
+    below = [n for n in names if n.startswith(wanted + "/")]
+    hint = f" {wanted!r} is a group; its entries are: {listing(below)}." if below else ""
+    raise MissingKeyError(
+        f"key={key!r} is not in {where}.{hint} Available keys are: {listing(names)}."
+    )
+
+
+def to_numeric_array(value: Value, columns: Optional[Sequence[Any]], what: str) -> np.ndarray:
+    """Turn a selected value into a numeric numpy array, applying ``columns``.
+
+    Args:
+        value: An array, a table or a non-array.
+        columns: Column labels for tables; column positions for 2-D arrays; ``None`` for all.
+        what: Description of the entry for messages.
+
+    Raises:
+        NonNumericDataError: the data (or one selected column) is not numeric.
+        MissingColumnError: a requested column does not exist.
+    """
+    if isinstance(value, NonArray):
+        raise NonNumericDataError(f"{what} holds a {value.type_name}, not a numeric array.")
+    if isinstance(value, Table):
+        positions = None if columns is None else value.positions(columns)
+        return value.take(positions)
+    if not is_numeric_dtype(value.dtype):
+        raise NonNumericDataError(
+            f"{what} has dtype {value.dtype}, which is not numeric (expected bool, integer, "
+            "float or complex)."
+        )
+    array = np.asarray(value)
+    if columns is None:
+        return array
+    if array.ndim != 2:
+        raise MissingColumnError(
+            f"columns={list(columns)!r} needs a table or a 2-D array, but {what} has shape "
+            f"{array.shape}."
+        )
+    positions = []
+    for c in columns:
+        if isinstance(c, (numbers.Integral,)) and not isinstance(c, bool) \
+                and -array.shape[1] <= int(c) < array.shape[1]:
+            positions.append(int(c))
+        else:
+            raise MissingColumnError(
+                f"Column {c!r} not found: {what} is an array without column names; its "
+                f"columns are the positions 0..{array.shape[1] - 1}."
+            )
+    return array[:, positions]

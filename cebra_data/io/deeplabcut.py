@@ -1,0 +1,378 @@
+"""DeepLabCut pose files: ``load_deeplabcut`` and the pieces ``load_data`` shares with it.
+
+DeepLabCut stores poses as a table whose columns have three levels
+``(scorer, bodyparts, coords)``, or four for multi-animal projects
+``(scorer, individuals, bodyparts, coords)``; ``coords`` is ``x``, ``y`` and, in prediction
+files, ``likelihood``. The same table is written as ``.h5`` (pandas HDF, "table" layout) and
+as ``.csv`` with one header row per level.
+
+Unlike CEBRA's loader, which walks the frames one by one, drops every frame that still has
+a missing value, and fills missing cells only where its row-index bug lets it, this module
+keeps every frame: low-likelihood and missing coordinates are filled by linear
+interpolation along time, per coordinate, over whole column blocks at once.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Hashable, Sequence
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from cebra_data._validation import check_float
+from cebra_data.errors import (
+    CorruptFileError,
+    EmptyFileError,
+    EmptyKeypointError,
+    MissingColumnError,
+    NotDeepLabCutError,
+)
+from cebra_data.io._entries import Table, listing
+
+__all__ = [
+    "PoseSelection",
+    "deeplabcut_csv_header",
+    "deeplabcut_csv_table",
+    "deeplabcut_summary",
+    "load_deeplabcut",
+    "pose_from_table",
+]
+
+_LEVELS_3 = ("scorer", "bodyparts", "coords")
+_LEVELS_4 = ("scorer", "individuals", "bodyparts", "coords")
+
+
+# ----------------------------------------------------------------------------- csv layout
+
+
+def deeplabcut_csv_header(rows: Sequence[Sequence[str]]) -> Optional[tuple[int, int]]:
+    """Recognise DeepLabCut's csv header.
+
+    Args:
+        rows: The first rows of the file, split into cells.
+
+    Returns:
+        ``(header_rows, index_columns)`` (3 or 4 header rows; 1 index column for older
+        files, 3 for newer labelled-data files), or ``None`` if this is not a DLC csv.
+    """
+    firsts = [r[0].strip().lower() if r else "" for r in rows[:4]]
+    for levels in (_LEVELS_4, _LEVELS_3):
+        if tuple(firsts[: len(levels)]) == levels:
+            header = rows[0]
+            index_columns = next(
+                (i for i in range(1, len(header)) if header[i].strip()), len(header)
+            )
+            if index_columns >= len(header):
+                return None
+            return len(levels), index_columns
+    return None
+
+
+def deeplabcut_csv_table(
+    path: pathlib.Path, rows: Sequence[Sequence[str]], header_rows: int, index_columns: int,
+    delimiter: str = ",",
+) -> Table:
+    """Read a DeepLabCut csv file (header already recognised) into a :class:`Table`."""
+    import pandas as pd
+
+    header = [list(r) for r in rows[:header_rows]]
+    width = len(header[0])
+    if any(len(r) != width for r in header):
+        raise CorruptFileError(f"The DeepLabCut header rows of '{path}' have different lengths.")
+    names = [r[0].strip() for r in header]
+    columns = [tuple(r[c] for r in header) for c in range(index_columns, width)]
+    try:
+        frame = pd.read_csv(
+            path, sep=delimiter, header=None, skiprows=header_rows,
+            usecols=range(index_columns, width), dtype=np.float64, engine="c",
+        )
+    except pd.errors.EmptyDataError:
+        values = np.empty((0, len(columns)))
+    else:
+        values = frame.to_numpy()
+    if values.shape[1] != len(columns):
+        raise CorruptFileError(f"'{path}' has rows with fewer cells than its header.")
+    dtypes = [values.dtype] * len(columns)
+    return Table(columns, names, values.shape[0], dtypes, lambda p: values[:, list(p)])
+
+
+# ----------------------------------------------------------------------------- pose maths
+
+
+class PoseSelection:
+    """The keypoints of a DLC table that a call selects, with their column positions.
+
+    Args:
+        table: A table whose column levels are DeepLabCut's.
+        keypoints: Bodypart names (``None``: all, in file order).
+        individuals: Individual names for multi-animal files (``None``: all).
+        where: The file, for messages.
+    """
+
+    def __init__(
+        self,
+        table: Table,
+        keypoints: Optional[Sequence[str]],
+        individuals: Optional[Sequence[str]],
+        where: str,
+    ) -> None:
+        names = [str(n) for n in table.names]
+        level = {n: i for i, n in enumerate(names)}
+        multi = "individuals" in level
+        coords: dict[tuple[Optional[Hashable], Hashable], dict[Hashable, int]] = {}
+        bodyparts_of: dict[Optional[Hashable], list[Hashable]] = {}
+        scorer = table.columns[0][level["scorer"]] if table.columns else None
+        for position, column in enumerate(table.columns):
+            if column[level["scorer"]] != scorer:
+                continue  # several scorers in one table: the first one is used
+            individual = column[level["individuals"]] if multi else None
+            bodypart = column[level["bodyparts"]]
+            pair = (individual, bodypart)
+            if pair not in coords:
+                coords[pair] = {}
+                bodyparts_of.setdefault(individual, []).append(bodypart)
+            coords[pair][column[level["coords"]]] = position
+        self.scorer = scorer
+        self.multi_animal = multi
+        self.all_individuals = list(bodyparts_of) if multi else None
+        all_bodyparts = list(dict.fromkeys(b for bs in bodyparts_of.values() for b in bs))
+        self.all_bodyparts = all_bodyparts
+
+        if individuals is None:
+            chosen = list(bodyparts_of)
+        elif not multi:
+            raise ValueError(
+                f"individuals={list(individuals)!r} was given, but {where} is a single-animal "
+                "DeepLabCut file (no 'individuals' column level). Leave individuals=None."
+            )
+        else:
+            unknown = [i for i in individuals if i not in bodyparts_of]
+            if unknown:
+                raise MissingColumnError(
+                    f"Individual(s) {listing(unknown)} not found in {where}. Valid individuals "
+                    f"are: {listing(list(bodyparts_of))}."
+                )
+            chosen = list(individuals)
+        available = list(dict.fromkeys(b for i in chosen for b in bodyparts_of[i]))
+        if keypoints is not None:
+            unknown = [k for k in keypoints if k not in available]
+            if unknown:
+                raise MissingColumnError(
+                    f"Keypoint(s) {listing(unknown)} not found in {where}. Valid keypoints "
+                    f"(bodyparts) are: {listing(available)}."
+                )
+        self.pairs: list[tuple[Optional[Hashable], Hashable]] = [
+            (individual, bodypart)
+            for individual in chosen
+            for bodypart in (keypoints if keypoints is not None else bodyparts_of[individual])
+            if (individual, bodypart) in coords
+        ]
+        for pair in self.pairs:
+            if "x" not in coords[pair] or "y" not in coords[pair]:
+                raise CorruptFileError(
+                    f"Keypoint {self.label(pair)!r} in {where} has no x and y columns."
+                )
+        self.x = [coords[p]["x"] for p in self.pairs]
+        self.y = [coords[p]["y"] for p in self.pairs]
+        self.likelihood = {k: coords[p]["likelihood"] for k, p in enumerate(self.pairs)
+                           if "likelihood" in coords[p]}
+
+    def label(self, pair: tuple[Optional[Hashable], Hashable]) -> str:
+        """``"individual/bodypart"`` for multi-animal files, else ``"bodypart"``."""
+        individual, bodypart = pair
+        return f"{individual}/{bodypart}" if individual is not None else str(bodypart)
+
+    @property
+    def labels(self) -> list[str]:
+        """One label per selected keypoint, in output order."""
+        return [self.label(p) for p in self.pairs]
+
+    def read(self, table: Table, pcutoff: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Read ``x``, ``y`` (frames, keypoints) and the validity mask in one block read."""
+        k = len(self.pairs)
+        lik_keys = list(self.likelihood)
+        values = np.asarray(
+            table.take(self.x + self.y + [self.likelihood[i] for i in lik_keys]),
+            dtype=np.float64,
+        )
+        x, y = values[:, :k], values[:, k:2 * k]
+        valid = np.isfinite(x) & np.isfinite(y)
+        if lik_keys:
+            with np.errstate(invalid="ignore"):
+                valid[:, lik_keys] &= values[:, 2 * k:] >= pcutoff
+        return x, y, valid
+
+
+def _interpolate(x: np.ndarray, y: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Interleave x/y per keypoint, filling invalid frames by linear interpolation in time.
+
+    Gaps before the first or after the last valid frame take the nearest valid value.
+    """
+    frames, k = x.shape
+    out = np.empty((frames, 2 * k), dtype=np.float64)
+    out[:, 0::2] = x
+    out[:, 1::2] = y
+    incomplete = np.flatnonzero(~valid.all(axis=0))
+    for j in incomplete:
+        good = np.flatnonzero(valid[:, j])
+        bad = np.flatnonzero(~valid[:, j])
+        out[bad, 2 * j] = np.interp(bad, good, x[good, j])
+        out[bad, 2 * j + 1] = np.interp(bad, good, y[good, j])
+    return out
+
+
+def pose_from_table(
+    table: Table,
+    keypoints: Optional[Sequence[str]] = None,
+    pcutoff: float = 0.6,
+    individuals: Optional[Sequence[str]] = None,
+    where: str = "the file",
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Turn a DLC table into ``(poses, mask, labels)``; see :func:`load_deeplabcut`."""
+    selection = PoseSelection(table, keypoints, individuals, where)
+    if table.n_rows == 0:
+        raise EmptyFileError(f"{where} has no frames.")
+    x, y, valid = selection.read(table, pcutoff)
+    never = [selection.labels[j] for j in np.flatnonzero(~valid.any(axis=0))]
+    if never:
+        raise EmptyKeypointError(
+            f"Keypoint(s) {listing(never)} in {where} have no valid position in any frame "
+            f"(every value is missing or has likelihood < pcutoff={pcutoff}), so they cannot "
+            "be interpolated. Leave them out with keypoints=[...] or lower pcutoff."
+        )
+    return _interpolate(x, y, valid), np.repeat(valid, 2, axis=1), selection.labels
+
+
+def deeplabcut_summary(table: Table, pcutoff: float) -> dict[str, Any]:
+    """Plain description of a DLC table for ``inspect_file``."""
+    selection = PoseSelection(table, None, None, "the table")
+    summary: dict[str, Any] = {
+        "scorer": str(selection.scorer),
+        "individuals": None if selection.all_individuals is None
+        else [str(i) for i in selection.all_individuals],
+        "bodyparts": [str(b) for b in selection.all_bodyparts],
+        "frames": table.n_rows,
+        "has_likelihood": bool(selection.likelihood),
+        "pcutoff": pcutoff,
+        "keypoints": [],
+    }
+    if table.n_rows == 0 or not selection.pairs:
+        return summary
+    k = len(selection.pairs)
+    lik_keys = list(selection.likelihood)
+    values = np.asarray(
+        table.take(selection.x + selection.y + [selection.likelihood[i] for i in lik_keys]),
+        dtype=np.float64,
+    )
+    missing = ~(np.isfinite(values[:, :k]) & np.isfinite(values[:, k:2 * k]))
+    below = np.full(k, np.nan)
+    if lik_keys:
+        with np.errstate(invalid="ignore"):
+            below[lik_keys] = (~(values[:, 2 * k:] >= pcutoff)).mean(axis=0)
+    for j, (individual, bodypart) in enumerate(selection.pairs):
+        summary["keypoints"].append({
+            "individual": None if individual is None else str(individual),
+            "bodypart": str(bodypart),
+            "below_pcutoff": None if np.isnan(below[j]) else float(below[j]),
+            "missing": float(missing[:, j].mean()),
+        })
+    return summary
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def _as_names(value: Union[str, Sequence[str], None], name: str) -> Optional[list[str]]:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and all(isinstance(v, Hashable) for v in value):
+        return list(value)
+    raise TypeError(
+        f"{name} should be a list of names (or one name), but got {name}={value!r} of type "
+        f"{type(value).__name__}."
+    )
+
+
+def load_deeplabcut(
+    filepath: Union[str, pathlib.Path],
+    keypoints: Optional[Union[str, Sequence[str]]] = None,
+    pcutoff: float = 0.6,
+    *,
+    individuals: Optional[Union[str, Sequence[str]]] = None,
+    return_mask: bool = False,
+    trusted: bool = False,
+) -> Union[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Load DeepLabCut poses as a ``(frames, 2 * keypoints)`` array, one row per video frame.
+
+    Works on prediction files (with ``likelihood``) and labelled-data files (without it),
+    single-animal and multi-animal, in ``.h5`` or ``.csv`` form (or any format
+    :func:`~cebra_data.io.load_data` reads that holds a DLC DataFrame, e.g. a pickle).
+
+    Each coordinate whose likelihood is below ``pcutoff``, or that is missing (NaN, an
+    unlabelled point), is replaced by linear interpolation along time between the nearest
+    valid frames of the same keypoint; gaps at the start or end take the nearest valid
+    value. A keypoint is valid in a frame only when x, y and the likelihood all pass.
+    **No frame is dropped**, so the result stays aligned with neural data recorded at the
+    video's frame rate. (CEBRA drops frames that still hold a NaN.)
+
+    Args:
+        filepath: The ``.h5`` or ``.csv`` file written by DeepLabCut.
+        keypoints: Bodyparts to keep, in the output order. ``None`` keeps all, in file order.
+        pcutoff: Likelihood threshold below which a position counts as missing.
+        individuals: For multi-animal files, the individuals to keep (``None``: all, in
+            file order). Columns are ordered individual by individual, then by keypoint.
+            A keypoint an individual does not have (e.g. DLC's ``"single"`` animal with its
+            unique bodyparts) is skipped for that individual.
+        return_mask: Also return the validity mask.
+        trusted: Passed to the file reader (see :func:`~cebra_data.io.load_data`).
+
+    Returns:
+        ``poses`` of shape ``(frames, 2 * K)`` and dtype float64, with columns
+        ``x_0, y_0, x_1, y_1, ...`` in the order of the selected keypoints. With
+        ``return_mask=True``, ``(poses, mask)`` where ``mask`` has the same shape and is
+        ``True`` where the value was measured and ``False`` where it was interpolated.
+
+    Raises:
+        MissingColumnError: an unknown keypoint or individual (the message lists the
+            valid ones).
+        EmptyKeypointError: a selected keypoint has no valid value in any frame.
+        NotDeepLabCutError: the file holds no DeepLabCut table.
+        ValueError: ``individuals`` given for a single-animal file.
+
+    Example:
+        >>> import numpy as np, pandas as pd, tempfile, pathlib
+        >>> columns = pd.MultiIndex.from_product(
+        ...     [["me"], ["nose"], ["x", "y", "likelihood"]],
+        ...     names=["scorer", "bodyparts", "coords"])
+        >>> frame = pd.DataFrame([[0.0, 0.0, 0.9], [5.0, 5.0, 0.1], [2.0, 4.0, 0.9]],
+        ...                      columns=columns)
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "pose.csv"
+        >>> frame.to_csv(path)
+        >>> load_deeplabcut(path)
+        array([[0., 0.],
+               [1., 2.],
+               [2., 4.]])
+    """
+    from cebra_data.io.load import open_entries
+
+    keypoints = _as_names(keypoints, "keypoints")
+    individuals = _as_names(individuals, "individuals")
+    pcutoff = check_float(pcutoff, "pcutoff")
+    with open_entries(filepath, trusted=trusted) as (path, _, entries):
+        for entry in entries:
+            value = entry.value() if entry.numeric is not False else None
+            if isinstance(value, Table) and value.is_deeplabcut:
+                poses, mask, _ = pose_from_table(
+                    value, keypoints, pcutoff, individuals, where=f"'{path}'"
+                )
+                return (poses, mask) if return_mask else poses
+        names = [e.name for e in entries]
+        raise NotDeepLabCutError(
+            f"'{path}' holds no DeepLabCut pose table (columns with levels scorer, "
+            f"[individuals,] bodyparts, coords). Its entries are: {listing(names)}. "
+            "Use load_data for other files."
+        )
+

@@ -1,0 +1,132 @@
+"""Readers for NumPy's ``.npy`` and ``.npz`` files.
+
+Neither reader ever passes ``allow_pickle=True`` unless the caller says ``trusted=True``:
+an object array in a ``.npy`` file is a pickle and could run code. Array headers are read
+first, so a truncated file is reported as such before any data is allocated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import pathlib
+import zipfile
+from collections.abc import Iterator
+from typing import IO, Any
+
+import numpy as np
+
+from cebra_data.errors import CorruptFileError, UnsafeFileError
+from cebra_data.io._entries import Entry, is_numeric_dtype
+from cebra_data.io.registry import Reader, register_reader
+
+__all__ = ["NpyReader", "NpzReader"]
+
+_NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def _read_header(handle: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """``(shape, fortran_order, dtype)`` from an open ``.npy`` stream positioned at its start."""
+    version = np.lib.format.read_magic(handle)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(handle)
+    if version in ((2, 0), (3, 0)):
+        # Version 3.0 differs from 2.0 only in allowing utf-8 field names.
+        return np.lib.format.read_array_header_2_0(handle)
+    raise CorruptFileError(f"Unknown .npy format version {version}.")
+
+
+def _unsafe_object_array(what: str) -> UnsafeFileError:
+    return UnsafeFileError(
+        f"{what} holds Python objects stored as a pickle (dtype=object); loading it could run "
+        "code from the file, so numpy's allow_pickle stays off. If you trust the file, pass "
+        "trusted=True."
+    )
+
+
+class NpyReader(Reader):
+    """One array per ``.npy`` file; the entry is named after the file's stem."""
+
+    name = "npy"
+    suffixes = (".npy",)
+    description = "NumPy .npy"
+
+    def can_read(self, head: bytes) -> bool:
+        """``.npy`` files start with ``\\x93NUMPY``."""
+        return head.startswith(_NPY_MAGIC)
+
+    @contextlib.contextmanager
+    def open(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
+        """Yield one entry; the header is validated against the file size first."""
+        with open(path, "rb") as handle:
+            shape, _, dtype = _read_header(handle)
+            data_start = handle.tell()
+        size = path.stat().st_size
+        if not dtype.hasobject:
+            needed = data_start + math.prod(shape) * dtype.itemsize
+            if size < needed:
+                raise CorruptFileError(
+                    f"'{path}' is truncated: its header announces an array of shape {shape} "
+                    f"and dtype {dtype} ({needed} bytes) but the file has {size} bytes."
+                )
+
+        def read() -> np.ndarray:
+            if dtype.hasobject and not trusted:
+                raise _unsafe_object_array(f"'{path}'")
+            return np.load(path, allow_pickle=trusted)
+
+        yield [Entry(path.stem, read, shape=tuple(shape), dtype=str(dtype),
+                     numeric=is_numeric_dtype(dtype))]
+
+
+register_reader(NpyReader())
+
+
+class NpzReader(Reader):
+    """One entry per array in a ``.npz`` archive, in archive order, named as in ``np.savez``."""
+
+    name = "npz"
+    suffixes = (".npz",)
+    description = "NumPy .npz (zip)"
+
+    def can_read(self, head: bytes) -> bool:
+        """``.npz`` files are zip archives."""
+        return head.startswith(_ZIP_MAGICS)
+
+    @contextlib.contextmanager
+    def open(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
+        """Yield one entry per member; each member's header is read without its data."""
+        with zipfile.ZipFile(path) as archive:
+            entries = []
+            for info in archive.infolist():
+                if info.is_dir():
+                    continue
+                entries.append(self._entry(archive, info, trusted))
+            yield entries
+
+    @staticmethod
+    def _entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, trusted: bool) -> Entry:
+        name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+        with archive.open(info) as member:
+            shape, fortran, dtype = _read_header(member)
+            header_size = member.tell()
+        if not dtype.hasobject:
+            needed = header_size + math.prod(shape) * dtype.itemsize
+            if info.file_size < needed:
+                raise CorruptFileError(
+                    f"Member {name!r} is truncated: its header announces shape {shape} and "
+                    f"dtype {dtype} ({needed} bytes) but the member has {info.file_size} bytes."
+                )
+
+        def read() -> Any:
+            if dtype.hasobject and not trusted:
+                raise _unsafe_object_array(f"Member {name!r}")
+            with archive.open(info) as member:
+                return np.lib.format.read_array(member, allow_pickle=trusted)
+
+        return Entry(name, read, shape=tuple(shape), dtype=str(dtype),
+                     numeric=is_numeric_dtype(dtype))
+
+
+register_reader(NpzReader())
