@@ -16,9 +16,8 @@ from cebra_data.distributions.base import (
     as_valid_mask,
 )
 from cebra_data.distributions.continuous import finite_rows, time_pairs
-from cebra_data.distributions.discrete import as_discrete
+from cebra_data.distributions.discrete import as_discrete, make_prior
 from cebra_data.distributions.index import ConditionalIndex, as_continuous
-from cebra_data.distributions.registry import make_prior
 
 __all__ = ["MixedTimeDeltaDistribution"]
 
@@ -44,7 +43,7 @@ class MixedTimeDeltaDistribution(HasGenerator, JointDistribution):
         seed: see :func:`cebra_data.distributions.base.as_generator`.
         valid: optional boolean ``(N,)`` mask of drawable time steps.
         trial_ids: optional ``(N,)`` trial of every time step.
-        prior: a name of :data:`cebra_data.distributions.registry.PRIORS`:
+        prior: a name of :data:`cebra_data.distributions.discrete.PRIORS`:
             ``"uniform"`` or ``"empirical"``.
         engine: nearest-neighbour engine, see :mod:`cebra_data.distributions.index`.
 

@@ -1,5 +1,8 @@
 """The one table of conditional names and the one table of prior names.
 
+:data:`CONDITIONALS` lives here; :data:`PRIORS` lives beside the discrete
+distributions (:mod:`cebra_data.distributions.discrete`) and is re-exported.
+
 Loaders look their ``conditional`` and ``prior`` arguments up here; an
 unknown name raises :class:`cebra_data.errors.UnknownChoiceError`, which lists
 the valid ones. Adding a distribution means adding one row.
@@ -28,9 +31,17 @@ from cebra_data.distributions.continuous import (
     TimeContrastive,
     TimedeltaDistribution,
 )
-from cebra_data.distributions.discrete import Discrete, DiscreteEmpirical, DiscreteUniform
+from cebra_data.distributions.discrete import PRIORS, make_prior
+from cebra_data.distributions.mixed import MixedTimeDeltaDistribution
 
-__all__ = ["ConditionalSpec", "CONDITIONALS", "PRIORS", "make_conditional", "make_prior"]
+__all__ = [
+    "ConditionalSpec",
+    "CONDITIONALS",
+    "PRIORS",
+    "make_conditional",
+    "make_mixed_conditional",
+    "make_prior",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,11 +53,16 @@ class ConditionalSpec:
             valid, trial_ids)`` returning a :class:`JointDistribution`.
         needs_continuous: whether the conditional searches a continuous index.
         description: one line for error messages and docs.
+        build_mixed: ``build_mixed(discrete, continuous, time_offset, delta,
+            device, seed, valid, trial_ids, prior)`` for the variant whose
+            positives also share the reference's discrete label, or ``None``
+            if the conditional has no such variant.
     """
 
     build: Callable[..., JointDistribution]
     needs_continuous: bool
     description: str
+    build_mixed: Optional[Callable[..., JointDistribution]] = None
 
 
 def _time(continuous, num_samples, time_offset, delta, device, seed, valid, trial_ids):
@@ -70,23 +86,26 @@ def _delta_normal(continuous, num_samples, time_offset, delta, device, seed, val
     )
 
 
+def _mixed_time_delta(discrete, continuous, time_offset, delta, device, seed, valid, trial_ids, prior):
+    return MixedTimeDeltaDistribution(
+        discrete, continuous, time_delta=time_offset, device=device, seed=seed, valid=valid,
+        trial_ids=trial_ids, prior=prior,
+    )
+
+
 #: Conditional name -> how to build it.
 CONDITIONALS: Dict[str, ConditionalSpec] = {
     "time": ConditionalSpec(_time, False, "positive = reference + time_offset"),
     "time_delta": ConditionalSpec(
-        _time_delta, True, "nearest neighbour of reference + an empirical time_offset-step change"
+        _time_delta,
+        True,
+        "nearest neighbour of reference + an empirical time_offset-step change",
+        build_mixed=_mixed_time_delta,
     ),
     "delta_normal": ConditionalSpec(
         _delta_normal, True, "nearest neighbour of reference + N(0, delta^2 I)"
     ),
 }
-
-#: Prior name -> discrete distribution class.
-PRIORS: Dict[str, type] = {
-    "empirical": DiscreteEmpirical,
-    "uniform": DiscreteUniform,
-}
-
 
 def make_conditional(
     name: str,
@@ -114,18 +133,27 @@ def make_conditional(
     return spec.build(continuous, num_samples, time_offset, delta, device, seed, valid, trial_ids)
 
 
-def make_prior(
+def make_mixed_conditional(
     name: str,
-    discrete: torch.Tensor,
     *,
+    discrete: torch.Tensor,
+    continuous: torch.Tensor,
+    time_offset: int = 10,
+    delta: float = 0.1,
     device: Union[str, torch.device] = "cpu",
     seed: SeedLike = None,
     valid: Optional[torch.Tensor] = None,
-) -> Discrete:
-    """Build the discrete distribution registered as ``name`` in :data:`PRIORS`.
+    trial_ids: Optional[torch.Tensor] = None,
+    prior: str = "uniform",
+) -> JointDistribution:
+    """Build the label-sharing variant of the conditional ``name``.
 
     Raises:
-        cebra_data.errors.UnknownChoiceError: for an unknown name.
+        cebra_data.errors.UnknownChoiceError: if ``name`` has no such variant
+            (the message lists the names that have one).
     """
-    cls = PRIORS[check_choice(name, "prior", PRIORS)]
-    return cls(discrete, device=device, seed=seed, valid=valid)
+    mixed = [key for key, spec in CONDITIONALS.items() if spec.build_mixed is not None]
+    spec = CONDITIONALS[check_choice(name, "conditional for mixed sampling", mixed)]
+    return spec.build_mixed(
+        discrete, continuous, time_offset, delta, device, seed, valid, trial_ids, prior
+    )
