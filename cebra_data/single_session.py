@@ -63,3 +63,455 @@ class SingleSessionDataset(Dataset):
             index=index.index,
             index_reversed=index.index_reversed,
         )
+
+
+# --- single-session loaders ----------------------------------------------------
+#
+# Each loader composes distributions from cebra_data.distributions with a
+# dataset. Conditional and prior names are looked up in the one registry of
+# each (cebra_data.distributions.registry); distributions are built from the
+# dataset's sample_mask() and trial_ids, so every returned index has a full
+# window, and are rebuilt when the dataset's offset changes (e.g. after
+# dataset.configure_for(model)).
+
+import dataclasses  # noqa: E402
+from typing import Iterator, Optional  # noqa: E402
+
+from cebra_data._validation import check_choice, check_positive_int  # noqa: E402
+from cebra_data.base import Loader  # noqa: E402
+from cebra_data.distributions.base import JointDistribution, as_generator, derive_seed  # noqa: E402
+from cebra_data.distributions.discrete import PRIORS, Discrete, make_prior  # noqa: E402
+from cebra_data.distributions.registry import (  # noqa: E402
+    CONDITIONALS,
+    make_conditional,
+    make_mixed_conditional,
+)
+from cebra_data.errors import MissingIndexError  # noqa: E402
+
+__all__ += [
+    "DiscreteDataLoader",
+    "ContinuousDataLoader",
+    "MixedDataLoader",
+    "HybridDataLoader",
+    "FullDataLoader",
+]
+
+
+def _require_index(dataset: Dataset, kind: str, loader: str, why: str) -> None:
+    if getattr(dataset, f"{kind}_index") is None:
+        raise MissingIndexError(
+            f"{loader} {why} needs a dataset with a {kind} index, but "
+            f"{type(dataset).__name__}.{kind}_index is None. Pass {kind}=... when building "
+            "the dataset, or choose another loader."
+        )
+
+
+@dataclasses.dataclass
+class _SamplingLoader(Loader):
+    """Shared machinery: the loader's generator and distributions that follow the offset."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._check_configuration()
+        self._generator = as_generator(self.seed)
+        self._built_for: Optional[Offset] = None
+        self._refresh()
+
+    def _check_configuration(self) -> None:
+        """Validate names and required indices (cheap, before any distribution is built)."""
+
+    def _build(self, valid: torch.Tensor, trial_ids: Optional[torch.Tensor]) -> None:
+        """Create the distributions for the given sample mask and trials."""
+        raise NotImplementedError
+
+    def _refresh(self) -> None:
+        """(Re)build the distributions if the dataset's offset changed since the last build."""
+        offset = self.dataset.offset
+        if offset != self._built_for:
+            self._build(self.dataset.sample_mask(), self.dataset.trial_ids)
+            self._built_for = offset
+
+    def _child_seed(self) -> int:
+        return derive_seed(self._generator)
+
+    def _draw(self, support: torch.Tensor, num_samples: int) -> torch.Tensor:
+        pick = torch.randint(0, len(support), (num_samples,), generator=self._generator)
+        return support[pick.to(support.device)]
+
+    def _num_samples(self, num_samples: Optional[int]) -> int:
+        return check_positive_int(num_samples, "num_samples")
+
+
+@dataclasses.dataclass
+class DiscreteDataLoader(_SamplingLoader):
+    """Supervised contrastive learning on a discrete index.
+
+    References and negatives are drawn from the ``prior``; each positive is a
+    uniformly drawn time step with the reference's label. Only time steps of
+    ``dataset.sample_mask()`` are drawn.
+
+    Args:
+        dataset: a dataset with a discrete index.
+        num_steps: number of batches an iteration yields.
+        batch_size: number of references per batch.
+        prior: a name of :data:`cebra_data.distributions.discrete.PRIORS`:
+            ``"empirical"`` (every valid time step equally likely: labels keep
+            their frequencies) or ``"uniform"`` (every label value equally
+            likely, exactly).
+        seed: seed of the loader (see :class:`cebra_data.Loader`).
+
+    Raises:
+        cebra_data.errors.MissingIndexError: if the dataset has no discrete index.
+        cebra_data.errors.UnknownChoiceError: for an unknown ``prior``.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data import TensorDataset, DiscreteDataLoader
+        >>> labels = torch.tensor([0, 5, 9, 9] * 25)
+        >>> dataset = TensorDataset(torch.randn(100, 8), discrete=labels, offset=(2, 3))
+        >>> loader = DiscreteDataLoader(dataset, num_steps=2, batch_size=16, prior="uniform", seed=0)
+        >>> index = loader.get_indices(16)
+        >>> bool((labels[index.positive] == labels[index.reference]).all())
+        True
+        >>> [tuple(batch.reference.shape) for batch in loader]
+        [(16, 8, 5), (16, 8, 5)]
+    """
+
+    prior: str = "empirical"
+
+    @property
+    def index(self) -> torch.Tensor:
+        """The (discrete) dataset index."""
+        return self.dataset.discrete_index
+
+    def _check_configuration(self) -> None:
+        check_choice(self.prior, "prior", PRIORS)
+        _require_index(self.dataset, "discrete", "DiscreteDataLoader", "")
+
+    def _build(self, valid: torch.Tensor, trial_ids: Optional[torch.Tensor]) -> None:
+        self.distribution: Discrete = make_prior(
+            self.prior, self.index, device=self.device, seed=self._child_seed(), valid=valid
+        )
+
+    def get_indices(self, num_samples: int) -> BatchIndex:
+        """Draw ``num_samples`` references, positives and negatives.
+
+        References and negatives come from the prior (one draw of
+        ``2 * num_samples``, split in two, as in CEBRA); positives share
+        their reference's label.
+        """
+        num_samples = self._num_samples(num_samples)
+        self._refresh()
+        drawn = self.distribution.sample_prior(2 * num_samples)
+        reference, negative = drawn[:num_samples], drawn[num_samples:]
+        positive = self.distribution.sample_conditional(reference)
+        return BatchIndex(reference=reference, positive=positive, negative=negative)
+
+
+@dataclasses.dataclass
+class ContinuousDataLoader(_SamplingLoader):
+    """Contrastive learning conditioned on time or a continuous index.
+
+    References and negatives are drawn uniformly from the time steps the
+    conditional can serve; positives come from the ``conditional``:
+
+    * ``"time"`` -- ``reference + time_offset`` (time-contrastive learning;
+      :class:`cebra_data.distributions.TimeContrastive`);
+    * ``"time_delta"`` -- the nearest neighbour of the reference's index value
+      plus an empirical ``time_offset``-step change
+      (:class:`cebra_data.distributions.TimedeltaDistribution`);
+    * ``"delta_normal"`` -- the nearest neighbour of the reference's index
+      value plus Gaussian noise of standard deviation ``delta``
+      (:class:`cebra_data.distributions.DeltaNormalDistribution`).
+
+    Args:
+        dataset: the dataset (with a continuous index unless ``conditional="time"``).
+        num_steps: number of batches an iteration yields.
+        batch_size: number of references per batch.
+        conditional: a name of :data:`cebra_data.distributions.registry.CONDITIONALS`.
+        time_offset: time lag of ``"time"`` and ``"time_delta"``.
+        delta: standard deviation of ``"delta_normal"``.
+        seed: seed of the loader (see :class:`cebra_data.Loader`).
+
+    Raises:
+        cebra_data.errors.MissingIndexError: if the conditional needs a
+            continuous index and the dataset has none.
+        cebra_data.errors.UnknownChoiceError: for an unknown ``conditional``.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data import TensorDataset, ContinuousDataLoader
+        >>> dataset = TensorDataset(torch.randn(200, 8), continuous=torch.randn(200, 3), offset=(5, 5))
+        >>> loader = ContinuousDataLoader(dataset, num_steps=1, batch_size=32, conditional="time", seed=0)
+        >>> index = loader.get_indices(32)
+        >>> bool((index.positive == index.reference + 10).all()), int(index.reference.min()) >= 5
+        (True, True)
+    """
+
+    conditional: str = "time_delta"
+    time_offset: int = 10
+    delta: float = 0.1
+
+    def _check_configuration(self) -> None:
+        check_choice(self.conditional, "conditional", CONDITIONALS)
+        if CONDITIONALS[self.conditional].needs_continuous:
+            _require_index(
+                self.dataset, "continuous", type(self).__name__,
+                f"with conditional={self.conditional!r}",
+            )
+
+    def _build(self, valid: torch.Tensor, trial_ids: Optional[torch.Tensor]) -> None:
+        self.distribution: JointDistribution = make_conditional(
+            self.conditional,
+            continuous=self.dataset.continuous_index,
+            num_samples=len(self.dataset),
+            time_offset=self.time_offset,
+            delta=self.delta,
+            device=self.device,
+            seed=self._child_seed(),
+            valid=valid,
+            trial_ids=trial_ids,
+        )
+
+    def get_indices(self, num_samples: int) -> BatchIndex:
+        """Draw ``num_samples`` references, positives and negatives.
+
+        References and negatives are one prior draw of ``2 * num_samples``,
+        split in two (as in CEBRA); positives come from the conditional.
+        """
+        num_samples = self._num_samples(num_samples)
+        self._refresh()
+        drawn = self.distribution.sample_prior(2 * num_samples)
+        reference, negative = drawn[:num_samples], drawn[num_samples:]
+        positive = self.distribution.sample_conditional(reference)
+        return BatchIndex(reference=reference, positive=positive, negative=negative)
+
+
+@dataclasses.dataclass
+class MixedDataLoader(_SamplingLoader):
+    """Positives share the reference's discrete label and are close in the continuous index.
+
+    The query of a reference is its continuous value plus an empirical
+    ``time_offset``-step change; the positive is the nearest valid time step
+    *with the same discrete label*
+    (:class:`cebra_data.distributions.MixedTimeDeltaDistribution`).
+    References and negatives are drawn independently from the ``prior``.
+
+    Args:
+        dataset: a dataset with a continuous and a discrete index.
+        num_steps: number of batches an iteration yields.
+        batch_size: number of references per batch.
+        conditional: a conditional with a label-sharing variant (``"time_delta"``).
+        time_offset: time lag of the empirical changes.
+        prior: ``"uniform"`` (every label value equally likely, the prior
+            CEBRA's ``MixedDataLoader`` uses) or ``"empirical"`` (every valid
+            time step equally likely).
+        seed: seed of the loader (see :class:`cebra_data.Loader`).
+
+    Raises:
+        cebra_data.errors.MissingIndexError: if either index is missing.
+        cebra_data.errors.UnknownChoiceError: for an unknown ``conditional`` or ``prior``.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data import TensorDataset, MixedDataLoader
+        >>> labels = torch.arange(300) // 100
+        >>> dataset = TensorDataset(torch.randn(300, 8), continuous=torch.randn(300, 2),
+        ...                         discrete=labels, offset=(1, 2))
+        >>> loader = MixedDataLoader(dataset, num_steps=1, batch_size=64, seed=0)
+        >>> index = loader.get_indices(64)
+        >>> bool((labels[index.positive] == labels[index.reference]).all())
+        True
+    """
+
+    conditional: str = "time_delta"
+    time_offset: int = 10
+    prior: str = "uniform"
+
+    @property
+    def dindex(self) -> torch.Tensor:
+        """The dataset's discrete index."""
+        return self.dataset.discrete_index
+
+    @property
+    def cindex(self) -> torch.Tensor:
+        """The dataset's continuous index."""
+        return self.dataset.continuous_index
+
+    def _check_configuration(self) -> None:
+        mixed = [name for name, spec in CONDITIONALS.items() if spec.build_mixed is not None]
+        check_choice(self.conditional, "conditional for MixedDataLoader", mixed)
+        check_choice(self.prior, "prior", PRIORS)
+        _require_index(self.dataset, "discrete", "MixedDataLoader", "")
+        _require_index(self.dataset, "continuous", "MixedDataLoader", "")
+
+    def _build(self, valid: torch.Tensor, trial_ids: Optional[torch.Tensor]) -> None:
+        self.distribution: JointDistribution = make_mixed_conditional(
+            self.conditional,
+            discrete=self.dindex,
+            continuous=self.cindex,
+            time_offset=self.time_offset,
+            device=self.device,
+            seed=self._child_seed(),
+            valid=valid,
+            trial_ids=trial_ids,
+            prior=self.prior,
+        )
+
+    def get_indices(self, num_samples: int) -> BatchIndex:
+        """Draw ``num_samples`` references, positives and negatives.
+
+        References and negatives are two independent prior draws (as in CEBRA).
+        """
+        num_samples = self._num_samples(num_samples)
+        self._refresh()
+        reference = self.distribution.sample_prior(num_samples)
+        negative = self.distribution.sample_prior(num_samples)
+        positive = self.distribution.sample_conditional(reference)
+        return BatchIndex(reference=reference, positive=positive, negative=negative)
+
+
+@dataclasses.dataclass
+class HybridDataLoader(_SamplingLoader):
+    """Contrastive learning on behaviour and time together.
+
+    Each batch has ``num_samples`` references and negatives and ``2 *
+    num_samples`` positives: first the behaviour positives (from
+    ``conditional``), then the time positives (from ``time_distribution``),
+    each half aligned with the references. References and negatives are drawn
+    uniformly from the time steps both distributions can serve.
+
+    Args:
+        dataset: a dataset with a continuous index.
+        num_steps: number of batches an iteration yields.
+        batch_size: number of references per batch.
+        conditional: the behaviour conditional (a name of
+            :data:`cebra_data.distributions.registry.CONDITIONALS`).
+        time_distribution: the time conditional (``"time"``).
+        time_offset: time lag of ``"time"`` and ``"time_delta"``.
+        delta: standard deviation of ``"delta_normal"``.
+        seed: seed of the loader (see :class:`cebra_data.Loader`).
+
+    Raises:
+        cebra_data.errors.MissingIndexError: if the dataset has no continuous index.
+        cebra_data.errors.UnknownChoiceError: for an unknown name.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data import TensorDataset, HybridDataLoader
+        >>> dataset = TensorDataset(torch.randn(200, 8), continuous=torch.randn(200, 3))
+        >>> index = HybridDataLoader(dataset, num_steps=1, batch_size=32, seed=0).get_indices(32)
+        >>> len(index.reference), len(index.positive), len(index.negative)
+        (32, 64, 32)
+        >>> bool((index.positive[32:] == index.reference + 10).all())
+        True
+    """
+
+    conditional: str = "time_delta"
+    time_distribution: str = "time"
+    time_offset: int = 10
+    delta: float = 0.1
+
+    @property
+    def index(self) -> torch.Tensor:
+        """The (continuous) dataset index."""
+        return self.dataset.continuous_index
+
+    def _check_configuration(self) -> None:
+        check_choice(self.conditional, "conditional", CONDITIONALS)
+        check_choice(self.time_distribution, "time_distribution", CONDITIONALS)
+        _require_index(self.dataset, "continuous", "HybridDataLoader", "")
+
+    def _make(self, name: str, valid: torch.Tensor, trial_ids: Optional[torch.Tensor]) -> JointDistribution:
+        return make_conditional(
+            name,
+            continuous=self.index,
+            num_samples=len(self.dataset),
+            time_offset=self.time_offset,
+            delta=self.delta,
+            device=self.device,
+            seed=self._child_seed(),
+            valid=valid,
+            trial_ids=trial_ids,
+        )
+
+    def _build(self, valid: torch.Tensor, trial_ids: Optional[torch.Tensor]) -> None:
+        self.behavior_distribution = self._make(self.conditional, valid, trial_ids)
+        self.time_distribution_ = self._make(self.time_distribution, valid, trial_ids)
+        behaviour, time = self.behavior_distribution.support, self.time_distribution_.support
+        self.support = time[torch.isin(time, behaviour)]
+        if len(self.support) == 0:
+            raise ValueError(
+                "No time step can serve both the behaviour and the time conditional; "
+                "check the offset, time_offset and the NaN rows of the continuous index."
+            )
+
+    def get_indices(self, num_samples: int) -> BatchIndex:
+        """Draw ``num_samples`` references and negatives and ``2 * num_samples`` positives."""
+        num_samples = self._num_samples(num_samples)
+        self._refresh()
+        drawn = self._draw(self.support, 2 * num_samples)
+        reference, negative = drawn[:num_samples], drawn[num_samples:]
+        behaviour = self.behavior_distribution.sample_conditional(reference)
+        time = self.time_distribution_.sample_conditional(reference)
+        return BatchIndex(reference=reference, positive=torch.cat([behaviour, time]), negative=negative)
+
+
+@dataclasses.dataclass
+class FullDataLoader(ContinuousDataLoader):
+    """Full-batch training: every valid reference, in order, in each batch.
+
+    The references are all time steps the conditional can serve (valid for
+    the dataset's offset and trials), ascending; the negatives are a seeded
+    random permutation of them; the positives come from the conditional.
+    As in CEBRA, ``batch_size`` is set to ``None`` and iterating yields the
+    :class:`~cebra_data.BatchIndex` of each step (``num_steps`` times).
+
+    Args:
+        dataset: see :class:`ContinuousDataLoader`.
+        num_steps: number of full batches an iteration yields.
+        batch_size: ignored (set to ``None``).
+        conditional: see :class:`ContinuousDataLoader`.
+        time_offset: see :class:`ContinuousDataLoader`.
+        delta: see :class:`ContinuousDataLoader`.
+        seed: seed of the loader (see :class:`cebra_data.Loader`).
+
+    Example:
+        >>> import torch
+        >>> from cebra_data import TensorDataset, FullDataLoader
+        >>> dataset = TensorDataset(torch.randn(50, 4), continuous=torch.randn(50, 2), offset=(2, 2))
+        >>> index = FullDataLoader(dataset, num_steps=1, conditional="time", time_offset=3, seed=0).get_indices()
+        >>> index.reference[:3].tolist(), len(index.reference)
+        ([2, 3, 4], 43)
+    """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.batch_size = None
+
+    @property
+    def offset(self) -> Offset:
+        """The dataset's offset."""
+        return self.dataset.offset
+
+    def get_indices(self, num_samples: Optional[int] = None) -> BatchIndex:
+        """Return every valid reference, a permutation of them as negatives, and positives.
+
+        Raises:
+            ValueError: if ``num_samples`` is given (the batch is the whole dataset).
+        """
+        if num_samples is not None:
+            raise ValueError(
+                "FullDataLoader draws every valid reference, so num_samples should be None, "
+                f"but got num_samples={num_samples!r}."
+            )
+        self._refresh()
+        reference = self.distribution.support
+        permutation = torch.randperm(len(reference), generator=self._generator)
+        negative = reference[permutation.to(reference.device)]
+        positive = self.distribution.sample_conditional(reference)
+        return BatchIndex(reference=reference, positive=positive, negative=negative)
+
+    def __iter__(self) -> Iterator[BatchIndex]:
+        for _ in range(len(self)):
+            yield self.get_indices()
