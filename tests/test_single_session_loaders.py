@@ -124,9 +124,10 @@ def test_discrete_positives_share_labels_and_uniform_prior_is_exact():
 
 def test_time_positive_is_reference_plus_time_offset():
     dataset = make_dataset(trials=True)
-    loader = ContinuousDataLoader(dataset, num_steps=1, batch_size=BATCH, conditional="time", time_offset=7, seed=1)
+    # 15 > len(offset): a pair could straddle two trials if trials were ignored
+    loader = ContinuousDataLoader(dataset, num_steps=1, batch_size=BATCH, conditional="time", time_offset=15, seed=1)
     index = loader.get_indices(5000)
-    assert torch.equal(index.positive, index.reference + 7)
+    assert torch.equal(index.positive, index.reference + 15)
     assert torch.equal(dataset.trial_ids[index.positive], dataset.trial_ids[index.reference])
 
 
@@ -152,12 +153,12 @@ def test_hybrid_layout_is_behaviour_then_time():
 
 def test_full_loader_uses_every_valid_reference_once():
     dataset = make_dataset(trials=True)
-    loader = FullDataLoader(dataset, num_steps=2, conditional="time", time_offset=3, seed=4)
+    loader = FullDataLoader(dataset, num_steps=2, conditional="time", time_offset=13, seed=4)
     first, second = list(loader)
     mask = dataset.sample_mask()
-    expected = [t for t in range(N - 3) if mask[t] and mask[t + 3] and dataset.trial_ids[t] == dataset.trial_ids[t + 3]]
+    expected = [t for t in range(N - 13) if mask[t] and mask[t + 13] and dataset.trial_ids[t] == dataset.trial_ids[t + 13]]
     assert first.reference.tolist() == expected
-    assert torch.equal(first.positive, first.reference + 3)
+    assert torch.equal(first.positive, first.reference + 13)
     assert torch.equal(first.negative.sort().values, first.reference)
     assert not torch.equal(first.negative, second.negative)  # a fresh permutation per step
     with pytest.raises(ValueError, match="num_samples should be None"):
