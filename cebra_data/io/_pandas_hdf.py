@@ -83,10 +83,33 @@ def check_filters(dataset: Any) -> None:
 def _read(dataset: Any) -> np.ndarray:
     """Read a pandas array node, honouring pandas' markers for empty and transposed arrays."""
     check_filters(dataset)
-    if "shape" in dataset.attrs:  # pandas stores empty arrays as a placeholder plus their shape
-        shape = tuple(int(s) for s in np.atleast_1d(dataset.attrs["shape"]))
+    shape = _empty_shape(dataset)
+    if shape is not None:
         return np.empty(shape, dtype=dataset.dtype)
     return dataset[()]
+
+
+def _empty_shape(dataset: Any) -> Optional[tuple[int, ...]]:
+    """pandas stores an empty array as a 1-element placeholder plus a pickled ``shape``."""
+    if "shape" not in dataset.attrs:
+        return None
+    shape = _attr_object(dataset.attrs["shape"])
+    if not isinstance(shape, tuple) or not all(isinstance(s, int) and s >= 0 for s in shape):
+        raise CorruptFileError(f"The shape attribute of {dataset.name!r} is malformed.")
+    return shape
+
+
+def _block_dtype(values: Any) -> Optional[np.dtype]:
+    """The dtype of a fixed-format block, or ``None`` when it holds objects, text or dates."""
+    if _text(values.attrs.get("PSEUDOATOM", b"")) == "object":
+        return None
+    declared = values.dtype
+    if "value_type" in values.attrs:
+        try:
+            declared = np.dtype(_text(values.attrs["value_type"]))
+        except TypeError:
+            return None
+    return declared if is_numeric_dtype(declared) and is_numeric_dtype(values.dtype) else None
 
 
 def _labels(dataset: Any, encoding: str) -> list[Hashable]:
@@ -170,15 +193,11 @@ def _fixed_frame(group: Any, encoding: str) -> Table:
         items, _ = _axis(group, f"block{i}_items", encoding)
         positions = _positions(columns, items, f"block{i}_items")
         values = group[f"block{i}_values"]
-        stored_as_objects = (
-            _text(values.attrs.get("PSEUDOATOM", b"")) == "object"
-            or "value_type" in values.attrs
-            or values.dtype.kind not in "biufc"
-        )
+        block_dtype = _block_dtype(values)
+        stored_as_objects = block_dtype is None
         transposed = bool(values.attrs.get("transposed", False))
         if not stored_as_objects:
-            shape = tuple(int(s) for s in np.atleast_1d(values.attrs["shape"])) \
-                if "shape" in values.attrs else values.shape
+            shape = _empty_shape(values) or values.shape
             if len(shape) != 2:
                 raise CorruptFileError(f"block{i}_values is not 2-D.")
             rows = shape[0] if transposed else shape[1]
@@ -186,11 +205,11 @@ def _fixed_frame(group: Any, encoding: str) -> Table:
                 raise CorruptFileError("The blocks of the frame have different lengths.")
             n_rows = rows
             for p in positions:
-                dtypes[p] = values.dtype
+                dtypes[p] = block_dtype
         blocks.append((positions, values, transposed, stored_as_objects))
     if n_rows is None:
-        n_rows = int(index_node.attrs["shape"][0]) if index_node is not None \
-            and "shape" in index_node.attrs else (index_node.shape[0] if index_node else 0)
+        index_shape = _empty_shape(index_node) if index_node is not None else None
+        n_rows = index_shape[0] if index_shape else (index_node.shape[0] if index_node else 0)
     covered = sorted(p for positions, *_ in blocks for p in positions)
     if covered != list(range(len(columns))):
         raise CorruptFileError("The blocks of the frame do not cover its columns exactly once.")

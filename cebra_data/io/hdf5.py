@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from cebra_data.errors import MissingDependencyError, UnsafeFileError
-from cebra_data.io._entries import Entry, is_numeric_dtype
+from cebra_data.io._entries import Entry, NonArray, is_numeric_dtype
 from cebra_data.io._pandas_hdf import UnsupportedLayout, check_filters, decode_pandas_group, pandas_type
 from cebra_data.io.registry import Reader, register_reader
 
@@ -69,7 +69,7 @@ def _read_pandas(path: pathlib.Path, group: Any, trusted: bool) -> Any:
     return pd.read_hdf(path, key=group.name)
 
 
-def _read_dataset(dataset: Any, matlab: bool) -> np.ndarray:
+def _read_dataset(dataset: Any, matlab: bool) -> Any:
     try:
         check_filters(dataset)
     except UnsupportedLayout as reason:
@@ -84,8 +84,13 @@ def _read_dataset(dataset: Any, matlab: bool) -> np.ndarray:
         array = array["real"] + 1j * array["imag"]
     if matlab:
         array = np.asarray(array).T
-        if dataset.attrs.get("MATLAB_class", b"") == b"logical":
+        matlab_class = dataset.attrs.get("MATLAB_class", b"")
+        if matlab_class == b"logical":
             array = array.astype(bool)
+        elif matlab_class == b"char":  # UTF-16 code units, one string per row
+            array = np.array(["".join(map(chr, row)) for row in np.atleast_2d(array)])
+        elif matlab_class == b"cell" or array.dtype.kind == "O":
+            return NonArray("MATLAB cell array")
     return np.asarray(array)
 
 

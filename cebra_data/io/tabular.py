@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import pathlib
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any, Optional
 
@@ -170,7 +171,11 @@ class ExcelReader(Reader):
             raise MissingDependencyError(
                 f"Reading '{path}' needs the {engine} package: pip install {engine}"
             ) from exc
-        with pd.ExcelFile(path, engine=engine) as workbook:
+        with warnings.catch_warnings():
+            # pandas deprecates its xlrd engine, but xlrd is the only reader of .xls files.
+            warnings.filterwarnings("ignore", message=".*xlrd engine is deprecated.*")
+            workbook = pd.ExcelFile(path, engine=engine)
+        with workbook:
             yield [
                 Entry(str(sheet), lambda sheet=sheet: self._sheet(workbook, sheet))
                 for sheet in workbook.sheet_names
@@ -178,7 +183,9 @@ class ExcelReader(Reader):
 
     @staticmethod
     def _sheet(workbook: Any, sheet: Any) -> Table:
-        raw = workbook.parse(sheet, header=None)
+        import pandas as pd
+
+        raw = pd.read_excel(workbook, sheet_name=sheet, header=None)
         return Table.from_frame(_frame_with_header(raw))
 
 

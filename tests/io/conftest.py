@@ -1,0 +1,42 @@
+"""Shared fixtures and file builders for the io tests (all files are written in tmp_path)."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Sequence
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+import pytest
+
+DLC_DIR = pathlib.Path("/work/shared/data/deeplabcut")
+DLC_FILES = sorted(DLC_DIR.glob("CollectedData_*.*")) if DLC_DIR.exists() else []
+
+
+def dlc_frame(
+    values: np.ndarray,
+    bodyparts: Sequence[str],
+    *,
+    individuals: Optional[Sequence[str]] = None,
+    likelihood: bool = True,
+    scorer: str = "DLC_resnet50",
+) -> pd.DataFrame:
+    """A DeepLabCut-shaped DataFrame; ``values`` has one column per (individual, bodypart, coord)."""
+    coords = ["x", "y", "likelihood"] if likelihood else ["x", "y"]
+    if individuals is None:
+        columns = pd.MultiIndex.from_product(
+            [[scorer], bodyparts, coords], names=["scorer", "bodyparts", "coords"]
+        )
+    else:
+        columns = pd.MultiIndex.from_product(
+            [[scorer], individuals, bodyparts, coords],
+            names=["scorer", "individuals", "bodyparts", "coords"],
+        )
+    return pd.DataFrame(values, columns=columns)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    """A seeded generator (seed 0) for test data."""
+    return np.random.default_rng(0)
