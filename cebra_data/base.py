@@ -17,6 +17,7 @@ import torch
 
 from cebra_data._validation import check_int, check_positive_int
 from cebra_data.datatypes import Batch, BatchIndex, Offset
+from cebra_data.masking import MaskedMixin
 
 __all__ = ["HasDevice", "Dataset", "Loader", "as_offset", "as_index_tensor"]
 
@@ -146,7 +147,7 @@ def as_index_tensor(index: Any, name: str = "index", device: Optional[str] = Non
     return tensor
 
 
-class Dataset(abc.ABC, HasDevice):
+class Dataset(abc.ABC, HasDevice, MaskedMixin):
     """Abstract base class of every dataset.
 
     A dataset holds a signal (e.g. neural activity) and, optionally, the
