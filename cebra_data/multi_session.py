@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import abc
-from typing import Any, Iterator, List, Sequence, Tuple
+import dataclasses
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 
-from cebra_data.base import Dataset, as_offset
+from cebra_data._validation import check_choice, check_int, check_positive_int
+from cebra_data.base import Dataset, Loader, as_offset
 from cebra_data.datatypes import Batch, BatchIndex, Offset
+from cebra_data.distributions.base import as_generator, derive_seed
+from cebra_data.distributions.multisession import (
+    MULTISESSION_CONDITIONALS,
+    DiscreteMultisessionSampler,
+    MixedMultisessionSampler,
+    MultisessionSampler,
+    UnifiedSampler,
+)
 from cebra_data.single_session import SingleSessionDataset
 
 __all__ = ["MultiSessionDataset"]
@@ -172,3 +182,255 @@ class MultiSessionDataset(Dataset):
             )
             batches.append(session.load_batch(sub))
         return batches
+
+
+# -- loaders ---------------------------------------------------------------------
+
+__all__ += [
+    "MultiSessionLoader",
+    "ContinuousMultiSessionDataLoader",
+    "DiscreteMultiSessionDataLoader",
+    "MixedMultiSessionDataLoader",
+    "UnifiedLoader",
+]
+
+
+@dataclasses.dataclass
+class MultiSessionLoader(Loader):
+    """Contrastive batches drawn across the sessions of a multi-session dataset.
+
+    Every session contributes ``batch_size`` references and negatives, drawn
+    uniformly from its valid time steps (``sample_mask()``). The positive for
+    each reference is the exact nearest neighbour of its behaviour plus an
+    empirical ``time_offset``-step change, searched in a randomly assigned
+    session (see :class:`cebra_data.distributions.multisession.MultisessionSampler`).
+    A batch is a list of per-session :class:`~cebra_data.Batch` objects
+    carrying ``index`` and ``index_reversed``: re-order the stacked reference
+    embeddings with :func:`~cebra_data.distributions.multisession.mix` and
+    ``index`` to line them up with the positives.
+
+    The sampler is built at construction, from the dataset's offset at that
+    time; if the offset changes later (e.g. ``dataset.configure_for(model)``),
+    it is rebuilt on the next batch, so every window keeps fitting.
+
+    Args:
+        dataset: a :class:`MultiSessionDataset` (e.g. :class:`~cebra_data.DatasetCollection`).
+        num_steps: the number of batches an iteration yields.
+        batch_size: the number of references per session and batch.
+        time_offset: the time lag of the behaviour changes added to the queries.
+        seed: keyword-only; the same seed and data give the same batches.
+
+    Raises:
+        TypeError: if ``dataset`` is not a multi-session dataset.
+        cebra_data.errors.MissingIndexError: if a session lacks the index the
+            loader needs (the message names the sessions).
+
+    Example:
+        >>> import torch
+        >>> from cebra_data import TensorDataset, DatasetCollection, MultiSessionLoader
+        >>> g = torch.Generator().manual_seed(0)
+        >>> sessions = [TensorDataset(torch.randn(n, c, generator=g),
+        ...                           continuous=torch.rand(n, 2, generator=g), offset=(2, 3))
+        ...             for n, c in [(200, 10), (300, 25)]]
+        >>> loader = MultiSessionLoader(DatasetCollection(sessions), num_steps=2, batch_size=16, seed=0)
+        >>> batches = list(loader)
+        >>> [tuple(b.reference.shape) for b in batches[0]]
+        [(16, 10, 5), (16, 25, 5)]
+    """
+
+    time_offset: int = 10
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.dataset, MultiSessionDataset):
+            raise TypeError(
+                f"{type(self).__name__} expects a multi-session dataset (e.g. "
+                f"cebra_data.DatasetCollection), but got {type(self.dataset).__name__}. Use a "
+                "single-session loader for a single session."
+            )
+        self.time_offset = check_int(self.time_offset, "time_offset", minimum=0)
+        self._check_arguments()
+        self._generator = as_generator(self.seed)
+        self._build_sampler()
+
+    def _check_arguments(self) -> None:
+        """Validate subclass fields before the sampler is built."""
+
+    def _make_sampler(self, seed: int) -> Any:
+        return MultisessionSampler(
+            self.dataset, self.time_offset, conditional="time_delta", seed=seed
+        )
+
+    def _build_sampler(self) -> None:
+        self.sampler = self._make_sampler(derive_seed(self._generator))
+        self._sampler_offset = self.dataset.offset
+
+    def _num_samples(self, num_samples: Optional[int]) -> int:
+        if num_samples is None:
+            num_samples = self.batch_size
+        if num_samples is None:
+            raise ValueError(
+                f"{type(self).__name__} needs a batch size: set batch_size or pass num_samples "
+                "to get_indices, but both are None."
+            )
+        return check_positive_int(num_samples, "num_samples")
+
+    def get_indices(self, num_samples: Optional[int] = None) -> BatchIndex:
+        """Draw the indices of one batch.
+
+        Args:
+            num_samples: references per session; by default :attr:`batch_size`.
+
+        Returns:
+            A :class:`~cebra_data.BatchIndex`: reference, positive and negative
+            of shape ``(num_sessions, num_samples)`` (time indices of each row's
+            session), ``index`` and ``index_reversed`` of length
+            ``num_sessions * num_samples``.
+        """
+        num_samples = self._num_samples(num_samples)
+        if self.dataset.offset != self._sampler_offset:
+            self._build_sampler()
+        return self.sampler.get_indices(num_samples)
+
+
+@dataclasses.dataclass
+class ContinuousMultiSessionDataLoader(MultiSessionLoader):
+    """Multi-session contrastive learning conditioned on a continuous behaviour.
+
+    Args:
+        dataset: a :class:`MultiSessionDataset` (e.g. :class:`~cebra_data.DatasetCollection`).
+        num_steps: the number of batches an iteration yields.
+        batch_size: the number of references per session and batch.
+        time_offset: see ``conditional``.
+        conditional: ``"time_delta"`` -- the positive is the nearest neighbour,
+            in a randomly assigned session, of the reference's behaviour plus an
+            empirical ``time_offset``-step change (sessions are aligned through
+            behaviour); ``"time"`` -- the positive is the reference
+            ``+ time_offset`` in its own session, no behaviour is used and
+            ``index`` is the identity (no cross-session matching).
+        seed: keyword-only; the same seed and data give the same batches.
+
+    Raises:
+        cebra_data.errors.UnknownChoiceError: for another ``conditional``.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data import TensorDataset, DatasetCollection, ContinuousMultiSessionDataLoader
+        >>> sessions = [TensorDataset(torch.zeros(n, 4), continuous=torch.rand(n, 1)) for n in (50, 70)]
+        >>> loader = ContinuousMultiSessionDataLoader(DatasetCollection(sessions), num_steps=1,
+        ...                                           batch_size=8, conditional="time", seed=0)
+        >>> idx = loader.get_indices()
+        >>> bool((idx.positive - idx.reference == 10).all())
+        True
+    """
+
+    conditional: str = "time_delta"
+
+    def _check_arguments(self) -> None:
+        check_choice(self.conditional, "multi-session conditional", MULTISESSION_CONDITIONALS)
+
+    def _make_sampler(self, seed: int) -> Any:
+        return MultisessionSampler(
+            self.dataset, self.time_offset, conditional=self.conditional, seed=seed
+        )
+
+    @property
+    def index(self) -> Optional[torch.Tensor]:
+        """The sessions' continuous indices, concatenated."""
+        return self.dataset.continuous_index
+
+
+@dataclasses.dataclass
+class DiscreteMultiSessionDataLoader(MultiSessionLoader):
+    """Multi-session contrastive learning conditioned on a discrete label.
+
+    References and negatives are uniform over each session's valid time steps;
+    the positive of a reference is drawn uniformly among the valid time steps
+    sharing its label in a randomly assigned session (see
+    :class:`~cebra_data.distributions.multisession.DiscreteMultisessionSampler`).
+    ``time_offset`` is accepted for CEBRA's signature and not used.
+
+    Raises:
+        cebra_data.errors.MissingIndexError: if a session has no discrete index.
+        ValueError: if a label occurs in one session but not in another.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data import TensorDataset, DatasetCollection, DiscreteMultiSessionDataLoader
+        >>> sessions = [TensorDataset(torch.zeros(n, 3), discrete=torch.arange(n) % 4) for n in (40, 64)]
+        >>> loader = DiscreteMultiSessionDataLoader(DatasetCollection(sessions), num_steps=1,
+        ...                                         batch_size=6, seed=0)
+        >>> loader.get_indices().positive.shape
+        torch.Size([2, 6])
+    """
+
+    def _make_sampler(self, seed: int) -> Any:
+        return DiscreteMultisessionSampler(self.dataset, seed=seed)
+
+    @property
+    def index(self) -> Optional[torch.Tensor]:
+        """The sessions' discrete indices, concatenated."""
+        return self.dataset.discrete_index
+
+
+@dataclasses.dataclass
+class MixedMultiSessionDataLoader(MultiSessionLoader):
+    """Multi-session contrastive learning on a discrete label and a continuous behaviour.
+
+    The positive of a reference shares its discrete label and is, among the
+    valid time steps with that label in a randomly assigned session, the
+    nearest to the reference's behaviour plus an empirical ``time_offset``-step
+    change (see :class:`~cebra_data.distributions.multisession.MixedMultisessionSampler`).
+
+    Raises:
+        cebra_data.errors.MissingIndexError: if a session lacks either index.
+        ValueError: if a label occurs in one session but not in another.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data import TensorDataset, DatasetCollection, MixedMultiSessionDataLoader
+        >>> sessions = [TensorDataset(torch.zeros(n, 3), continuous=torch.rand(n, 2),
+        ...                           discrete=torch.arange(n) % 2) for n in (60, 90)]
+        >>> loader = MixedMultiSessionDataLoader(DatasetCollection(sessions), num_steps=1,
+        ...                                      batch_size=5, time_offset=1, seed=0)
+        >>> loader.get_indices().index.shape
+        torch.Size([10])
+    """
+
+    def _make_sampler(self, seed: int) -> Any:
+        return MixedMultisessionSampler(self.dataset, self.time_offset, seed=seed)
+
+
+@dataclasses.dataclass
+class UnifiedLoader(ContinuousMultiSessionDataLoader):
+    """Batches that treat all sessions as one pseudo-session, for one shared model.
+
+    Use it with :class:`~cebra_data.UnifiedDataset`, whose batches concatenate
+    the sessions along the neuron axis. For references and negatives a session
+    is drawn, time steps are drawn uniformly from it, and every other session
+    contributes its valid time step nearest in behaviour; positives are
+    searched within each session, nearest to the reference's behaviour plus an
+    empirical ``time_offset``-step change (see
+    :class:`~cebra_data.distributions.multisession.UnifiedSampler`).
+
+    Args:
+        conditional: only ``"time_delta"``.
+
+    Raises:
+        cebra_data.errors.UnknownChoiceError: for another ``conditional``.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data import TensorDataset, UnifiedDataset, UnifiedLoader
+        >>> sessions = [TensorDataset(torch.zeros(n, c), continuous=torch.rand(n, 2))
+        ...             for n, c in [(80, 6), (120, 9)]]
+        >>> loader = UnifiedLoader(UnifiedDataset(sessions), num_steps=1, batch_size=4, seed=0)
+        >>> next(iter(loader)).reference.shape
+        torch.Size([4, 15, 1])
+    """
+
+    def _check_arguments(self) -> None:
+        check_choice(self.conditional, "UnifiedLoader conditional", ["time_delta"])
+
+    def _make_sampler(self, seed: int) -> Any:
+        return UnifiedSampler(self.dataset, self.time_offset, seed=seed)
