@@ -24,6 +24,13 @@ from cebra_data.single_session import (
 )
 
 # --- multi-session ---
+from cebra_data.multi_session import (
+    ContinuousMultiSessionDataLoader,
+    DiscreteMultiSessionDataLoader,
+    MixedMultiSessionDataLoader,
+    MultiSessionLoader,
+    UnifiedLoader,
+)
 
 # --- io ---
 from cebra_data.io import load_data, load_deeplabcut
