@@ -22,6 +22,18 @@ from cebra_data.single_session import (
     HybridDataLoader,
     MixedDataLoader,
 )
+from cebra_data.masking import (
+    MaskedMixin,
+    NeuronBlockMask,
+    RandomNeuronMask,
+    RandomTimestepMask,
+    TimeBlockMask,
+)
+from cebra_data.multiobjective import (
+    ContrastiveMultiObjectiveLoader,
+    DatasetxCEBRA,
+    SupervisedMultiObjectiveLoader,
+)
 
 # --- multi-session ---
 from cebra_data.multi_session import (
