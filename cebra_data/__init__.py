@@ -48,5 +48,10 @@ from cebra_data.multi_session import (
 from cebra_data.io import load_data, load_deeplabcut
 
 # --- trials, splits, normalisation ---
+from cebra_data import quality
+from cebra_data.normalization import HeldOutFitError, Normalizer
+from cebra_data.splits import DatasetSplit, split_dataset
+from cebra_data.summary import DatasetSummary, describe
+from cebra_data.trials import frame_in_trial, repeat_frame_labels
 
 # --- estimators ---

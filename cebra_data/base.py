@@ -416,6 +416,16 @@ class Dataset(abc.ABC, HasDevice, MaskedMixin):
         """Boolean ``(N,)`` mask of samples excluded from sampling, or ``None``."""
         return None
 
+    def describe(self, as_text: bool = False) -> Any:
+        """Summarise the dataset; see :func:`cebra_data.describe`.
+
+        Args:
+            as_text: return the readable text instead of the summary dict.
+        """
+        from cebra_data.summary import describe
+
+        return describe(self, as_text=as_text)
+
     @abc.abstractmethod
     def __getitem__(self, index: torch.Tensor) -> torch.Tensor:
         """Return the windows at ``index``, shape ``(len(index), input_dimension, len(offset))``."""
