@@ -506,8 +506,8 @@ class MaskedMixin:
 
         Returns:
             ``data`` itself when no mask is configured. Otherwise a new tensor of
-            ``data``'s shape with the masked entries set to zero; ``data`` is
-            not modified.
+            ``data``'s shape whose masked entries are multiplied by zero (as in
+            ``cebra.data``); ``data`` is not modified.
 
         Raises:
             TypeError: if ``data`` is not a floating-point tensor.
@@ -523,6 +523,7 @@ class MaskedMixin:
             mask = masks[0]
         else:
             mask = masks[int(torch.randint(0, len(masks), (1,), generator=self._mask_generator))]
-        keep = mask.keep(*windows.shape).to(windows.device)
-        masked = windows.masked_fill(~keep, 0.0)
+        # Multiplying by a broadcast 0/1 factor is several times faster than masked_fill.
+        keep = mask.keep(*windows.shape).to(device=windows.device, dtype=windows.dtype)
+        masked = windows * keep
         return masked[0] if single else masked
