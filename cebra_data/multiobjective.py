@@ -360,7 +360,6 @@ class SupervisedMultiObjectiveLoader(MultiObjectiveLoader):
         >>> ds = DatasetxCEBRA(torch.randn(100, 8), speed=torch.arange(100.0))
         >>> loader = SupervisedMultiObjectiveLoader(ds, num_steps=1, batch_size=4, seed=0)
         >>> loader.add_config({"label": "speed"})
-        >>> index = loader.get_indices(4)
         >>> batch = next(iter(loader))
         >>> batch.reference.shape, batch.positive[0].shape
         (torch.Size([4, 8, 1]), torch.Size([4, 1]))
