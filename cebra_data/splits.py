@@ -62,7 +62,6 @@ class DatasetSplit(tuple):
             (the stretch ``start .. stop - 1`` of the recording), ``length``
             and ``reason`` (``"gap"`` between two parts, ``"unassigned"`` for
             explicit parts that leave time steps or trials out).
-        dropped: the total number of time steps in :attr:`gaps`.
         gap: the gap length used between parts split by time (0 by trial).
         seed: the seed of the random assignment (drawn from the operating
             system and recorded here when ``seed=None`` was passed), or
