@@ -1,7 +1,6 @@
 """Normalizer: statistics come only from the fitted part, never fitted on test data by accident,
 NaN-aware, never in place, invertible."""
 
-import warnings
 
 import numpy as np
 import pytest

@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 import torch
 
-import cebra_data
 from cebra_data import DatasetCollection, DiscreteDataLoader, TensorDataset
 from cebra_data.quality import group_repeats, neuron_quality, signal_to_noise, split_half_reliability
 

@@ -1,7 +1,6 @@
 """Trials: ragged construction, windows confined to trials for every loader, repeated stimuli,
 and masked neural NaN."""
 
-import warnings
 
 import numpy as np
 import pytest
