@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+import os
 import pathlib
 from collections.abc import Iterator, Sequence
 from typing import Any, Optional, Union
@@ -24,10 +25,12 @@ def open_entries(
 ) -> Iterator[tuple[pathlib.Path, Reader, list[Entry]]]:
     """Open ``file`` with its registered reader and yield ``(path, reader, entries)``.
 
-    Every error that is not already a :class:`~cebra_data.errors.CebraDataError` (or a
-    ``MemoryError``) raised while the file is open is re-raised as
-    :class:`~cebra_data.errors.CorruptFileError` with the original as ``__cause__``. The
-    body of the ``with`` block must therefore validate its own arguments before entering.
+    Every error that is not already a :class:`~cebra_data.errors.CebraDataError` raised
+    while the file is open is re-raised as :class:`~cebra_data.errors.CorruptFileError`
+    with the original as ``__cause__``; so is a ``MemoryError`` while reading a file smaller
+    than a quarter of the machine's memory (a corrupted size field asks for absurd
+    amounts). The body of the ``with`` block must therefore validate its own arguments
+    before entering.
 
     Raises:
         DataFileNotFoundError, EmptyFileError, UnsupportedFileFormatError,
@@ -40,13 +43,29 @@ def open_entries(
     try:
         with reader.open(path, trusted=trusted) as entries:
             yield path, reader, entries
-    except (CebraDataError, MemoryError, KeyboardInterrupt):
+    except CebraDataError:
         raise
+    except MemoryError as exc:
+        size = path.stat().st_size
+        if size > _memory_bytes() // 4:
+            raise  # a big file on a small machine: a genuine MemoryError
+        raise CorruptFileError(
+            f"Reading '{path}' ({size} bytes) asked for more memory than this machine has; a "
+            "size field in the file is corrupted (or, for compressed data, it expands too much)."
+        ) from exc
     except Exception as exc:
         raise CorruptFileError(
             f"Could not read '{path}' as a {reader.description} file; it looks corrupted or "
             f"truncated ({type(exc).__name__}: {exc})."
         ) from exc
+
+
+def _memory_bytes() -> int:
+    """Physical memory in bytes (a large number where the platform does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return 1 << 62
 
 
 def _check_key(key: Any) -> Union[str, int, None]:

@@ -10,17 +10,145 @@ flattened into ``"struct/field"`` entries, as in v7.3 files. Arrays keep MATLAB'
 from __future__ import annotations
 
 import contextlib
+import math
 import pathlib
+import struct
+import zlib
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
+from cebra_data.errors import CorruptFileError
 from cebra_data.io._entries import Entry
 from cebra_data.io.hdf5 import hdf5_signature_offset
 from cebra_data.io.registry import Reader, register_reader
 
 __all__ = ["MatReader"]
+
+
+# MAT v5 data types (miINT8 ... miUTF32) and their item sizes; 8, 10, 11 are reserved.
+_ITEM_SIZE = {1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 4, 7: 4, 9: 8, 12: 8, 13: 8, 16: 1, 17: 2, 18: 4}
+_MATRIX, _COMPRESSED = 14, 15
+_NUMERIC_CLASSES = frozenset(range(6, 16))  # mxDOUBLE ... mxUINT64
+_CHAR, _SPARSE, _CELL, _STRUCT, _OBJECT = 4, 5, 1, 2, 3
+_FUNCTION_OR_OPAQUE = frozenset({16, 17})
+
+
+def _bad(message: str) -> CorruptFileError:
+    return CorruptFileError(f"The MAT-file is corrupted: {message}.")
+
+
+def _elements(data: bytes, order: str) -> list[tuple[int, bytes]]:
+    """Split a stream of MAT v5 tagged elements into ``(type, body)`` pairs."""
+    found = []
+    pos = 0
+    while pos < len(data):
+        if len(data) - pos < 8:
+            if data[pos:].strip(b"\x00"):
+                raise _bad("an element tag is cut short")
+            break
+        first, second = struct.unpack(order + "II", data[pos:pos + 8])
+        if first >> 16:  # small data element: type and size packed in the first word
+            kind, size = first & 0xFFFF, first >> 16
+            if size > 4:
+                raise _bad("a small data element claims more than 4 bytes")
+            body, step = data[pos + 4:pos + 4 + size], 8
+        else:
+            kind, size = first, second
+            if size > len(data) - pos - 8:
+                raise _bad(f"an element claims {size} bytes but only {len(data) - pos - 8} remain")
+            body = data[pos + 8:pos + 8 + size]
+            step = 8 + size + (0 if kind == _COMPRESSED else -size % 8)
+        if kind not in _ITEM_SIZE and kind not in (_MATRIX, _COMPRESSED):
+            raise _bad(f"an element has the unknown data type {kind}")
+        found.append((kind, body))
+        pos += step
+    return found
+
+
+def _check_numeric(element: tuple[int, bytes], count: Optional[int], what: str) -> None:
+    kind, body = element
+    if kind not in _ITEM_SIZE:
+        raise _bad(f"the {what} of an array has the non-numeric data type {kind}")
+    if count is not None and len(body) != count * _ITEM_SIZE[kind]:
+        raise _bad(f"the {what} of an array holds {len(body) // _ITEM_SIZE[kind]} values, "
+                   f"not {count}")
+
+
+def _check_matrix(body: bytes, order: str, depth: int) -> None:
+    """Check one miMATRIX element against the layout its class requires.
+
+    scipy's compiled reader trusts these layouts and can crash the interpreter on a
+    corrupted file (seen with scipy 1.17: a complex flag without an imaginary part, or an
+    unknown data type), so they are checked before scipy sees the file.
+    """
+    if depth > 32:
+        raise _bad("arrays are nested too deeply")
+    parts = _elements(body, order)
+    if not parts:
+        return  # an empty matrix element is MATLAB's empty placeholder in cells and structs
+    if len(parts) < 3 or parts[0][0] != 6 or len(parts[0][1]) != 8 or parts[1][0] != 5 \
+            or len(parts[1][1]) < 8 or len(parts[1][1]) % 4 or parts[2][0] not in (1, 2):
+        raise _bad("an array header (flags, dimensions, name) is malformed")
+    flags = struct.unpack(order + "I", parts[0][1][:4])[0]
+    cls, is_complex = flags & 0xFF, bool(flags & 0x800)
+    dims = struct.unpack(order + f"{len(parts[1][1]) // 4}i", parts[1][1])
+    if any(d < 0 for d in dims):
+        raise _bad("an array has a negative dimension")
+    count = math.prod(dims)
+    rest = parts[3:]
+    if cls in _NUMERIC_CLASSES or cls == _CHAR:
+        if len(rest) != 1 + is_complex:
+            raise _bad("a numeric array lacks its real or imaginary part")
+        for element, what in zip(rest, ("real part", "imaginary part")):
+            _check_numeric(element, None if cls == _CHAR else count, what)
+    elif cls == _SPARSE:
+        if len(rest) != 3 + is_complex:
+            raise _bad("a sparse array lacks some of its parts")
+        for element in rest:
+            _check_numeric(element, None, "data")
+    elif cls in (_CELL, _STRUCT, _OBJECT):
+        if cls == _OBJECT:
+            if not rest or rest[0][0] not in (1, 2):
+                raise _bad("an object has no class name")
+            rest = rest[1:]
+        per_item = 1
+        if cls != _CELL:
+            if len(rest) < 2 or rest[0][0] != 5 or len(rest[0][1]) != 4 or rest[1][0] not in (1, 2):
+                raise _bad("a struct lacks its field names")
+            name_length = struct.unpack(order + "i", rest[0][1])[0]
+            if name_length <= 0 or len(rest[1][1]) % name_length:
+                raise _bad("a struct's field names are malformed")
+            per_item = len(rest[1][1]) // name_length
+            rest = rest[2:]
+        if len(rest) != count * per_item or any(kind != _MATRIX for kind, _ in rest):
+            raise _bad("a cell or struct array does not hold one array per element")
+        for _, child in rest:
+            _check_matrix(child, order, depth + 1)
+    elif cls not in _FUNCTION_OR_OPAQUE:
+        raise _bad(f"an array has the unknown class {cls}")
+
+
+def _check_mat5(path: pathlib.Path) -> None:
+    """Validate a v5-v7 MAT-file's variables (v4 files have no tags and are left to scipy)."""
+    data = path.read_bytes()
+    if len(data) < 128 or data[126:128] not in (b"IM", b"MI"):
+        return
+    order = "<" if data[126:128] == b"IM" else ">"
+    for kind, body in _elements(data[128:], order):
+        if kind == _COMPRESSED:
+            try:
+                inner = zlib.decompressobj().decompress(body)
+            except zlib.error as exc:
+                raise _bad("a compressed variable does not decompress") from exc
+            variables = _elements(inner, order)
+            if len(variables) != 1:
+                raise _bad("a compressed variable holds more than one element")
+            kind, body = variables[0]
+        if kind != _MATRIX:
+            raise _bad(f"a top-level element has data type {kind} instead of a matrix")
+        _check_matrix(body, order, 0)
 
 
 def _flatten(name: str, value: Any, out: list[Entry]) -> None:
@@ -50,6 +178,7 @@ class MatReader(Reader):
         """Load the variables with scipy and yield one entry per (flattened) variable."""
         import scipy.io
 
+        _check_mat5(path)
         variables = scipy.io.loadmat(path)
         entries: list[Entry] = []
         for name, value in variables.items():

@@ -130,8 +130,10 @@ class TorchReader(Reader):
                 with context:
                     obj = torch.load(path, map_location="cpu", weights_only=True)
             except pickle.UnpicklingError as exc:
-                message = str(exc)
-                if "global" in message.lower() and "allowed" in message.lower():
+                # torch names the refused global ("Unsupported global: GLOBAL os.system ...",
+                # "Trying to load unsupported GLOBAL ... is blocked"); other failures are
+                # corruption and are reported as such by the caller.
+                if "global" in str(exc).lower():
                     raise UnsafeFileError(
                         f"'{path}' contains Python objects other than tensors, containers and "
                         "numpy arrays (e.g. a whole model); torch.load(weights_only=True) "

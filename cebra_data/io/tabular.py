@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import pathlib
 import warnings
 from collections.abc import Iterator, Sequence
@@ -174,7 +175,9 @@ class ExcelReader(Reader):
         with warnings.catch_warnings():
             # pandas deprecates its xlrd engine, but xlrd is the only reader of .xls files.
             warnings.filterwarnings("ignore", message=".*xlrd engine is deprecated.*")
-            workbook = pd.ExcelFile(path, engine=engine)
+            # xlrd reports file inconsistencies on stdout unless given a log file.
+            options = {"logfile": io.StringIO()} if engine == "xlrd" else {}
+            workbook = pd.ExcelFile(path, engine=engine, engine_kwargs=options)
         with workbook:
             yield [
                 Entry(str(sheet), lambda sheet=sheet: self._sheet(workbook, sheet))

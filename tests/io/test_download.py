@@ -1,0 +1,152 @@
+"""download_file against a real HTTP server on 127.0.0.1 (port 0), started by the test."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.server
+import pathlib
+import threading
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from cebra_data import errors
+from cebra_data.io import download_file, file_checksum
+
+BODY = bytes(range(256)) * 400  # 100 kB
+MD5 = hashlib.md5(BODY).hexdigest()
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    hits: Counter = Counter()
+
+    def log_message(self, *args: object) -> None:  # keep test output clean
+        pass
+
+    def _send(self, body: bytes, headers: dict[str, str], length: int | None = None) -> None:
+        self.send_response(200)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body) if length is None else length))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802  (http.server's naming)
+        self.hits[self.path] += 1
+        if self.path == "/files/data":
+            self._send(BODY, {"Content-Disposition": 'attachment; filename="served.bin"'})
+        elif self.path == "/plain/name.bin":
+            self._send(BODY, {})
+        elif self.path == "/gzip":
+            self._send(gzip.compress(BODY), {"Content-Encoding": "gzip",
+                                             "Content-Disposition": 'attachment; filename="g.bin"'})
+        elif self.path == "/short":
+            self._send(BODY[:1000], {"Content-Disposition": 'filename="short.bin"'},
+                       length=len(BODY))
+            self.close_connection = True
+        elif self.path == "/escape":
+            self._send(BODY, {"Content-Disposition": 'attachment; filename="../../escape.bin"'})
+        elif self.path == "/slash/":
+            self._send(BODY, {})
+        else:
+            self.send_error(404, "Not Found")
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    """Base URL of a threaded HTTP server on 127.0.0.1 with a free port."""
+    _Handler.hits = Counter()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01},
+                              daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+def _leftovers(directory: pathlib.Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+def test_download_names_file_from_content_disposition(server: str, tmp_path: pathlib.Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    path = download_file(f"{server}/files/data", checksum=MD5, location=tmp_path / "new")
+    assert path == tmp_path / "new" / "served.bin" and path.read_bytes() == BODY
+    assert "Downloading served.bin" in capsys.readouterr().err
+    assert _leftovers(tmp_path / "new") == ["served.bin"]
+
+
+def test_existing_file_with_right_checksum_is_not_downloaded(server: str,
+                                                             tmp_path: pathlib.Path) -> None:
+    (tmp_path / "mine.bin").write_bytes(BODY)
+    path = download_file(f"{server}/files/data", checksum=MD5, location=tmp_path,
+                         file_name="mine.bin", progress=False)
+    assert path == tmp_path / "mine.bin" and _Handler.hits["/files/data"] == 0
+    # without file_name the name is only known from the response, whose body is not read
+    download_file(f"{server}/files/data", checksum=MD5, location=tmp_path, progress=False)
+    download_file(f"{server}/files/data", checksum=MD5, location=tmp_path, progress=False)
+    assert (tmp_path / "served.bin").read_bytes() == BODY
+
+
+def test_wrong_existing_file_is_replaced(server: str, tmp_path: pathlib.Path) -> None:
+    (tmp_path / "mine.bin").write_bytes(b"stale")
+    download_file(f"{server}/files/data", checksum=MD5, location=tmp_path, file_name="mine.bin",
+                  progress=False)
+    assert (tmp_path / "mine.bin").read_bytes() == BODY and _Handler.hits["/files/data"] == 1
+
+
+def test_checksum_mismatch_keeps_nothing(server: str, tmp_path: pathlib.Path) -> None:
+    with pytest.raises(errors.ChecksumMismatchError, match=f"got {MD5}") as info:
+        download_file(f"{server}/files/data", checksum="0" * 32, location=tmp_path,
+                      progress=False)
+    assert isinstance(info.value, ValueError)
+    assert _leftovers(tmp_path) == []
+
+
+def test_name_from_url_and_sha256_checksums(server: str, tmp_path: pathlib.Path) -> None:
+    sha = "sha256:" + hashlib.sha256(BODY).hexdigest()
+    path = download_file(f"{server}/plain/name.bin", checksum=sha, location=tmp_path,
+                         progress=False)
+    assert path.name == "name.bin" and file_checksum(path, "sha256") == sha.split(":")[1]
+    with pytest.raises(errors.DownloadError, match="file_name"):
+        download_file(f"{server}/slash/", checksum=MD5, location=tmp_path, progress=False)
+
+
+def test_gzip_encoding_is_decoded(server: str, tmp_path: pathlib.Path) -> None:
+    path = download_file(f"{server}/gzip", checksum=MD5, location=tmp_path, progress=False)
+    assert path.read_bytes() == BODY
+
+
+def test_http_error_and_truncated_transfer(server: str, tmp_path: pathlib.Path) -> None:
+    with pytest.raises(errors.DownloadError, match="HTTP status 404") as info:
+        download_file(f"{server}/absent", checksum=MD5, location=tmp_path, progress=False)
+    assert isinstance(info.value, OSError)
+    with pytest.raises(errors.DownloadError, match="broke off"):
+        download_file(f"{server}/short", checksum=MD5, location=tmp_path, progress=False)
+    assert _leftovers(tmp_path) == []
+
+
+def test_server_cannot_choose_a_path_outside_location(server: str, tmp_path: pathlib.Path) -> None:
+    target = tmp_path / "a" / "b"
+    path = download_file(f"{server}/escape", checksum=MD5, location=target, progress=False)
+    assert path == target / "escape.bin" and not (tmp_path / "escape.bin").exists()
+
+
+def test_missing_arguments_and_unreachable_server(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(ValueError, match="Missing data URL"):
+        download_file(None, checksum=MD5, location=tmp_path)
+    with pytest.raises(ValueError, match="Missing data checksum"):
+        download_file("http://127.0.0.1:9/x", checksum=None, location=tmp_path)
+    with pytest.raises(ValueError, match="Missing location"):
+        download_file("http://127.0.0.1:9/x", checksum=MD5, location=None)
+    with pytest.raises(ValueError, match="algorithm"):
+        download_file("http://127.0.0.1:9/x", checksum="nohash:00", location=tmp_path)
+    with pytest.raises(errors.DownloadError, match="Could not connect"):
+        download_file("http://127.0.0.1:9/x", checksum=MD5, location=tmp_path, progress=False,
+                      timeout=5)
