@@ -482,7 +482,7 @@ class FullDataLoader(ContinuousDataLoader):
         >>> dataset = TensorDataset(torch.randn(50, 4), continuous=torch.randn(50, 2), offset=(2, 2))
         >>> index = FullDataLoader(dataset, num_steps=1, conditional="time", time_offset=3, seed=0).get_indices()
         >>> index.reference[:3].tolist(), len(index.reference)
-        ([2, 3, 4], 43)
+        ([2, 3, 4], 44)
     """
 
     def __post_init__(self) -> None:

@@ -255,7 +255,7 @@ class KDTreeEngine(NearestNeighbourEngine):
                 f"The KD-tree engine runs on the CPU, but the points are on {points.device}. "
                 "Use engine='brute' for GPU indices."
             )
-        tree = cKDTree(points.numpy(), leafsize=16, balanced_tree=False, compact_nodes=False)
+        tree = cKDTree(points.numpy(), leafsize=16, balanced_tree=False, compact_nodes=True)
         super().__init__(torch.from_numpy(tree.data), representative)
         self.tree = tree
 
