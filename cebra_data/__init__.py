@@ -55,3 +55,4 @@ from cebra_data.summary import DatasetSummary, describe
 from cebra_data.trials import frame_in_trial, repeat_frame_labels
 
 # --- estimators ---
+from cebra_data.sklearn import SklearnDataset, make_loader
