@@ -80,7 +80,8 @@ class Table:
         dtypes: The numpy dtype of each column; ``None`` for non-numeric columns (text,
             dates, Python objects).
         take: Returns the 2-D array ``(n_rows, len(positions))`` of the given column
-            positions; it is only called with numeric columns.
+            positions; it is only called with numeric columns. The result may be a view
+            of data the table keeps: callers copy before writing into it.
     """
 
     def __init__(
@@ -158,7 +159,7 @@ class Table:
         return result
 
     def take(self, positions: Optional[Sequence[int]] = None) -> np.ndarray:
-        """Return the given columns (all by default) as one numeric 2-D array.
+        """Return the given columns (all by default) as one numeric 2-D array (maybe a view).
 
         Raises:
             NonNumericDataError: naming the non-numeric columns among those asked for.

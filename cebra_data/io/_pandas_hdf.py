@@ -153,6 +153,18 @@ def _axis(group: Any, name: str, encoding: str) -> tuple[list[Hashable], list[Op
     return labels, names
 
 
+def pick_columns(block: np.ndarray, subs: Sequence[int]) -> np.ndarray:
+    """``block[:, subs]``, as a view (no copy) when ``subs`` is an evenly spaced run."""
+    if len(subs) > 1:
+        step = subs[1] - subs[0]
+        if step > 0 and all(b - a == step for a, b in zip(subs, subs[1:])):
+            return block[:, subs[0]:subs[-1] + 1:step]
+    elif len(subs) == 1:
+        return block[:, subs[0]:subs[0] + 1]
+    out = np.empty((block.shape[0], len(subs)), dtype=block.dtype)
+    return np.take(block, subs, axis=1, out=out, mode="clip")  # "raise" would buffer
+
+
 def _positions(labels: Sequence[Hashable], items: Sequence[Hashable], where: str) -> list[int]:
     lookup = {label: i for i, label in enumerate(labels)}
     if len(lookup) != len(labels):
@@ -214,15 +226,28 @@ def _fixed_frame(group: Any, encoding: str) -> Table:
     if covered != list(range(len(columns))):
         raise CorruptFileError("The blocks of the frame do not cover its columns exactly once.")
 
+    cache: dict[int, np.ndarray] = {}
+
+    def rows_by_columns(index: int, values: Any, transposed: bool) -> np.ndarray:
+        # one read per block, kept for the next call; oriented as (rows, block columns)
+        if index not in cache:
+            block = _read(values)
+            cache[index] = block if transposed else block.T
+        return cache[index]
+
     def take(wanted: Sequence[int]) -> np.ndarray:
+        for index, (positions, values, transposed, objects) in enumerate(blocks):
+            if not objects and set(wanted) <= set(positions):
+                # every column from one block (DeepLabCut's case): one pick
+                subs = [positions.index(p) for p in wanted]
+                return pick_columns(rows_by_columns(index, values, transposed), subs)
         out = np.empty((n_rows, len(wanted)), dtype=np.result_type(*[dtypes[p] for p in wanted]))
         where = {p: k for k, p in enumerate(wanted)}
-        for positions, values, transposed, objects in blocks:
+        for index, (positions, values, transposed, objects) in enumerate(blocks):
             needed = [(k, where[p]) for k, p in enumerate(positions) if p in where]
             if not needed or objects:
                 continue
-            block = _read(values)
-            block = block if transposed else block.T  # now (rows, block columns)
+            block = rows_by_columns(index, values, transposed)
             for k, target in needed:
                 out[:, target] = block[:, k]
         # a label asked twice: fill the remaining copies from the first
@@ -287,9 +312,24 @@ def _table_frame(group: Any) -> Table:
     dtypes = [dtypes_by_label[c] for c in columns]
     n_rows = int(table.shape[0]) if table.shape else 0
 
+    cache: dict[str, np.ndarray] = {}
+
+    def records() -> np.ndarray:
+        # Reading whole records and viewing fields is faster than HDF5's field-subset
+        # conversion; the read is kept for the next call (DLC asks twice: x/y, likelihood).
+        if "records" not in cache:
+            records = np.empty(table.shape, dtype=table.dtype)
+            if records.size:
+                table.read_direct(records)  # skips h5py's selection machinery
+            cache["records"] = records
+        return cache["records"]
+
     def take(wanted: Sequence[int]) -> np.ndarray:
         fields = sorted({where[columns[p]][0] for p in wanted})
-        data = table.fields(fields)[()] if len(fields) > 1 else {fields[0]: table.fields(fields[0])[()]}
+        data = records()
+        if len(fields) == 1 and table.dtype.fields[fields[0]][0].shape:
+            # one values block (DeepLabCut's case): pick the columns in one step
+            return pick_columns(data[fields[0]], [where[columns[p]][1] for p in wanted])
         out = np.empty((n_rows, len(wanted)), dtype=np.result_type(*[dtypes[p] for p in wanted]))
         by_field: dict[str, list[tuple[int, Optional[int]]]] = {}
         for k, p in enumerate(wanted):

@@ -188,38 +188,60 @@ class PoseSelection:
         """One label per selected keypoint, in output order."""
         return [self.label(p) for p in self.pairs]
 
-    def read(self, table: Table, pcutoff: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Read ``x``, ``y`` (frames, keypoints) and the validity mask in one block read."""
-        k = len(self.pairs)
-        lik_keys = list(self.likelihood)
-        values = np.asarray(
-            table.take(self.x + self.y + [self.likelihood[i] for i in lik_keys]),
-            dtype=np.float64,
-        )
-        x, y = values[:, :k], values[:, k:2 * k]
-        valid = np.isfinite(x) & np.isfinite(y)
-        if lik_keys:
+    def read(self, table: Table, pcutoff: float) -> tuple[np.ndarray, np.ndarray]:
+        """Read the poses and their validity.
+
+        Returns:
+            ``xy`` of shape ``(frames, 2 * keypoints)`` (``x_0, y_0, x_1, ...``, a fresh
+            float64 array) and ``valid`` of shape ``(frames, keypoints)``.
+        """
+        interleaved = [p for pair in zip(self.x, self.y) for p in pair]
+        xy = table.take(interleaved)
+        if not (xy.flags.owndata and xy.flags.writeable and xy.flags.c_contiguous
+                and xy.dtype == np.float64):
+            xy = np.array(xy, dtype=np.float64)  # a view of the table's data: copy first
+        xy = np.require(xy, np.float64, ["C_CONTIGUOUS", "W"])
+        valid = np.isfinite(xy[:, 0::2])
+        valid &= np.isfinite(xy[:, 1::2])
+        if self.likelihood:
+            keys = list(self.likelihood)
+            likelihood = table.take([self.likelihood[k] for k in keys])
             with np.errstate(invalid="ignore"):
-                valid[:, lik_keys] &= values[:, 2 * k:] >= pcutoff
-        return x, y, valid
+                passed = likelihood >= pcutoff
+            if len(keys) == len(self.pairs):
+                valid &= passed
+            else:
+                valid[:, keys] &= passed
+        return xy, valid
 
 
-def _interpolate(x: np.ndarray, y: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Interleave x/y per keypoint, filling invalid frames by linear interpolation in time.
+def _interpolate(xy: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Fill invalid frames of ``xy`` in place by linear interpolation in time, per coordinate.
 
-    Gaps before the first or after the last valid frame take the nearest valid value.
+    Args:
+        xy: ``(frames, 2 * keypoints)`` poses, ``x_0, y_0, x_1, y_1, ...``.
+        valid: ``(frames, keypoints)``; every keypoint has at least one valid frame.
+
+    Returns:
+        ``xy``. A missing frame ``t`` between valid frames ``a < t < b`` gets
+        ``v[a] + (v[b] - v[a]) * (t - a) / (b - a)``; gaps before the first or after the
+        last valid frame take the nearest valid value. Only keypoints with gaps are
+        visited, and only their missing frames are computed.
     """
-    frames, k = x.shape
-    out = np.empty((frames, 2 * k), dtype=np.float64)
-    out[:, 0::2] = x
-    out[:, 1::2] = y
-    incomplete = np.flatnonzero(~valid.all(axis=0))
-    for j in incomplete:
-        good = np.flatnonzero(valid[:, j])
-        bad = np.flatnonzero(~valid[:, j])
-        out[bad, 2 * j] = np.interp(bad, good, x[good, j])
-        out[bad, 2 * j + 1] = np.interp(bad, good, y[good, j])
-    return out
+    by_keypoint = np.ascontiguousarray(valid.T)  # each keypoint's mask contiguous in time
+    for j in np.flatnonzero(~by_keypoint.all(axis=1)):
+        good = np.flatnonzero(by_keypoint[j])
+        bad = np.flatnonzero(~by_keypoint[j])
+        after = np.searchsorted(good, bad)  # first valid frame after each missing one
+        right = good[np.minimum(after, len(good) - 1)]
+        left = good[np.maximum(after - 1, 0)]
+        span = right - left
+        weight = np.divide(bad - left, span, out=np.zeros(len(bad)), where=span > 0)
+        np.clip(weight, 0.0, 1.0, out=weight)  # edges: hold the nearest valid value
+        for column in (2 * j, 2 * j + 1):
+            start, stop = xy[left, column], xy[right, column]
+            xy[bad, column] = start + (stop - start) * weight
+    return xy
 
 
 def pose_from_table(
@@ -228,12 +250,13 @@ def pose_from_table(
     pcutoff: float = 0.6,
     individuals: Optional[Sequence[str]] = None,
     where: str = "the file",
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Turn a DLC table into ``(poses, mask, labels)``; see :func:`load_deeplabcut`."""
+    with_mask: bool = False,
+) -> tuple[np.ndarray, Optional[np.ndarray], list[str]]:
+    """Turn a DLC table into ``(poses, mask or None, labels)``; see :func:`load_deeplabcut`."""
     selection = PoseSelection(table, keypoints, individuals, where)
     if table.n_rows == 0:
         raise EmptyFileError(f"{where} has no frames.")
-    x, y, valid = selection.read(table, pcutoff)
+    xy, valid = selection.read(table, pcutoff)
     never = [selection.labels[j] for j in np.flatnonzero(~valid.any(axis=0))]
     if never:
         raise EmptyKeypointError(
@@ -241,7 +264,8 @@ def pose_from_table(
             f"(every value is missing or has likelihood < pcutoff={pcutoff}), so they cannot "
             "be interpolated. Leave them out with keypoints=[...] or lower pcutoff."
         )
-    return _interpolate(x, y, valid), np.repeat(valid, 2, axis=1), selection.labels
+    mask = np.repeat(valid, 2, axis=1) if with_mask else None
+    return _interpolate(xy, valid), mask, selection.labels
 
 
 def deeplabcut_summary(table: Table, pcutoff: float) -> dict[str, Any]:
@@ -366,7 +390,8 @@ def load_deeplabcut(
             value = entry.value() if entry.numeric is not False else None
             if isinstance(value, Table) and value.is_deeplabcut:
                 poses, mask, _ = pose_from_table(
-                    value, keypoints, pcutoff, individuals, where=f"'{path}'"
+                    value, keypoints, pcutoff, individuals, where=f"'{path}'",
+                    with_mask=return_mask,
                 )
                 return (poses, mask) if return_mask else poses
         names = [e.name for e in entries]

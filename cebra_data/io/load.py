@@ -155,4 +155,6 @@ def load_data(
             keypoints = None if columns is None else [str(c) for c in columns]
             poses, _, _ = pose_from_table(value, keypoints, 0.6, None, where=f"'{path}'")
             return poses
-        return to_numeric_array(value, columns, f"Entry {entry.name!r} of '{path}'")
+        array = to_numeric_array(value, columns, f"Entry {entry.name!r} of '{path}'")
+        # a table may hand out a view of a larger read; give the caller its own array
+        return array if array.base is None or not isinstance(value, Table) else array.copy()

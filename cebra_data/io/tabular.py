@@ -2,9 +2,10 @@
 
 Header detection (csv and every Excel sheet): the first row is a header when some column
 holds text in the first row and a number in the second (or, for a one-row table, when the
-row holds text). Its cells become the column names used by ``columns=[...]``. When the
-header's first cell is empty, the first column is the row index written by
-``DataFrame.to_csv`` / ``to_excel`` and is not part of the data.
+row holds text), or when it reads ``0, 1, ..., n-1`` (pandas' labels for unnamed columns)
+and the second row does not. Its cells become the column names used by
+``columns=[...]``. When the header's first cell is empty, the first column is the row
+index written by ``DataFrame.to_csv`` / ``to_excel`` and is not part of the data.
 
 DeepLabCut csv files (first cells ``scorer`` / [``individuals``] / ``bodyparts`` /
 ``coords`` on the first three or four rows) are recognised and read as pose tables.
@@ -50,8 +51,26 @@ def _number(cell: Any) -> Optional[bool]:
     return True
 
 
+def _default_labels(row: Sequence[Any]) -> bool:
+    """Whether ``row`` reads ``0, 1, ..., n-1`` (n >= 2), optionally after one empty cell.
+
+    That is the header pandas writes for a DataFrame without column names.
+    """
+    cells = [
+        "" if _number(c) is None
+        else str(int(c)) if isinstance(c, (float, np.floating)) and float(c).is_integer()
+        else str(c).strip()
+        for c in row
+    ]
+    if cells and cells[0] == "":
+        cells = cells[1:]
+    return len(cells) >= 2 and cells == [str(i) for i in range(len(cells))]
+
+
 def looks_like_header(first: Sequence[Any], second: Optional[Sequence[Any]]) -> bool:
     """Whether ``first`` is a header row above ``second`` (see the module docstring)."""
+    if _default_labels(first) and (second is None or not _default_labels(second)):
+        return True
     if second is None:
         return any(_number(c) is False for c in first)
     return any(

@@ -188,6 +188,18 @@ def test_csv_without_header_and_with_semicolons(tmp_path: pathlib.Path) -> None:
     np.testing.assert_array_equal(load_data(semicolon, columns=["b"]), [[2.0], [4.0]])
 
 
+def test_csv_with_pandas_default_column_labels(tmp_path: pathlib.Path) -> None:
+    plain = tmp_path / "range.csv"
+    pd.DataFrame(SAMPLE_X).to_csv(plain, index=False)  # header "0,1,2"
+    np.testing.assert_array_equal(load_data(plain), SAMPLE_X)
+    indexed = tmp_path / "range_index.csv"
+    pd.DataFrame(SAMPLE_X).to_csv(indexed)  # header ",0,1,2" plus an index column
+    np.testing.assert_array_equal(load_data(indexed, columns=["2"]), SAMPLE_X[:, [2]])
+    counting = tmp_path / "counting.csv"
+    counting.write_text("0,1,2\n0,1,2\n5,6,7\n")  # repeated rows are data, not a header
+    assert load_data(counting).shape == (3, 3)
+
+
 def test_csv_with_only_a_header_or_blank_lines(tmp_path: pathlib.Path) -> None:
     header_only = tmp_path / "header.csv"
     header_only.write_text("a,b\n")

@@ -1,0 +1,183 @@
+"""Speed of cebra_data's file loading, as ratios against the libraries underneath.
+
+Run: ``python benchmarks/bench_io.py`` (about a minute). Every figure is the best of
+``--repeat`` runs, measured in the same process, and reported as a ratio:
+
+* ``load_deeplabcut`` on a 100,000-frame, 10-bodypart DeepLabCut prediction file (pandas
+  "table" layout, as DeepLabCut writes it) against ``pandas.read_hdf`` of the same file
+  (the I/O floor: it only reads the table, it does not interpolate), and against a
+  re-implementation of CEBRA 0.6's row-by-row ``iloc`` walk. The row walk is timed on the
+  first ``--cebra-rows`` frames and extrapolated linearly to the whole file (its cost per
+  row is constant), which the output states.
+* ``load_data`` per format against the plain library call that reads the same file.
+
+All files are written to a temporary directory that is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import pickle
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cebra_data.io import load_data, load_deeplabcut
+
+
+def best_time(function: Callable[[], Any], repeat: int) -> float:
+    """Smallest wall time of ``repeat`` calls, in seconds."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def dlc_prediction_frame(frames: int, bodyparts: int, seed: int = 0) -> pd.DataFrame:
+    """A DeepLabCut-shaped prediction table with about 5% low-likelihood values."""
+    rng = np.random.default_rng(seed)
+    columns = pd.MultiIndex.from_product(
+        [["DLC_resnet50_benchmarkJan1shuffle1_100000"], [f"part{i}" for i in range(bodyparts)],
+         ["x", "y", "likelihood"]],
+        names=["scorer", "bodyparts", "coords"],
+    )
+    values = rng.uniform(0, 640, (frames, 3 * bodyparts))
+    values[:, 2::3] = rng.uniform(0.0, 1.0, (frames, bodyparts)) ** 0.05
+    return pd.DataFrame(values, columns=columns)
+
+
+def cebra_rowwise(df: pd.DataFrame, keypoints: list[str], pcutoff: float = 0.6) -> np.ndarray:
+    """CEBRA 0.6's ``_DLCLoader.load_data`` algorithm, re-implemented for comparison.
+
+    Frame by frame: take the row through ``iloc``/``loc``, for interior frames set
+    low-likelihood keypoints to NaN, fill NaNs from the median of the previous and next
+    frames (with CEBRA's ``argwhere`` row indexing), and finally drop every frame that
+    still holds a NaN.
+    """
+    scorer = df.columns.get_level_values("scorer")[0]
+    coords = df.columns.get_level_values("coords").unique().to_list()
+    n_coords = len(coords)
+    rows = []
+    for i in range(len(df)):
+        # copy=True: under pandas 3 (copy-on-write) the row view is read-only
+        data = df.iloc[i].loc[scorer].loc[keypoints].to_numpy(copy=True).reshape(-1, n_coords)
+        if 0 < i < len(df) - 1:
+            before = df.iloc[i - 1].loc[scorer].loc[keypoints].to_numpy().reshape(-1, n_coords)
+            after = df.iloc[i + 1].loc[scorer].loc[keypoints].to_numpy().reshape(-1, n_coords)
+            median = np.median(np.stack([before[:, :2], after[:, :2]]), axis=0)
+            if "likelihood" in coords:
+                data[data[:, 2] < pcutoff] = np.nan
+                data = data[:, :2]
+            missing = np.argwhere(np.isnan(data))
+            data[missing] = median[missing]
+        rows.append(data[:, :2].reshape(1, -1))
+    array = np.concatenate(rows, axis=0)
+    return array[~np.isnan(array).any(axis=1)]
+
+
+Row = tuple[str, float, str, float]  # case, our seconds, reference name, reference seconds
+
+
+def bench_deeplabcut(directory: pathlib.Path, frames: int, repeat: int,
+                     cebra_rows: int) -> list[Row]:
+    """``load_deeplabcut`` against pandas (the I/O floor) and against CEBRA's row walk."""
+    frame = dlc_prediction_frame(frames, 10)
+    table = directory / "pose_table.h5"
+    frame.to_hdf(table, key="df_with_missing", format="table", mode="w")
+    fixed = directory / "pose_fixed.h5"
+    frame.to_hdf(fixed, key="df_with_missing", format="fixed", mode="w")
+    csv = directory / "pose.csv"
+    frame.to_csv(csv)
+    keypoints = [f"part{i}" for i in range(10)]
+
+    ours = best_time(lambda: load_deeplabcut(table), repeat)
+    floor = best_time(lambda: pd.read_hdf(table, "df_with_missing"), repeat)
+    head = pd.read_hdf(table, "df_with_missing").iloc[:cebra_rows]
+    row_walk = best_time(lambda: cebra_rowwise(head, keypoints), 1) * frames / len(head)
+    return [
+        ("DLC h5 (table)", ours, "pandas.read_hdf", floor),
+        ("DLC h5 (table)", ours, f"CEBRA row walk (x{frames // len(head)} of {len(head):,} rows)",
+         row_walk),
+        ("DLC h5 (fixed)", best_time(lambda: load_deeplabcut(fixed), repeat),
+         "pandas.read_hdf", best_time(lambda: pd.read_hdf(fixed, "df_with_missing"), repeat)),
+        ("DLC csv", best_time(lambda: load_deeplabcut(csv), repeat),
+         "pandas.read_csv", best_time(lambda: pd.read_csv(csv, header=[0, 1, 2], index_col=0),
+                                      repeat)),
+    ]
+
+
+def bench_formats(directory: pathlib.Path, repeat: int) -> list[Row]:
+    """``load_data`` per format against the library call that reads the same file."""
+    import h5py
+    import joblib
+    import scipy.io
+    import torch
+
+    def read_h5(path: pathlib.Path) -> np.ndarray:
+        with h5py.File(path, "r") as handle:
+            return handle["x"][()]
+
+    def write_h5(path: pathlib.Path) -> None:
+        with h5py.File(path, "w") as handle:
+            handle["x"] = big
+
+    rng = np.random.default_rng(0)
+    big = rng.normal(size=(100_000, 10))
+    small = big[:5_000]
+    cases: list[tuple[str, Callable[[pathlib.Path], None], str, Callable[[pathlib.Path], Any]]] = [
+        (".npy", lambda p: np.save(p, big), "numpy.load", lambda p: np.load(p)),
+        (".npz", lambda p: np.savez(p, x=big), "numpy.load", lambda p: np.load(p)["x"]),
+        (".h5", write_h5, "h5py", read_h5),
+        (".pt", lambda p: torch.save(torch.from_numpy(big), p), "torch.load(weights_only)",
+         lambda p: torch.load(p, weights_only=True).numpy()),
+        (".jl", lambda p: joblib.dump({"x": big}, p), "joblib.load", lambda p: joblib.load(p)["x"]),
+        (".pkl", lambda p: p.write_bytes(pickle.dumps({"x": big})), "pickle.load",
+         lambda p: pickle.loads(p.read_bytes())["x"]),
+        (".mat", lambda p: scipy.io.savemat(p, {"x": big}), "scipy.io.loadmat",
+         lambda p: scipy.io.loadmat(p)["x"]),
+        (".csv", lambda p: pd.DataFrame(big).to_csv(p, index=False), "pandas.read_csv",
+         lambda p: pd.read_csv(p).to_numpy()),
+        (".xlsx", lambda p: pd.DataFrame(small).to_excel(p, index=False), "pandas.read_excel",
+         lambda p: pd.read_excel(p).to_numpy()),
+    ]
+    rows = []
+    for suffix, write, name, baseline in cases:
+        path = directory / f"data{suffix}"
+        write(path)
+        np.testing.assert_array_equal(load_data(path), baseline(path))
+        count = 1 if suffix == ".xlsx" else repeat
+        shape = "5,000 x 10" if suffix == ".xlsx" else "100,000 x 10"
+        rows.append((f"load_data {suffix} ({shape})", best_time(lambda: load_data(path), count),
+                     name, best_time(lambda: baseline(path), count)))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--cebra-rows", type=int, default=2_000)
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = pathlib.Path(tmp)
+        rows = bench_deeplabcut(directory, args.frames, args.repeat, args.cebra_rows)
+        rows += bench_formats(directory, args.repeat)
+    print(f"{'case':<28} {'cebra_data':>11}  {'reference':<42} {'time':>10}  {'ratio':>7}")
+    for case, ours, reference, theirs in rows:
+        print(f"{case:<28} {1e3 * ours:8.1f} ms  {reference:<42} {1e3 * theirs:7.1f} ms  "
+              f"{ours / theirs:7.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
