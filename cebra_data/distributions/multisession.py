@@ -297,17 +297,19 @@ class _SessionSampler(HasGenerator, PriorDistribution):
     """
 
     def __init__(self, dataset: Any, device: Optional[Union[str, torch.device]], seed: SeedLike) -> None:
-        owner = type(self).__name__
-        sessions = _sessions_of(dataset, owner)
+        sessions = _sessions_of(dataset, type(self).__name__)
         if device is None:
             device = getattr(dataset, "device", None) or "cpu"
         HasGenerator.__init__(self, device=device, seed=seed)
-        self._sessions_for_checks = sessions
         self.session_lengths = torch.tensor([len(s) for s in sessions], dtype=torch.long)
         self.lengths = torch.cumsum(self.session_lengths, 0) - self.session_lengths
         self.valid = [s.sample_mask().to(self.device) for s in sessions]
         trials = [s.trial_ids for s in sessions]
         self.trial_ids = [None if t is None else t.to(self.device).long() for t in trials]
+        self._setup(sessions)
+
+    def _setup(self, sessions: Sequence[Any]) -> None:
+        """Read the labels each sampler needs from the sessions (called once by ``__init__``)."""
 
     @property
     def num_sessions(self) -> int:
@@ -477,12 +479,13 @@ class MultisessionSampler(_PooledTimeDifferences, _SessionSampler, ConditionalDi
         device: Optional[Union[str, torch.device]] = None,
         engine: str = "auto",
     ) -> None:
-        _SessionSampler.__init__(self, dataset, device, seed)
         self.conditional = check_choice(conditional, "multi-session conditional", MULTISESSION_CONDITIONALS)
         self.spec = MULTISESSION_CONDITIONALS[self.conditional]
         self.time_offset = check_int(time_offset, "time_offset", minimum=0)
-        sessions = self._sessions_for_checks
-        del self._sessions_for_checks
+        self._engine = engine
+        _SessionSampler.__init__(self, dataset, device, seed)
+
+    def _setup(self, sessions: Sequence[Any]) -> None:
         owner = type(self).__name__
         if type(self) is MultisessionSampler:
             owner += f"(conditional={self.conditional!r})"
@@ -495,7 +498,7 @@ class MultisessionSampler(_PooledTimeDifferences, _SessionSampler, ConditionalDi
                 [s.nonzero().flatten() for s in searchable],
                 "no time step has a full window and a finite behaviour",
             )
-            self.index = self._build_index(sessions, searchable, engine)
+            self.index = self._build_index(sessions, searchable, self._engine)
         else:
             self.continuous = None
             self.all_data = None
@@ -643,8 +646,8 @@ class DiscreteMultisessionSampler(_SessionSampler, ConditionalDistribution):
         device: Optional[Union[str, torch.device]] = None,
     ) -> None:
         _SessionSampler.__init__(self, dataset, device, seed)
-        sessions = self._sessions_for_checks
-        del self._sessions_for_checks
+
+    def _setup(self, sessions: Sequence[Any]) -> None:
         owner = type(self).__name__
         self.discrete = _discrete_of(sessions, owner, self.device)
         self.all_data = torch.cat(self.discrete)
@@ -832,10 +835,11 @@ class UnifiedSampler(_PooledTimeDifferences, _SessionSampler, ConditionalDistrib
         device: Optional[Union[str, torch.device]] = None,
         engine: str = "auto",
     ) -> None:
-        _SessionSampler.__init__(self, dataset, device, seed)
-        sessions = self._sessions_for_checks
-        del self._sessions_for_checks
         self.time_offset = check_int(time_offset, "time_offset", minimum=0)
+        self._engine = engine
+        _SessionSampler.__init__(self, dataset, device, seed)
+
+    def _setup(self, sessions: Sequence[Any]) -> None:
         self.continuous = _continuous_of(sessions, type(self).__name__, self.device)
         self.all_data = torch.cat(self.continuous)
         self._setup_time_differences(self.time_offset)
@@ -845,7 +849,7 @@ class UnifiedSampler(_PooledTimeDifferences, _SessionSampler, ConditionalDistrib
             "no time step has a full window and a finite behaviour",
         )
         self.index = [
-            ContinuousIndex(c, valid=s, engine=engine) for c, s in zip(self.continuous, searchable)
+            ContinuousIndex(c, valid=s, engine=self._engine) for c, s in zip(self.continuous, searchable)
         ]
 
     def sample_all_uniform_prior(self, num_samples: int) -> torch.Tensor:
