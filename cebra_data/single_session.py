@@ -97,10 +97,11 @@ __all__ += [
 ]
 
 
-def _require_index(dataset: Dataset, kind: str, loader: str, why: str) -> None:
+def _require_index(dataset: Dataset, kind: str, loader: str, why: str = "") -> None:
     if getattr(dataset, f"{kind}_index") is None:
+        who = f"{loader} {why}" if why else loader
         raise MissingIndexError(
-            f"{loader} {why} needs a dataset with a {kind} index, but "
+            f"{who} needs a dataset with a {kind} index, but "
             f"{type(dataset).__name__}.{kind}_index is None. Pass {kind}=... when building "
             "the dataset, or choose another loader."
         )
@@ -186,7 +187,7 @@ class DiscreteDataLoader(_SamplingLoader):
 
     def _check_configuration(self) -> None:
         check_choice(self.prior, "prior", PRIORS)
-        _require_index(self.dataset, "discrete", "DiscreteDataLoader", "")
+        _require_index(self.dataset, "discrete", "DiscreteDataLoader")
 
     def _build(self, valid: torch.Tensor, trial_ids: Optional[torch.Tensor]) -> None:
         self.distribution: Discrete = make_prior(
@@ -342,8 +343,8 @@ class MixedDataLoader(_SamplingLoader):
         mixed = [name for name, spec in CONDITIONALS.items() if spec.build_mixed is not None]
         check_choice(self.conditional, "conditional for MixedDataLoader", mixed)
         check_choice(self.prior, "prior", PRIORS)
-        _require_index(self.dataset, "discrete", "MixedDataLoader", "")
-        _require_index(self.dataset, "continuous", "MixedDataLoader", "")
+        _require_index(self.dataset, "discrete", "MixedDataLoader")
+        _require_index(self.dataset, "continuous", "MixedDataLoader")
 
     def _build(self, valid: torch.Tensor, trial_ids: Optional[torch.Tensor]) -> None:
         self.distribution: JointDistribution = make_mixed_conditional(
@@ -420,7 +421,7 @@ class HybridDataLoader(_SamplingLoader):
     def _check_configuration(self) -> None:
         check_choice(self.conditional, "conditional", CONDITIONALS)
         check_choice(self.time_distribution, "time_distribution", CONDITIONALS)
-        _require_index(self.dataset, "continuous", "HybridDataLoader", "")
+        _require_index(self.dataset, "continuous", "HybridDataLoader")
 
     def _make(self, name: str, valid: torch.Tensor, trial_ids: Optional[torch.Tensor]) -> JointDistribution:
         return make_conditional(

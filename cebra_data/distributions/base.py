@@ -136,6 +136,12 @@ class HasGenerator(HasDevice):
     Args:
         device: the device of the returned tensors.
         seed: see :func:`as_generator`.
+
+    Example:
+        >>> from cebra_data.distributions.base import HasGenerator
+        >>> a, b = HasGenerator(seed=3), HasGenerator(seed=3)
+        >>> bool((a.randint(0, 100, (5,)) == b.randint(0, 100, (5,))).all())
+        True
     """
 
     def __init__(self, device: Union[str, torch.device] = "cpu", seed: SeedLike = None) -> None:

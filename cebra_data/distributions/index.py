@@ -211,32 +211,34 @@ class NearestNeighbourEngine(abc.ABC):
     def search(self, query: torch.Tensor) -> torch.Tensor:
         """Return the time index of the nearest point to each query row (``(B,)`` long)."""
         query = query.to(self.points.device, torch.float64)
-        result = torch.empty(len(query), dtype=torch.long, device=self.points.device)
-        for start in range(0, len(query), _QUERY_CHUNK):
-            stop = min(start + _QUERY_CHUNK, len(query))
-            result[start:stop] = self._search_chunk(query[start:stop])
-        return result
+        if len(query) <= _QUERY_CHUNK:
+            return self._search_chunk(query)
+        return torch.cat(
+            [self._search_chunk(query[start : start + _QUERY_CHUNK])
+             for start in range(0, len(query), _QUERY_CHUNK)]
+        )
+
+    def _decide(self, query: torch.Tensor, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        """One round: the rule's winner among ``k`` candidates, and whether it is proven."""
+        candidates, bound = self.propose(query, k)
+        distance = squared_distance(self.points[candidates], query[:, None, :])
+        best = distance.min(dim=1, keepdim=True).values
+        times = self.representative[candidates]
+        no_tie = torch.iinfo(torch.long).max
+        winner = torch.where(distance == best, times, torch.full_like(times, no_tie)).min(dim=1).values
+        if k == self.num_points:
+            return winner, torch.ones(len(query), dtype=torch.bool, device=query.device)
+        return winner, bound.to(best.device) > best[:, 0]
 
     def _search_chunk(self, query: torch.Tensor) -> torch.Tensor:
-        result = torch.empty(len(query), dtype=torch.long, device=self.points.device)
-        pending = torch.arange(len(query), device=self.points.device)
         k = min(_FIRST_K, self.num_points)
-        while len(pending) > 0:
-            sub = query[pending]
-            candidates, bound = self.propose(sub, k)
-            distance = squared_distance(self.points[candidates], sub[:, None, :])
-            best = distance.min(dim=1, keepdim=True).values
-            times = self.representative[candidates]
-            no_tie = torch.iinfo(torch.long).max
-            winner = torch.where(distance == best, times, torch.full_like(times, no_tie))
-            winner = winner.min(dim=1).values
-            if k == self.num_points:
-                done = torch.ones(len(pending), dtype=torch.bool, device=pending.device)
-            else:
-                done = bound > best[:, 0]
+        result, done = self._decide(query, k)
+        pending = (~done).nonzero().flatten()
+        while len(pending) > 0:  # rare: exact or near ties among the first candidates
+            k = min(2 * k, self.num_points)
+            winner, done = self._decide(query[pending], k)
             result[pending[done]] = winner[done]
             pending = pending[~done]
-            k = min(2 * k, self.num_points)
         return result
 
 

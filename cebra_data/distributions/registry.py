@@ -65,7 +65,16 @@ class ConditionalSpec:
     build_mixed: Optional[Callable[..., JointDistribution]] = None
 
 
-def _time(continuous, num_samples, time_offset, delta, device, seed, valid, trial_ids):
+def _time(
+    continuous: Optional[torch.Tensor],
+    num_samples: Optional[int],
+    time_offset: int,
+    delta: float,
+    device: Union[str, torch.device],
+    seed: SeedLike,
+    valid: Optional[torch.Tensor],
+    trial_ids: Optional[torch.Tensor],
+) -> JointDistribution:
     # time contrast is label-free: the continuous index is not consulted
     return TimeContrastive(
         num_samples=num_samples, time_offset=time_offset, device=device, seed=seed,
@@ -73,20 +82,48 @@ def _time(continuous, num_samples, time_offset, delta, device, seed, valid, tria
     )
 
 
-def _time_delta(continuous, num_samples, time_offset, delta, device, seed, valid, trial_ids):
+def _time_delta(
+    continuous: Optional[torch.Tensor],
+    num_samples: Optional[int],
+    time_offset: int,
+    delta: float,
+    device: Union[str, torch.device],
+    seed: SeedLike,
+    valid: Optional[torch.Tensor],
+    trial_ids: Optional[torch.Tensor],
+) -> JointDistribution:
     return TimedeltaDistribution(
         continuous, time_delta=time_offset, device=device, seed=seed, valid=valid,
         trial_ids=trial_ids,
     )
 
 
-def _delta_normal(continuous, num_samples, time_offset, delta, device, seed, valid, trial_ids):
+def _delta_normal(
+    continuous: Optional[torch.Tensor],
+    num_samples: Optional[int],
+    time_offset: int,
+    delta: float,
+    device: Union[str, torch.device],
+    seed: SeedLike,
+    valid: Optional[torch.Tensor],
+    trial_ids: Optional[torch.Tensor],
+) -> JointDistribution:
     return DeltaNormalDistribution(
         continuous, delta=delta, device=device, seed=seed, valid=valid, trial_ids=trial_ids
     )
 
 
-def _mixed_time_delta(discrete, continuous, time_offset, delta, device, seed, valid, trial_ids, prior):
+def _mixed_time_delta(
+    discrete: torch.Tensor,
+    continuous: torch.Tensor,
+    time_offset: int,
+    delta: float,
+    device: Union[str, torch.device],
+    seed: SeedLike,
+    valid: Optional[torch.Tensor],
+    trial_ids: Optional[torch.Tensor],
+    prior: str,
+) -> JointDistribution:
     return MixedTimeDeltaDistribution(
         discrete, continuous, time_delta=time_offset, device=device, seed=seed, valid=valid,
         trial_ids=trial_ids, prior=prior,
