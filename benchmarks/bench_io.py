@@ -172,10 +172,10 @@ def main(argv: list[str] | None = None) -> int:
         directory = pathlib.Path(tmp)
         rows = bench_deeplabcut(directory, args.frames, args.repeat, args.cebra_rows)
         rows += bench_formats(directory, args.repeat)
-    print(f"{'case':<28} {'cebra_data':>11}  {'reference':<42} {'time':>10}  {'ratio':>7}")
+    print(f"{'case':<28} {'cebra_data':>11}  {'reference':<42} {'time':>11}  {'ratio':>8}")
     for case, ours, reference, theirs in rows:
-        print(f"{case:<28} {1e3 * ours:8.1f} ms  {reference:<42} {1e3 * theirs:7.1f} ms  "
-              f"{ours / theirs:7.3f}")
+        print(f"{case:<28} {1e3 * ours:8.1f} ms  {reference:<42} {1e3 * theirs:8.1f} ms  "
+              f"{ours / theirs:8.3g}")
     return 0
 
 

@@ -39,13 +39,13 @@ def _bad(message: str) -> CorruptFileError:
     return CorruptFileError(f"The MAT-file is corrupted: {message}.")
 
 
-def _elements(data: bytes, order: str) -> list[tuple[int, bytes]]:
+def _elements(data: memoryview, order: str) -> list[tuple[int, memoryview]]:
     """Split a stream of MAT v5 tagged elements into ``(type, body)`` pairs."""
     found = []
     pos = 0
     while pos < len(data):
         if len(data) - pos < 8:
-            if data[pos:].strip(b"\x00"):
+            if bytes(data[pos:]).strip(b"\x00"):
                 raise _bad("an element tag is cut short")
             break
         first, second = struct.unpack(order + "II", data[pos:pos + 8])
@@ -67,7 +67,7 @@ def _elements(data: bytes, order: str) -> list[tuple[int, bytes]]:
     return found
 
 
-def _check_numeric(element: tuple[int, bytes], count: Optional[int], what: str) -> None:
+def _check_numeric(element: tuple[int, memoryview], count: Optional[int], what: str) -> None:
     kind, body = element
     if kind not in _ITEM_SIZE:
         raise _bad(f"the {what} of an array has the non-numeric data type {kind}")
@@ -76,7 +76,7 @@ def _check_numeric(element: tuple[int, bytes], count: Optional[int], what: str) 
                    f"not {count}")
 
 
-def _check_matrix(body: bytes, order: str, depth: int) -> None:
+def _check_matrix(body: memoryview, order: str, depth: int) -> None:
     """Check one miMATRIX element against the layout its class requires.
 
     scipy's compiled reader trusts these layouts and can crash the interpreter on a
@@ -131,18 +131,23 @@ def _check_matrix(body: bytes, order: str, depth: int) -> None:
 
 
 def _check_mat5(path: pathlib.Path) -> None:
-    """Validate a v5-v7 MAT-file's variables (v4 files have no tags and are left to scipy)."""
-    data = path.read_bytes()
-    if len(data) < 128 or data[126:128] not in (b"IM", b"MI"):
-        return
-    order = "<" if data[126:128] == b"IM" else ">"
+    """Validate a v5-v7 MAT-file's variables (v4 files have no tags and are left to scipy).
+
+    The file is walked through zero-copy views, so beyond one read only the tags are touched.
+    """
+    data = memoryview(path.read_bytes())
+    if len(data) >= 128 and bytes(data[126:128]) in (b"IM", b"MI"):
+        _check_variables(data, "<" if bytes(data[126:128]) == b"IM" else ">")
+
+
+def _check_variables(data: memoryview, order: str) -> None:
     for kind, body in _elements(data[128:], order):
         if kind == _COMPRESSED:
             try:
                 inner = zlib.decompressobj().decompress(body)
             except zlib.error as exc:
                 raise _bad("a compressed variable does not decompress") from exc
-            variables = _elements(inner, order)
+            variables = _elements(memoryview(inner), order)
             if len(variables) != 1:
                 raise _bad("a compressed variable holds more than one element")
             kind, body = variables[0]

@@ -153,21 +153,6 @@ _XLSX_MAGIC = b"PK\x03\x04"
 _XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-def _frame_with_header(raw: Any) -> Any:
-    """Promote the first row of a header-less sheet to column names when it is a header."""
-    if raw.shape[0] == 0:
-        return raw
-    first = raw.iloc[0].tolist()
-    second = raw.iloc[1].tolist() if raw.shape[0] > 1 else None
-    if not looks_like_header(first, second):
-        return raw.infer_objects()
-    frame = raw.iloc[1:].reset_index(drop=True)
-    frame.columns = [str(c) if _number(c) is not None else "" for c in first]
-    if frame.shape[1] > 1 and frame.columns[0] == "":
-        frame = frame.iloc[:, 1:]
-    return frame.infer_objects()
-
-
 class ExcelReader(Reader):
     """One table per sheet, in workbook order, named by the sheet's name."""
 
@@ -207,8 +192,17 @@ class ExcelReader(Reader):
     def _sheet(workbook: Any, sheet: Any) -> Table:
         import pandas as pd
 
-        raw = pd.read_excel(workbook, sheet_name=sheet, header=None)
-        return Table.from_frame(_frame_with_header(raw))
+        top = pd.read_excel(workbook, sheet_name=sheet, header=None, nrows=2)
+        if top.shape[0] == 0:
+            return Table.from_frame(top)
+        first = top.iloc[0].tolist()
+        second = top.iloc[1].tolist() if top.shape[0] > 1 else None
+        if not looks_like_header(first, second):
+            return Table.from_frame(pd.read_excel(workbook, sheet_name=sheet, header=None))
+        index = len(first) > 1 and _number(first[0]) is None
+        frame = pd.read_excel(workbook, sheet_name=sheet, header=0, index_col=0 if index else None)
+        frame.columns = [str(c) for c in frame.columns]
+        return Table.from_frame(frame)
 
 
 register_reader(ExcelReader())
