@@ -134,10 +134,12 @@ def bench_formats(directory: pathlib.Path, repeat: int) -> list[Row]:
     import torch
 
     def read_h5(path: pathlib.Path) -> np.ndarray:
+        """The plain h5py read."""
         with h5py.File(path, "r") as handle:
             return handle["x"][()]
 
     def write_h5(path: pathlib.Path) -> None:
+        """One dataset named ``x``."""
         with h5py.File(path, "w") as handle:
             handle["x"] = big
 
@@ -173,6 +175,7 @@ def bench_formats(directory: pathlib.Path, repeat: int) -> list[Row]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run every benchmark and print one table of times and ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=15)

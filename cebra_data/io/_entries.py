@@ -187,6 +187,7 @@ class Table:
         names = [None if n is None else str(n) for n in frame.columns.names]
 
         def take(positions: Sequence[int]) -> np.ndarray:
+            """The selected columns, NaN for missing values of nullable columns."""
             sub = frame.iloc[:, list(positions)]
             target = np.result_type(*[dtypes[p] for p in positions])
             if sub.isna().to_numpy().any() and target.kind in "biu":

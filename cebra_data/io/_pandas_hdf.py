@@ -229,13 +229,14 @@ def _fixed_frame(group: Any, encoding: str) -> Table:
     cache: dict[int, np.ndarray] = {}
 
     def rows_by_columns(index: int, values: Any, transposed: bool) -> np.ndarray:
-        # one read per block, kept for the next call; oriented as (rows, block columns)
+        """Block ``index`` as (rows, block columns), read once and kept for the next call."""
         if index not in cache:
             block = _read(values)
             cache[index] = block if transposed else block.T
         return cache[index]
 
     def take(wanted: Sequence[int]) -> np.ndarray:
+        """The wanted columns: a pick from one block, else assembled block by block."""
         for index, (positions, values, transposed, objects) in enumerate(blocks):
             if not objects and set(wanted) <= set(positions):
                 # every column from one block (DeepLabCut's case): one pick
@@ -315,8 +316,11 @@ def _table_frame(group: Any) -> Table:
     cache: dict[str, np.ndarray] = {}
 
     def records() -> np.ndarray:
-        # Reading whole records and viewing fields is faster than HDF5's field-subset
-        # conversion; the read is kept for the next call (DLC asks twice: x/y, likelihood).
+        """All rows of the table, read once and kept for the next call.
+
+        Reading whole records and viewing fields is faster than HDF5's field-subset
+        conversion, and DeepLabCut asks twice (positions, then likelihoods).
+        """
         if "records" not in cache:
             records = np.empty(table.shape, dtype=table.dtype)
             if records.size:
@@ -325,6 +329,7 @@ def _table_frame(group: Any) -> Table:
         return cache["records"]
 
     def take(wanted: Sequence[int]) -> np.ndarray:
+        """The wanted columns: a pick from one values block, else assembled field by field."""
         fields = sorted({where[columns[p]][0] for p in wanted})
         data = records()
         if len(fields) == 1 and table.dtype.fields[fields[0]][0].shape:

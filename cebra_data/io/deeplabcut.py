@@ -140,7 +140,7 @@ class PoseSelection:
         if individuals is None:
             chosen = list(bodyparts_of)
         elif not multi:
-            raise ValueError(
+            raise MissingColumnError(
                 f"individuals={list(individuals)!r} was given, but {where} is a single-animal "
                 "DeepLabCut file (no 'individuals' column level). Leave individuals=None."
             )
@@ -349,6 +349,9 @@ def load_deeplabcut(
             A keypoint an individual does not have (e.g. DLC's ``"single"`` animal with its
             unique bodyparts) is skipped for that individual.
         return_mask: Also return the validity mask.
+
+    A table with several scorers (columns from more than one network) uses the first
+    scorer's columns.
         trusted: Passed to the file reader (see :func:`~cebra_data.io.load_data`).
 
     Returns:
@@ -359,10 +362,9 @@ def load_deeplabcut(
 
     Raises:
         MissingColumnError: an unknown keypoint or individual (the message lists the
-            valid ones).
+            valid ones), or ``individuals`` given for a single-animal file.
         EmptyKeypointError: a selected keypoint has no valid value in any frame.
         NotDeepLabCutError: the file holds no DeepLabCut table.
-        ValueError: ``individuals`` given for a single-animal file.
 
     Example:
         >>> import numpy as np, pandas as pd, tempfile, pathlib

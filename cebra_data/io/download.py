@@ -80,6 +80,7 @@ class _Progress:
         self._last = 0.0
 
     def update(self, count: int) -> None:
+        """Count ``count`` more bytes and redraw at most ten times a second."""
         self.done += count
         now = time.monotonic()
         if self.enabled and now - self._last >= 0.1:
@@ -98,6 +99,7 @@ class _Progress:
         self.stream.flush()
 
     def close(self) -> None:
+        """Draw the final state and end the line."""
         if self.enabled:
             self._draw()
             self.stream.write("\n")

@@ -72,6 +72,7 @@ class NpyReader(Reader):
                 )
 
         def read() -> np.ndarray:
+            """The array; object arrays only when trusted."""
             if dtype.hasobject and not trusted:
                 raise _unsafe_object_array(f"'{path}'")
             return np.load(path, allow_pickle=trusted)
@@ -120,6 +121,7 @@ class NpzReader(Reader):
                 )
 
         def read() -> Any:
+            """The member's array; object arrays only when trusted."""
             if dtype.hasobject and not trusted:
                 raise _unsafe_object_array(f"Member {name!r}")
             with archive.open(info) as member:

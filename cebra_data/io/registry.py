@@ -15,7 +15,6 @@ from __future__ import annotations
 import abc
 import contextlib
 import pathlib
-from collections.abc import Iterator
 from typing import ClassVar
 
 from cebra_data.errors import (
@@ -24,7 +23,6 @@ from cebra_data.errors import (
     EmptyFileError,
     UnsupportedFileFormatError,
 )
-from cebra_data.io._entries import Entry
 
 __all__ = [
     "HEAD_SIZE",
@@ -144,9 +142,3 @@ def find_reader(path: pathlib.Path) -> Reader:
         f"'{path}' does not look like a {expected} file (its first bytes are {head[:12]!r}); "
         "it is corrupted or its suffix is wrong."
     )
-
-
-@contextlib.contextmanager
-def no_entries() -> Iterator[list[Entry]]:
-    """A context that yields no entries (for readers that found nothing)."""
-    yield []

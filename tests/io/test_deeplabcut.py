@@ -124,7 +124,7 @@ def test_multi_animal_files(suffix: str, tmp_path: pathlib.Path) -> None:
 def test_individuals_on_a_single_animal_file(tmp_path: pathlib.Path) -> None:
     path = tmp_path / "pose.csv"
     _hand_made().to_csv(path)
-    with pytest.raises(ValueError, match="single-animal"):
+    with pytest.raises(errors.MissingColumnError, match="single-animal"):
         load_deeplabcut(path, individuals=["m1"])
 
 

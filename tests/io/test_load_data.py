@@ -351,6 +351,24 @@ def test_matlab_v5_struct_fields_use_the_same_paths(tmp_path: pathlib.Path) -> N
     np.testing.assert_array_equal(load_data(path, key="s/pos"), SAMPLE_X[:, :2])
 
 
+@pytest.mark.parametrize("offset, value", [(145, 0x08), (176, 73)],
+                         ids=["complex-flag-without-imaginary-part", "unknown-data-type"])
+def test_corrupted_mat_v5_is_rejected_before_scipy(offset: int, value: int,
+                                                   tmp_path: pathlib.Path) -> None:
+    """scipy 1.17's compiled reader segfaults on an unknown data type, and on a complex flag
+    without an imaginary part when another variable follows; neither may reach it."""
+    import scipy.io
+
+    path = tmp_path / "x.mat"
+    scipy.io.savemat(path, {"x": SAMPLE_X})
+    data = bytearray(path.read_bytes())
+    assert data[176] == 9  # the real part's tag: miDOUBLE
+    data[offset] |= value
+    path.write_bytes(bytes(data))
+    with pytest.raises(errors.CorruptFileError, match="MAT-file is corrupted"):
+        load_data(path)
+
+
 # ----------------------------------------------------------------------------- numpy, torch
 
 
