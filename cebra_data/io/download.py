@@ -151,6 +151,7 @@ def download_file(
 
     if file_name is not None:
         target = directory / file_name
+        target.parent.mkdir(parents=True, exist_ok=True)  # file_name may name a subfolder
         if target.is_file() and file_checksum(target, algorithm) == expected:
             return target
 

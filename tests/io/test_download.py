@@ -94,6 +94,12 @@ def test_existing_file_with_right_checksum_is_not_downloaded(server: str,
     assert (tmp_path / "served.bin").read_bytes() == BODY
 
 
+def test_file_name_with_a_subfolder(server: str, tmp_path: pathlib.Path) -> None:
+    path = download_file(f"{server}/files/data", checksum=MD5, location=tmp_path,
+                         file_name="raw/session1.bin", progress=False)
+    assert path == tmp_path / "raw" / "session1.bin" and path.read_bytes() == BODY
+
+
 def test_wrong_existing_file_is_replaced(server: str, tmp_path: pathlib.Path) -> None:
     (tmp_path / "mine.bin").write_bytes(b"stale")
     download_file(f"{server}/files/data", checksum=MD5, location=tmp_path, file_name="mine.bin",
