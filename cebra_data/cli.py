@@ -131,7 +131,7 @@ def _print_inspection(info: Dict[str, Any]) -> None:
         if dlc:
             individuals = dlc.get("individuals")
             print(f"    DeepLabCut: scorer {dlc['scorer']}, {dlc['frames']} frames, "
-                  f"{'likelihood' if dlc['has_likelihood'] else 'no likelihood'} column(s)")
+                  f"{'with' if dlc['has_likelihood'] else 'without'} likelihood")
             print(f"    individuals: {', '.join(individuals) if individuals else '(single animal)'}")
             print(f"    bodyparts: {', '.join(dlc['bodyparts'])}")
             keypoints = dlc.get("keypoints") or []
