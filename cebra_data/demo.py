@@ -50,13 +50,14 @@ import torch
 from torch import nn
 
 from cebra_data._validation import check_float, check_int, check_positive_int
-from cebra_data.datatypes import Batch, Offset
+from cebra_data.datatypes import Batch, BatchIndex, Offset
 
 __all__ = [
     "DemoConfig",
     "Recording",
     "FitSpec",
     "FitResult",
+    "Row",
     "DemoResult",
     "make_linear_track",
     "load_recordings",
@@ -475,11 +476,11 @@ class _Progress:
 def _multi_session_embeddings(
     models: Sequence[nn.Module], batches: Sequence[Batch]
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    from cebra_data.distributions.multisession import mix
+
     reference = torch.stack([m(b.reference) for m, b in zip(models, batches)])
     positive = torch.stack([m(b.positive) for m, b in zip(models, batches)])
     negative = torch.stack([m(b.negative) for m, b in zip(models, batches)])
-    from cebra_data.distributions.multisession import mix
-
     if batches[0].index_reversed is not None:
         # row k of the positives becomes the positive of reference k
         positive = mix(positive, batches[0].index_reversed)
@@ -504,6 +505,14 @@ def fit(
     stacked and reordered with the batch's ``index_reversed`` so that row
     ``i`` of the positives belongs to reference ``i`` (as CEBRA's
     multi-session solver does), and all sessions share one loss.
+
+    Two single-session special cases are handled as CEBRA's solvers do: a
+    loader that yields :class:`~cebra_data.BatchIndex` objects (the
+    full-batch :class:`~cebra_data.FullDataLoader`) has its windows gathered
+    with ``loader.dataset.load_batch`` (counted as data-layer time), and a
+    batch with twice as many positives as references (the
+    :class:`~cebra_data.HybridDataLoader`: behaviour positives, then time
+    positives) is trained on the sum of the two InfoNCE losses.
 
     Args:
         model: one encoder, or one encoder per session.
@@ -534,6 +543,8 @@ def fit(
             batch = next(iterator)
         except StopIteration:
             break
+        if isinstance(batch, BatchIndex):
+            batch = loader.dataset.load_batch(batch)
         data_seconds += time.perf_counter() - tick
         if isinstance(batch, Batch):
             reference = models[0](batch.reference)
@@ -541,7 +552,12 @@ def fit(
             negative = models[0](batch.negative)
         else:
             reference, positive, negative = _multi_session_embeddings(models, batch)
-        loss = infonce(reference, positive, negative, temperature)
+        if len(positive) == 2 * len(reference):  # hybrid: behaviour, then time positives
+            behaviour, in_time = positive.split(len(reference))
+            loss = (infonce(reference, behaviour, negative, temperature)
+                    + infonce(reference, in_time, negative, temperature))
+        else:
+            loss = infonce(reference, positive, negative, temperature)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

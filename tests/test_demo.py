@@ -14,6 +14,7 @@ from cebra_data.demo import (
     DemoConfig,
     FitSpec,
     consistency_r2,
+    fit,
     infonce,
     knn_r2,
     make_linear_track,
@@ -301,3 +302,21 @@ def test_benchmark_covers_every_loader():
     assert "MixedMultiSessionDataLoader" in table and "batches/s" in table
     with pytest.raises(ValueError, match="num_samples should be at least"):
         demo.benchmark_loaders(num_samples=20)
+
+
+@pytest.mark.parametrize("options", [{"batch_size": None}, {"batch_size": 32, "hybrid": True}],
+                         ids=["full-batch", "hybrid"])
+def test_fit_trains_with_full_batch_and_hybrid_loaders(options):
+    from cebra_data.sklearn import SklearnDataset, make_loader
+
+    recording = make_linear_track(DemoConfig(num_samples=(300, 320, 340)))[0]
+    model = ConvEncoder(60, generator=torch.Generator().manual_seed(0))
+    dataset = SklearnDataset(recording.neural, (recording.continuous,))
+    dataset.configure_for(model)
+    loader = make_loader(dataset, num_steps=3, time_offsets=5, seed=0, **options)
+    before = [p.detach().clone() for p in model.parameters()]
+    result = fit(model, loader)
+    assert len(result.losses) == 3 and all(np.isfinite(result.losses))
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    if options.get("hybrid"):  # two InfoNCE terms: about twice log(batch) at the start
+        assert result.losses[0] > 1.5 * np.log(32)
