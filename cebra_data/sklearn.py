@@ -298,7 +298,9 @@ class SklearnDataset(TensorDataset):
         return self.continuous_index_dimensions + self.discrete_index_dimensions
 
     def __repr__(self) -> str:
-        return "Sklearn" + super().__repr__()
+        text = super().__repr__()
+        prefix = "TensorDataset("
+        return "SklearnDataset(" + text[len(prefix):] if text.startswith(prefix) else text
 
 
 # --------------------------------------------------------------------------- loader selection

@@ -76,6 +76,10 @@ def test_no_labels_gives_a_dataset_without_index(X):
     assert ds.continuous_index is None and ds.discrete_index is None
     assert ds.total_index_dimensions == 0
     assert len(ds) == N and ds.input_dimension == 12
+    assert repr(ds).startswith("SklearnDataset(N=200, input_dimension=12, Offset(")
+    # the rest of the data layer treats it as a label-free TensorDataset
+    train, test = cebra_data.split_dataset(ds, (0.8, 0.2), names=("train", "test"))
+    assert isinstance(train, SklearnDataset) and train.continuous_index is None
 
 
 @pytest.mark.parametrize(
