@@ -9,8 +9,8 @@ the object's own ``torch.Generator``, made from ``seed`` by
 :func:`~base.as_generator`; no global random state is touched.
 
 Modules: :mod:`.base` (interfaces and seeding), :mod:`.discrete`,
-:mod:`.continuous`, :mod:`.mixed`, :mod:`.index` (exact search engines) and
-:mod:`.registry` (the conditional and prior name tables).
+:mod:`.continuous`, :mod:`.mixed`, :mod:`.multisession`, :mod:`.index` (exact
+search engines) and :mod:`.registry` (the conditional and prior name tables).
 """
 
 from cebra_data.distributions.base import (
@@ -31,6 +31,12 @@ from cebra_data.distributions.continuous import (
 from cebra_data.distributions.discrete import Discrete, DiscreteEmpirical, DiscreteUniform
 from cebra_data.distributions.index import ConditionalIndex, ContinuousIndex, DistanceMatrix
 from cebra_data.distributions.mixed import MixedTimeDeltaDistribution
+from cebra_data.distributions.multisession import (
+    DiscreteMultisessionSampler,
+    MixedMultisessionSampler,
+    MultisessionSampler,
+    UnifiedSampler,
+)
 from cebra_data.distributions.registry import CONDITIONALS, PRIORS
 
 __all__ = [
@@ -51,6 +57,11 @@ __all__ = [
     "DiscreteUniform",
     "DiscreteEmpirical",
     "MixedTimeDeltaDistribution",
+    # multi-session samplers (cebra_data.distributions.multisession)
+    "MultisessionSampler",
+    "DiscreteMultisessionSampler",
+    "MixedMultisessionSampler",
+    "UnifiedSampler",
     # nearest-neighbour search
     "ContinuousIndex",
     "ConditionalIndex",
