@@ -7,6 +7,23 @@ places where we deliberately behave differently).
 
 __version__ = "0.1.0"
 
+__all__ = [
+    # the names of cebra.data
+    "Offset", "Batch", "BatchIndex", "HasDevice", "Dataset", "Loader",
+    "SingleSessionDataset", "MultiSessionDataset", "TensorDataset", "DatasetCollection",
+    "UnifiedDataset", "DatasetxCEBRA",
+    "DiscreteDataLoader", "ContinuousDataLoader", "MixedDataLoader", "HybridDataLoader",
+    "FullDataLoader", "MultiSessionLoader", "ContinuousMultiSessionDataLoader",
+    "DiscreteMultiSessionDataLoader", "MixedMultiSessionDataLoader", "UnifiedLoader",
+    "SupervisedMultiObjectiveLoader", "ContrastiveMultiObjectiveLoader",
+    "MaskedMixin", "RandomNeuronMask", "RandomTimestepMask", "NeuronBlockMask", "TimeBlockMask",
+    "load_data", "load_deeplabcut",
+    # cebra_data's additions: trials, splits, normalisation, summaries, estimators
+    "split_dataset", "DatasetSplit", "Normalizer", "HeldOutFitError", "describe",
+    "DatasetSummary", "repeat_frame_labels", "frame_in_trial", "quality",
+    "SklearnDataset", "make_loader",
+]
+
 # --- core (datatypes, bases, datasets) ---
 from cebra_data.base import Dataset, HasDevice, Loader
 from cebra_data.datasets import DatasetCollection, TensorDataset, UnifiedDataset

@@ -52,8 +52,7 @@ class SingleSessionDataset(Dataset):
             as_index_tensor(index.negative, "negative"),
         ]
         windows = self[torch.cat(parts)]
-        masks = getattr(self, "apply_mask", None)
-        if masks is not None:
+        if self.masks:
             windows = self.apply_mask(windows)
         reference, positive, negative = windows.split([p.numel() for p in parts])
         return Batch(

@@ -340,6 +340,9 @@ def load_deeplabcut(
     **No frame is dropped**, so the result stays aligned with neural data recorded at the
     video's frame rate. (CEBRA drops frames that still hold a NaN.)
 
+    A table with several scorers (columns from more than one network) uses the first
+    scorer's columns.
+
     Args:
         filepath: The ``.h5`` or ``.csv`` file written by DeepLabCut.
         keypoints: Bodyparts to keep, in the output order. ``None`` keeps all, in file order.
@@ -350,8 +353,6 @@ def load_deeplabcut(
             unique bodyparts) is skipped for that individual.
         return_mask: Also return the validity mask.
 
-    A table with several scorers (columns from more than one network) uses the first
-    scorer's columns.
         trusted: Passed to the file reader (see :func:`~cebra_data.io.load_data`).
 
     Returns:
