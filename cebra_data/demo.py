@@ -49,8 +49,13 @@ import numpy as np
 import torch
 from torch import nn
 
+import cebra_data
 from cebra_data._validation import check_float, check_int, check_positive_int
+from cebra_data.datasets import DatasetCollection, TensorDataset
 from cebra_data.datatypes import Batch, BatchIndex, Offset
+from cebra_data.distributions.multisession import mix
+from cebra_data.io import load_data
+from cebra_data.splits import split_dataset
 
 __all__ = [
     "DemoConfig",
@@ -176,10 +181,8 @@ class Recording:
     discrete: Optional[np.ndarray]
     name: str
 
-    def dataset(self, offset: Offset, device: str = "cpu"):
+    def dataset(self, offset: Offset, device: str = "cpu") -> TensorDataset:
         """The recording as a :class:`~cebra_data.TensorDataset` with every label it has."""
-        from cebra_data import TensorDataset
-
         return TensorDataset(self.neural, continuous=self.continuous, discrete=self.discrete,
                              offset=offset, device=device)
 
@@ -264,21 +267,11 @@ def load_recordings(
     as float32).
 
     Raises:
-        ValueError: for a different number of neural and behaviour files, or
-            files of different lengths.
-        cebra_data.errors.MissingDependencyError: if ``cebra_data.load_data``
-            is not available in this installation.
+        ValueError: for a different number of neural and behaviour files, for
+            files of different lengths, or a neural array that is not 2-D.
+        OSError, KeyError, TypeError: from :func:`cebra_data.load_data` for a
+            missing, unreadable or non-numeric file or an unknown key.
     """
-    import cebra_data
-
-    load_data = getattr(cebra_data, "load_data", None)
-    if load_data is None:
-        from cebra_data.errors import MissingDependencyError
-
-        raise MissingDependencyError(
-            "cebra_data.load_data is not available in this installation, so files cannot "
-            "be read; run the demo without --neural/--behavior for the synthetic data."
-        )
     if len(neural) != len(behavior):
         raise ValueError(
             f"Pass one --behavior file per --neural file, but got {len(neural)} neural and "
@@ -476,8 +469,6 @@ class _Progress:
 def _multi_session_embeddings(
     models: Sequence[nn.Module], batches: Sequence[Batch]
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    from cebra_data.distributions.multisession import mix
-
     reference = torch.stack([m(b.reference) for m, b in zip(models, batches)])
     positive = torch.stack([m(b.positive) for m, b in zip(models, batches)])
     negative = torch.stack([m(b.negative) for m, b in zip(models, batches)])
@@ -781,8 +772,6 @@ class DemoResult:
 
 def _shuffled(dataset: Any, rng: np.random.Generator) -> Any:
     """The same signal with every label permuted in time (one permutation for all labels)."""
-    from cebra_data import TensorDataset
-
     permutation = torch.as_tensor(rng.permutation(len(dataset)), device=dataset.device)
     continuous, discrete = dataset.continuous_index, dataset.discrete_index
     return TensorDataset(
@@ -801,10 +790,9 @@ def _target(dataset: Any) -> np.ndarray:
     return dataset.discrete_index.cpu().numpy().astype(np.float64)[:, None]
 
 
-def _split(recordings: Sequence[Recording], offset: Offset, config: DemoConfig):
+def _split(recordings: Sequence[Recording], offset: Offset,
+           config: DemoConfig) -> List[Tuple[TensorDataset, TensorDataset]]:
     """Train and held-out test part of every recording, cut by time with a window-sized gap."""
-    from cebra_data import split_dataset
-
     fractions = (1 - config.test_fraction, config.test_fraction)
     parts = [split_dataset(r.dataset(offset, config.device), fractions, names=("train", "test"))
              for r in recordings]
@@ -813,8 +801,6 @@ def _split(recordings: Sequence[Recording], offset: Offset, config: DemoConfig):
 
 def _run_one(spec: FitSpec, splits: Sequence[Tuple[Any, Any]], config: DemoConfig,
              progress: Optional[TextIO]) -> Row:
-    import cebra_data
-
     loader_cls = getattr(cebra_data, spec.loader, None)
     if loader_cls is None:
         return Row(spec.name, note=f"unavailable: cebra_data.{spec.loader} is not installed")
@@ -829,7 +815,7 @@ def _run_one(spec: FitSpec, splits: Sequence[Tuple[Any, Any]], config: DemoConfi
     ]
     shuffle_rng = np.random.default_rng(int(seeds[1]))
     train_sets = [_shuffled(train, shuffle_rng) if spec.shuffle else train for train, _ in sessions]
-    dataset = cebra_data.DatasetCollection(train_sets) if spec.multi_session else train_sets[0]
+    dataset = DatasetCollection(train_sets) if spec.multi_session else train_sets[0]
     options = dict(spec.options)
     if spec.loader != "DiscreteDataLoader":
         options.setdefault("time_offset", config.time_offset)
@@ -1086,8 +1072,6 @@ def benchmark_loaders(
         One :class:`BenchmarkRow` per loader; a loader missing from this
         installation gets a note.
     """
-    import cebra_data
-
     num_samples = check_positive_int(num_samples, "num_samples")
     steps = check_positive_int(steps, "steps")
     offset = Offset(5, 5)
@@ -1100,7 +1084,7 @@ def benchmark_loaders(
                                           num_samples=(num_samples,)))[0].dataset(offset, device)
     sessions = make_linear_track(DemoConfig(seed=seed, num_neurons=(num_neurons,) * 3,
                                             num_samples=(num_samples // 3,) * 3))
-    collection = cebra_data.DatasetCollection([r.dataset(offset, device) for r in sessions])
+    collection = DatasetCollection([r.dataset(offset, device) for r in sessions])
     with _torch_threads(threads):
         return [_benchmark_one(name, loader_name, options, collection if multi else single,
                                batch_size, steps, seed)
@@ -1109,8 +1093,6 @@ def benchmark_loaders(
 
 def _benchmark_one(name: str, loader_name: str, options: Dict[str, Any], dataset: Any,
                    batch_size: int, steps: int, seed: int) -> BenchmarkRow:
-    import cebra_data
-
     loader_cls = getattr(cebra_data, loader_name, None)
     if loader_cls is None:
         return BenchmarkRow(name, note=f"unavailable: cebra_data.{loader_name} is not installed")

@@ -45,7 +45,6 @@ name does not hide the real ``sklearn`` package (absolute imports).
 from __future__ import annotations
 
 import dataclasses
-import numbers
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
