@@ -51,7 +51,7 @@ from torch import nn
 
 import cebra_data
 from cebra_data._validation import check_float, check_int, check_positive_int
-from cebra_data.datasets import DatasetCollection, TensorDataset
+from cebra_data.datasets import DatasetCollection, TensorDataset, UnifiedDataset
 from cebra_data.datatypes import Batch, BatchIndex, Offset
 from cebra_data.distributions.multisession import mix
 from cebra_data.io import load_data
@@ -1026,17 +1026,20 @@ class BenchmarkRow:
         return 1000.0 / total if total > 0 else float("inf")
 
 
-_BENCHMARKS: Tuple[Tuple[str, str, Dict[str, Any], bool], ...] = (
-    ("ContinuousDataLoader (time)", "ContinuousDataLoader", {"conditional": "time"}, False),
-    ("ContinuousDataLoader (time_delta)", "ContinuousDataLoader", {"conditional": "time_delta"}, False),
+_BENCHMARKS: Tuple[Tuple[str, str, Dict[str, Any], str], ...] = (
+    # (row, loader class, options, data: "single", "sessions" or "unified")
+    ("ContinuousDataLoader (time)", "ContinuousDataLoader", {"conditional": "time"}, "single"),
+    ("ContinuousDataLoader (time_delta)", "ContinuousDataLoader", {"conditional": "time_delta"},
+     "single"),
     ("ContinuousDataLoader (delta_normal)", "ContinuousDataLoader",
-     {"conditional": "delta_normal", "delta": 0.05}, False),
-    ("DiscreteDataLoader", "DiscreteDataLoader", {}, False),
-    ("MixedDataLoader", "MixedDataLoader", {}, False),
-    ("HybridDataLoader", "HybridDataLoader", {}, False),
-    ("ContinuousMultiSessionDataLoader", "ContinuousMultiSessionDataLoader", {}, True),
-    ("DiscreteMultiSessionDataLoader", "DiscreteMultiSessionDataLoader", {}, True),
-    ("MixedMultiSessionDataLoader", "MixedMultiSessionDataLoader", {}, True),
+     {"conditional": "delta_normal", "delta": 0.05}, "single"),
+    ("DiscreteDataLoader", "DiscreteDataLoader", {}, "single"),
+    ("MixedDataLoader", "MixedDataLoader", {}, "single"),
+    ("HybridDataLoader", "HybridDataLoader", {}, "single"),
+    ("ContinuousMultiSessionDataLoader", "ContinuousMultiSessionDataLoader", {}, "sessions"),
+    ("DiscreteMultiSessionDataLoader", "DiscreteMultiSessionDataLoader", {}, "sessions"),
+    ("MixedMultiSessionDataLoader", "MixedMultiSessionDataLoader", {}, "sessions"),
+    ("UnifiedLoader", "UnifiedLoader", {}, "unified"),
 )
 
 
@@ -1053,7 +1056,8 @@ def benchmark_loaders(
 
     Single-session loaders draw from one session of ``num_samples`` time steps;
     multi-session loaders from three sessions of ``num_samples // 3`` steps
-    each. The window is ten time steps (``Offset(5, 5)``). One warm-up batch
+    each (as a :class:`~cebra_data.DatasetCollection`, and as a
+    :class:`~cebra_data.UnifiedDataset` for the :class:`~cebra_data.UnifiedLoader`). The window is ten time steps (``Offset(5, 5)``). One warm-up batch
     is drawn before ``steps`` timed batches; drawing the indices
     (``get_indices``) and gathering the windows (``load_batch``) are timed
     separately.
@@ -1084,11 +1088,14 @@ def benchmark_loaders(
                                           num_samples=(num_samples,)))[0].dataset(offset, device)
     sessions = make_linear_track(DemoConfig(seed=seed, num_neurons=(num_neurons,) * 3,
                                             num_samples=(num_samples // 3,) * 3))
-    collection = DatasetCollection([r.dataset(offset, device) for r in sessions])
+    data = {
+        "single": single,
+        "sessions": DatasetCollection([r.dataset(offset, device) for r in sessions]),
+        "unified": UnifiedDataset([r.dataset(offset, device) for r in sessions]),
+    }
     with _torch_threads(threads):
-        return [_benchmark_one(name, loader_name, options, collection if multi else single,
-                               batch_size, steps, seed)
-                for name, loader_name, options, multi in _BENCHMARKS]
+        return [_benchmark_one(name, loader_name, options, data[kind], batch_size, steps, seed)
+                for name, loader_name, options, kind in _BENCHMARKS]
 
 
 def _benchmark_one(name: str, loader_name: str, options: Dict[str, Any], dataset: Any,

@@ -179,7 +179,7 @@ def test_bench_prints_every_loader():
     assert names == ["ContinuousDataLoader"] * 3 + [
         "DiscreteDataLoader", "MixedDataLoader", "HybridDataLoader",
         "ContinuousMultiSessionDataLoader", "DiscreteMultiSessionDataLoader",
-        "MixedMultiSessionDataLoader"]
+        "MixedMultiSessionDataLoader", "UnifiedLoader"]
     assert all(float(line.split()[-1]) > 0 for line in table[2:])
 
 
