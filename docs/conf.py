@@ -33,7 +33,16 @@ nitpicky = False
 suppress_warnings = ["ref.python"]
 
 doctest_global_setup = """
+import pathlib
+import shutil
+import tempfile
+
 import numpy as np
 import torch
 import cebra_data
+
+tmp_path = pathlib.Path(tempfile.mkdtemp(prefix="cebra_data_doctest_"))
+"""
+doctest_global_cleanup = """
+shutil.rmtree(tmp_path, ignore_errors=True)
 """

@@ -368,13 +368,14 @@ def load_deeplabcut(
         NotDeepLabCutError: the file holds no DeepLabCut table.
 
     Example:
-        >>> import numpy as np, pandas as pd, tempfile, pathlib
+        >>> import numpy as np, pandas as pd
+        >>> from cebra_data import load_deeplabcut
         >>> columns = pd.MultiIndex.from_product(
         ...     [["me"], ["nose"], ["x", "y", "likelihood"]],
         ...     names=["scorer", "bodyparts", "coords"])
         >>> frame = pd.DataFrame([[0.0, 0.0, 0.9], [5.0, 5.0, 0.1], [2.0, 4.0, 0.9]],
         ...                      columns=columns)
-        >>> path = pathlib.Path(tempfile.mkdtemp()) / "pose.csv"
+        >>> path = tmp_path / "pose.csv"
         >>> frame.to_csv(path)
         >>> load_deeplabcut(path)
         array([[0., 0.],

@@ -79,8 +79,9 @@ def inspect_file(
         be read has an ``error`` message instead of its details.
 
     Example:
-        >>> import numpy as np, tempfile, pathlib
-        >>> path = pathlib.Path(tempfile.mkdtemp()) / "session.npz"
+        >>> import numpy as np
+        >>> from cebra_data.io import inspect_file
+        >>> path = tmp_path / "session.npz"
         >>> np.savez(path, labels=np.array(["a", "b"]), x=np.array([1.0, np.nan]))
         >>> info = inspect_file(path)
         >>> info["default_key"], [(e["name"], e["dtype"], e["nan_count"]) for e in info["entries"]]

@@ -138,8 +138,9 @@ def load_data(
         TypeError: ``key`` or ``columns`` has the wrong type.
 
     Example:
-        >>> import numpy as np, tempfile, pathlib
-        >>> path = pathlib.Path(tempfile.mkdtemp()) / "session.npz"
+        >>> import numpy as np
+        >>> from cebra_data import load_data
+        >>> path = tmp_path / "session.npz"
         >>> np.savez(path, neural=np.zeros((100, 3)), behavior=np.ones((100, 2)))
         >>> load_data(path).shape
         (100, 3)
