@@ -141,6 +141,21 @@ class _SamplingLoader(Loader):
     def _num_samples(self, num_samples: Optional[int]) -> int:
         return check_positive_int(num_samples, "num_samples")
 
+    def get_indices(self, num_samples: int) -> BatchIndex:
+        """Draw ``num_samples`` references, positives and negatives.
+
+        References and negatives are one prior draw of ``2 * num_samples``,
+        split in two (as in CEBRA); positives come from the loader's
+        conditional (for :class:`DiscreteDataLoader`, a time step with the
+        reference's label).
+        """
+        num_samples = self._num_samples(num_samples)
+        self._refresh()
+        drawn = self.distribution.sample_prior(2 * num_samples)
+        reference, negative = drawn[:num_samples], drawn[num_samples:]
+        positive = self.distribution.sample_conditional(reference)
+        return BatchIndex(reference=reference, positive=positive, negative=negative)
+
 
 @dataclasses.dataclass
 class DiscreteDataLoader(_SamplingLoader):
@@ -192,20 +207,6 @@ class DiscreteDataLoader(_SamplingLoader):
         self.distribution: Discrete = make_prior(
             self.prior, self.index, device=self.device, seed=self._child_seed(), valid=valid
         )
-
-    def get_indices(self, num_samples: int) -> BatchIndex:
-        """Draw ``num_samples`` references, positives and negatives.
-
-        References and negatives come from the prior (one draw of
-        ``2 * num_samples``, split in two, as in CEBRA); positives share
-        their reference's label.
-        """
-        num_samples = self._num_samples(num_samples)
-        self._refresh()
-        drawn = self.distribution.sample_prior(2 * num_samples)
-        reference, negative = drawn[:num_samples], drawn[num_samples:]
-        positive = self.distribution.sample_conditional(reference)
-        return BatchIndex(reference=reference, positive=positive, negative=negative)
 
 
 @dataclasses.dataclass
@@ -272,19 +273,6 @@ class ContinuousDataLoader(_SamplingLoader):
             valid=valid,
             trial_ids=trial_ids,
         )
-
-    def get_indices(self, num_samples: int) -> BatchIndex:
-        """Draw ``num_samples`` references, positives and negatives.
-
-        References and negatives are one prior draw of ``2 * num_samples``,
-        split in two (as in CEBRA); positives come from the conditional.
-        """
-        num_samples = self._num_samples(num_samples)
-        self._refresh()
-        drawn = self.distribution.sample_prior(2 * num_samples)
-        reference, negative = drawn[:num_samples], drawn[num_samples:]
-        positive = self.distribution.sample_conditional(reference)
-        return BatchIndex(reference=reference, positive=positive, negative=negative)
 
 
 @dataclasses.dataclass

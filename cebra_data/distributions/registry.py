@@ -35,6 +35,7 @@ from cebra_data.distributions.discrete import PRIORS, make_prior
 from cebra_data.distributions.mixed import MixedTimeDeltaDistribution
 
 __all__ = [
+    "ConditionalOptions",
     "ConditionalSpec",
     "CONDITIONALS",
     "PRIORS",
@@ -45,88 +46,80 @@ __all__ = [
 
 
 @dataclasses.dataclass(frozen=True)
+class ConditionalOptions:
+    """Everything a row of :data:`CONDITIONALS` may use to build its distribution.
+
+    Attributes:
+        continuous: the ``(N, d)`` continuous index, or ``None``.
+        num_samples: the number of time steps ``N``.
+        time_offset: the time step of time contrast and of the empirical changes.
+        delta: the standard deviation of ``delta_normal`` queries.
+        device: the device of the returned indices.
+        seed: the distribution's seed.
+        valid: the boolean ``(N,)`` mask of drawable time steps, or ``None``.
+        trial_ids: the ``(N,)`` trial ids, or ``None``.
+        discrete: the ``(N,)`` labels (label-sharing variants only).
+        prior: the prior over labels (label-sharing variants only).
+    """
+
+    continuous: Optional[torch.Tensor]
+    num_samples: Optional[int]
+    time_offset: int
+    delta: float
+    device: Union[str, torch.device]
+    seed: SeedLike
+    valid: Optional[torch.Tensor]
+    trial_ids: Optional[torch.Tensor]
+    discrete: Optional[torch.Tensor] = None
+    prior: str = "uniform"
+
+
+@dataclasses.dataclass(frozen=True)
 class ConditionalSpec:
     """One row of :data:`CONDITIONALS`.
 
     Attributes:
-        build: ``build(continuous, num_samples, time_offset, delta, device, seed,
-            valid, trial_ids)`` returning a :class:`JointDistribution`.
+        build: ``build(options)`` returning a :class:`JointDistribution` for a
+            :class:`ConditionalOptions`.
         needs_continuous: whether the conditional searches a continuous index.
         description: one line for error messages and docs.
-        build_mixed: ``build_mixed(discrete, continuous, time_offset, delta,
-            device, seed, valid, trial_ids, prior)`` for the variant whose
-            positives also share the reference's discrete label, or ``None``
-            if the conditional has no such variant.
+        build_mixed: ``build_mixed(options)`` for the variant whose positives
+            also share the reference's discrete label, or ``None`` if the
+            conditional has no such variant.
     """
 
-    build: Callable[..., JointDistribution]
+    build: Callable[[ConditionalOptions], JointDistribution]
     needs_continuous: bool
     description: str
-    build_mixed: Optional[Callable[..., JointDistribution]] = None
+    build_mixed: Optional[Callable[[ConditionalOptions], JointDistribution]] = None
 
 
-def _time(
-    continuous: Optional[torch.Tensor],
-    num_samples: Optional[int],
-    time_offset: int,
-    delta: float,
-    device: Union[str, torch.device],
-    seed: SeedLike,
-    valid: Optional[torch.Tensor],
-    trial_ids: Optional[torch.Tensor],
-) -> JointDistribution:
+def _time(o: ConditionalOptions) -> JointDistribution:
     # time contrast is label-free: the continuous index is not consulted
     return TimeContrastive(
-        num_samples=num_samples, time_offset=time_offset, device=device, seed=seed,
-        valid=valid, trial_ids=trial_ids,
+        num_samples=o.num_samples, time_offset=o.time_offset, device=o.device, seed=o.seed,
+        valid=o.valid, trial_ids=o.trial_ids,
     )
 
 
-def _time_delta(
-    continuous: Optional[torch.Tensor],
-    num_samples: Optional[int],
-    time_offset: int,
-    delta: float,
-    device: Union[str, torch.device],
-    seed: SeedLike,
-    valid: Optional[torch.Tensor],
-    trial_ids: Optional[torch.Tensor],
-) -> JointDistribution:
+def _time_delta(o: ConditionalOptions) -> JointDistribution:
     return TimedeltaDistribution(
-        continuous, time_delta=time_offset, device=device, seed=seed, valid=valid,
-        trial_ids=trial_ids,
+        o.continuous, time_delta=o.time_offset, device=o.device, seed=o.seed, valid=o.valid,
+        trial_ids=o.trial_ids,
     )
 
 
-def _delta_normal(
-    continuous: Optional[torch.Tensor],
-    num_samples: Optional[int],
-    time_offset: int,
-    delta: float,
-    device: Union[str, torch.device],
-    seed: SeedLike,
-    valid: Optional[torch.Tensor],
-    trial_ids: Optional[torch.Tensor],
-) -> JointDistribution:
+def _delta_normal(o: ConditionalOptions) -> JointDistribution:
     return DeltaNormalDistribution(
-        continuous, delta=delta, device=device, seed=seed, valid=valid, trial_ids=trial_ids
+        o.continuous, delta=o.delta, device=o.device, seed=o.seed, valid=o.valid,
+        trial_ids=o.trial_ids,
     )
 
 
-def _mixed_time_delta(
-    discrete: torch.Tensor,
-    continuous: torch.Tensor,
-    time_offset: int,
-    delta: float,
-    device: Union[str, torch.device],
-    seed: SeedLike,
-    valid: Optional[torch.Tensor],
-    trial_ids: Optional[torch.Tensor],
-    prior: str,
-) -> JointDistribution:
+def _mixed_time_delta(o: ConditionalOptions) -> JointDistribution:
     return MixedTimeDeltaDistribution(
-        discrete, continuous, time_delta=time_offset, device=device, seed=seed, valid=valid,
-        trial_ids=trial_ids, prior=prior,
+        o.discrete, o.continuous, time_delta=o.time_offset, device=o.device, seed=o.seed,
+        valid=o.valid, trial_ids=o.trial_ids, prior=o.prior,
     )
 
 
@@ -143,6 +136,7 @@ CONDITIONALS: Dict[str, ConditionalSpec] = {
         _delta_normal, True, "nearest neighbour of reference + N(0, delta^2 I)"
     ),
 }
+
 
 def make_conditional(
     name: str,
@@ -167,7 +161,9 @@ def make_conditional(
         raise ValueError(f"conditional={name!r} needs a continuous index, but got None.")
     if num_samples is None and continuous is not None:
         num_samples = len(continuous)
-    return spec.build(continuous, num_samples, time_offset, delta, device, seed, valid, trial_ids)
+    return spec.build(
+        ConditionalOptions(continuous, num_samples, time_offset, delta, device, seed, valid, trial_ids)
+    )
 
 
 def make_mixed_conditional(
@@ -192,5 +188,8 @@ def make_mixed_conditional(
     mixed = [key for key, spec in CONDITIONALS.items() if spec.build_mixed is not None]
     spec = CONDITIONALS[check_choice(name, "conditional for mixed sampling", mixed)]
     return spec.build_mixed(
-        discrete, continuous, time_offset, delta, device, seed, valid, trial_ids, prior
+        ConditionalOptions(
+            continuous, len(continuous), time_offset, delta, device, seed, valid, trial_ids,
+            discrete=discrete, prior=prior,
+        )
     )
