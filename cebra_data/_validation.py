@@ -8,6 +8,7 @@ message of one shape: what was expected, what was received.
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Any, Iterable, Optional
 
 import numpy as np
@@ -104,10 +105,13 @@ def check_consistent_length(**arrays: Any) -> int:
 
 
 def as_tensor(value: Any, name: str) -> torch.Tensor:
-    """Convert a numpy array, tensor or nested sequence to a tensor without copying if possible.
+    """A tensor view of a numpy array or tensor, sharing memory where possible.
+
+    Read-only arrays are shared as well: cebra_data never writes into user
+    data. Non-native byte orders are converted.
 
     Raises:
-        TypeError: for objects that are not array-like or have a non-numeric dtype.
+        TypeError: for anything but a numeric numpy array or a tensor.
     """
     if isinstance(value, torch.Tensor):
         return value
@@ -116,22 +120,14 @@ def as_tensor(value: Any, name: str) -> torch.Tensor:
             raise TypeError(
                 f"{name} should be a numeric array, but got an array of dtype {value.dtype}."
             )
+        if not value.dtype.isnative:
+            value = value.astype(value.dtype.newbyteorder("="))
         if not value.flags.writeable:
-            # torch.from_numpy warns on read-only arrays; a read-only view stays unmodified
-            # because cebra_data never writes into user data, so share memory anyway.
-            import warnings
-
+            # torch warns about read-only arrays; sharing them is safe here.
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 return torch.from_numpy(value)
         return torch.from_numpy(value)
-    if isinstance(value, (list, tuple)):
-        arr = np.asarray(value)
-        if arr.dtype.kind not in "biuf":
-            raise TypeError(
-                f"{name} should be numeric, but got values of dtype {arr.dtype}."
-            )
-        return torch.from_numpy(arr)
     raise TypeError(
-        f"{name} should be a numpy array or torch.Tensor, but got {type(value).__name__}."
+        f"{name} should be a numpy array or a torch.Tensor, but got {type(value).__name__}."
     )

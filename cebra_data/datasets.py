@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 import numpy as np
 import torch
 
-from cebra_data._validation import check_choice, check_consistent_length
+from cebra_data._validation import as_tensor, check_choice, check_consistent_length
 from cebra_data.base import DeviceLike, _normalize_device, as_index_tensor, as_offset
 from cebra_data.datatypes import Batch, BatchIndex
 from cebra_data.errors import DimensionMismatchError
@@ -26,29 +26,6 @@ ArrayLike = Union[np.ndarray, torch.Tensor]
 _FLOAT32_EXACT = 2**24
 
 
-def _to_tensor(value: Any, name: str) -> torch.Tensor:
-    """A tensor view of a numpy array or tensor; anything else is a TypeError."""
-    if isinstance(value, torch.Tensor):
-        return value
-    if isinstance(value, np.ndarray):
-        if value.dtype.kind not in "biuf":
-            raise TypeError(
-                f"{name} should be a numeric array, but got an array of dtype {value.dtype}."
-            )
-        if not value.dtype.isnative:
-            value = value.astype(value.dtype.newbyteorder("="))
-        if not value.flags.writeable:
-            # torch warns about read-only arrays; cebra_data never writes into
-            # user data, so sharing the memory is safe.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                return torch.from_numpy(value)
-        return torch.from_numpy(value)
-    raise TypeError(
-        f"{name} should be a numpy array or a torch.Tensor, but got {type(value).__name__}."
-    )
-
-
 def _check_empty(tensor: torch.Tensor, name: str) -> None:
     if tensor.numel() == 0:
         raise ValueError(f"{name} is empty (shape {tuple(tensor.shape)}); it needs at least one sample.")
@@ -60,7 +37,7 @@ NEURAL_NAN_POLICIES = ("raise", "mask")
 
 def _validate_neural(neural: Any, neural_nan: str = "raise") -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
     """Validated float32 signal and, for ``neural_nan="mask"``, the ``(N,)`` mask of NaN rows."""
-    tensor = _to_tensor(neural, "neural")
+    tensor = as_tensor(neural, "neural")
     if tensor.ndim != 2:
         hint = (
             " Reshape your data using array.reshape(-1, 1) if it has a single feature."
@@ -191,7 +168,7 @@ def _check_selection_keys(
 
 
 def _validate_continuous(continuous: Any, n: int) -> torch.Tensor:
-    tensor = _to_tensor(continuous, "continuous")
+    tensor = as_tensor(continuous, "continuous")
     if tensor.ndim == 1:
         tensor = tensor[:, None]
     if tensor.ndim != 2:
@@ -214,7 +191,7 @@ def _validate_continuous(continuous: Any, n: int) -> torch.Tensor:
 
 
 def _validate_discrete(discrete: Any) -> torch.Tensor:
-    tensor = _to_tensor(discrete, "discrete")
+    tensor = as_tensor(discrete, "discrete")
     if tensor.ndim == 2 and tensor.shape[1] == 1:
         tensor = tensor[:, 0]
     if tensor.ndim != 1:
