@@ -154,11 +154,28 @@ def _inspect(args: argparse.Namespace) -> int:
     from cebra_data.io import inspect_file
 
     info = inspect_file(args.file, key=args.key, trusted=args.trusted, pcutoff=args.pcutoff)
+    summary = _dataset_summary(args) if args.key is None else None
     if args.json:
-        print(json.dumps(info, indent=2))
+        if summary is not None:
+            info["dataset"] = dict(summary)
+        print(json.dumps(info, indent=2, default=str))
     else:
         _print_inspection(info)
+        if summary is not None:
+            print()
+            print("As a dataset (entries named like TensorDataset's arguments):")
+            print(str(summary))
     return 0
+
+
+def _dataset_summary(args: argparse.Namespace) -> Optional[Any]:
+    """``describe()`` of the file as a dataset, or ``None`` if it is not a dataset file."""
+    from cebra_data.io.dataset_file import dataset_entries, load_dataset
+
+    present = dataset_entries(args.file, trusted=args.trusted)
+    if "neural" not in present or not {"continuous", "discrete"} & set(present):
+        return None
+    return load_dataset(args.file, trusted=args.trusted).describe()
 
 
 # --------------------------------------------------------------------------- bench

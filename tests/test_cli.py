@@ -151,6 +151,24 @@ def test_inspect_lists_entries_default_and_nan(tmp_path, capsys):
     assert [e["name"] for e in info["entries"]] == ["position"]
 
 
+def test_inspect_describes_a_dataset_file(tmp_path, capsys):
+    path = tmp_path / "session.npz"
+    continuous = np.arange(100.0)
+    continuous[7] = np.nan
+    np.savez(path, neural=np.zeros((100, 5)), continuous=continuous,
+             discrete=np.arange(100) % 3, trial_ids=np.repeat([0, 1], 50))
+    assert cli.main(["inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "As a dataset" in out
+    assert "trials: 2" in out and "excluded: 1" in out and "3 labels" in out
+    assert cli.main(["inspect", str(path), "--json"]) == 0
+    dataset = json.loads(capsys.readouterr().out)["dataset"]
+    assert dataset["sampleable"] == 99 and dataset["trials"]["count"] == 2
+    np.savez(tmp_path / "plain.npz", position=np.zeros(3))
+    assert cli.main(["inspect", str(tmp_path / "plain.npz")]) == 0
+    assert "As a dataset" not in capsys.readouterr().out
+
+
 def test_inspect_errors_are_one_line(tmp_path, capsys):
     assert_one_line_error(run("inspect", tmp_path / "missing.npy"), "missing.npy")
     (tmp_path / "broken.npy").write_bytes(b"\x93NUMPY garbage")

@@ -5,6 +5,7 @@ Importing this package registers the readers of every supported format (see
 """
 
 from cebra_data.io import hdf5, matlab, numpy_files, pickles, tabular  # noqa: F401  (register readers)
+from cebra_data.io.dataset_file import load_dataset
 from cebra_data.io.deeplabcut import load_deeplabcut
 from cebra_data.io.download import download_file, file_checksum
 from cebra_data.io.inspect import inspect_file
@@ -17,6 +18,7 @@ __all__ = [
     "file_checksum",
     "inspect_file",
     "load_data",
+    "load_dataset",
     "load_deeplabcut",
     "readers",
     "register_reader",

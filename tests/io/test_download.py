@@ -156,3 +156,58 @@ def test_missing_arguments_and_unreachable_server(tmp_path: pathlib.Path) -> Non
     with pytest.raises(errors.DownloadError, match="Could not connect"):
         download_file("http://127.0.0.1:9/x", checksum=MD5, location=tmp_path, progress=False,
                       timeout=5)
+
+
+class _RemoteDataset:
+    """A dataset that fetches its file through the base class, as CEBRA's datasets do."""
+
+    @staticmethod
+    def make(**kwargs):
+        import torch
+
+        from cebra_data import SingleSessionDataset
+
+        class Remote(SingleSessionDataset):
+            def __init__(self) -> None:
+                super().__init__(**kwargs)
+                self.neural = torch.zeros(4, 2)
+
+            def __len__(self) -> int:
+                return 4
+
+            @property
+            def input_dimension(self) -> int:
+                return 2
+
+            def __getitem__(self, index):
+                return self.neural[index][:, :, None]
+
+        return Remote()
+
+
+def test_dataset_base_downloads_once_and_verifies(server: str, tmp_path: pathlib.Path) -> None:
+    url = f"{server}/files/data"
+    first = _RemoteDataset.make(download=True, data_url=url, data_checksum=MD5, location=tmp_path)
+    assert first.downloaded_file == tmp_path / "served.bin"
+    assert first.downloaded_file.read_bytes() == BODY
+    second = _RemoteDataset.make(download=True, data_url=url, data_checksum=MD5, location=tmp_path,
+                                 file_name="served.bin")
+    assert second.downloaded_file == first.downloaded_file
+    assert _Handler.hits["/files/data"] == 1  # a verified file under that name: no request
+    with pytest.raises(errors.ChecksumMismatchError):
+        _RemoteDataset.make(download=True, data_url=url, data_checksum="0" * 32,
+                            location=tmp_path / "other")
+    assert not (tmp_path / "other" / "served.bin").exists()
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(), "download=True needs data_url"),
+        (dict(data_url="http://127.0.0.1:9/x"), "download=True needs data_checksum"),
+        (dict(data_url="http://127.0.0.1:9/x", data_checksum=MD5), "download=True needs location"),
+    ],
+)
+def test_dataset_base_download_needs_url_checksum_and_location(kwargs, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        _RemoteDataset.make(download=True, **kwargs)
