@@ -34,7 +34,11 @@ def _read_header(handle: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype]:
     if version in ((2, 0), (3, 0)):
         # Version 3.0 differs from 2.0 only in allowing utf-8 field names.
         return np.lib.format.read_array_header_2_0(handle)
-    raise CorruptFileError(f"Unknown .npy format version {version}.")
+    name = getattr(handle, "name", "the file")
+    raise CorruptFileError(
+        f"'{name}' is not a readable .npy file: its header announces format version {version}, "
+        "but .npy files use versions 1.0, 2.0 or 3.0. The file is corrupted or not a NumPy file."
+    )
 
 
 def _unsafe_object_array(what: str) -> UnsafeFileError:

@@ -412,3 +412,13 @@ def test_registry_readers_have_unique_names_and_cheap_magic_checks() -> None:
     assert len(names) == len(set(names))
     for reader in readers():
         assert isinstance(reader.can_read(b""), bool)
+
+
+def test_unknown_npy_version_names_the_file(tmp_path):
+    from cebra_data import load_data
+    from cebra_data.errors import CorruptFileError
+
+    path = tmp_path / "broken.npy"
+    path.write_bytes(b"\x93NUMPY garbage")
+    with pytest.raises(CorruptFileError, match="broken.npy' is not a readable .npy file: .*version"):
+        load_data(path)
