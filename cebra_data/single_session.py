@@ -141,6 +141,26 @@ class _SamplingLoader(Loader):
     def _num_samples(self, num_samples: Optional[int]) -> int:
         return check_positive_int(num_samples, "num_samples")
 
+    def _make_conditional(
+        self, name: str, valid: torch.Tensor, trial_ids: Optional[torch.Tensor]
+    ) -> JointDistribution:
+        """The registered conditional ``name`` on the dataset's continuous index.
+
+        Uses the loader's ``time_offset`` and ``delta`` and a seed derived from
+        the loader's generator; loaders without those fields never call it.
+        """
+        return make_conditional(
+            name,
+            continuous=self.dataset.continuous_index,
+            num_samples=len(self.dataset),
+            time_offset=self.time_offset,
+            delta=self.delta,
+            device=self.device,
+            seed=self._child_seed(),
+            valid=valid,
+            trial_ids=trial_ids,
+        )
+
     def get_indices(self, num_samples: int) -> BatchIndex:
         """Draw ``num_samples`` references, positives and negatives.
 
@@ -262,16 +282,8 @@ class ContinuousDataLoader(_SamplingLoader):
             )
 
     def _build(self, valid: torch.Tensor, trial_ids: Optional[torch.Tensor]) -> None:
-        self.distribution: JointDistribution = make_conditional(
-            self.conditional,
-            continuous=self.dataset.continuous_index,
-            num_samples=len(self.dataset),
-            time_offset=self.time_offset,
-            delta=self.delta,
-            device=self.device,
-            seed=self._child_seed(),
-            valid=valid,
-            trial_ids=trial_ids,
+        self.distribution: JointDistribution = self._make_conditional(
+            self.conditional, valid, trial_ids
         )
 
 
@@ -410,22 +422,9 @@ class HybridDataLoader(_SamplingLoader):
         check_choice(self.time_distribution, "time_distribution", CONDITIONALS)
         _require_index(self.dataset, "continuous", "HybridDataLoader")
 
-    def _make(self, name: str, valid: torch.Tensor, trial_ids: Optional[torch.Tensor]) -> JointDistribution:
-        return make_conditional(
-            name,
-            continuous=self.index,
-            num_samples=len(self.dataset),
-            time_offset=self.time_offset,
-            delta=self.delta,
-            device=self.device,
-            seed=self._child_seed(),
-            valid=valid,
-            trial_ids=trial_ids,
-        )
-
     def _build(self, valid: torch.Tensor, trial_ids: Optional[torch.Tensor]) -> None:
-        self.behavior_distribution = self._make(self.conditional, valid, trial_ids)
-        self.time_distribution_ = self._make(self.time_distribution, valid, trial_ids)
+        self.behavior_distribution = self._make_conditional(self.conditional, valid, trial_ids)
+        self.time_distribution_ = self._make_conditional(self.time_distribution, valid, trial_ids)
         behaviour, time = self.behavior_distribution.support, self.time_distribution_.support
         self.support = time[torch.isin(time, behaviour)]
         if len(self.support) == 0:
