@@ -22,13 +22,21 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Any, Optional
 
+import h5py
 import numpy as np
 
 from cebra_data.errors import CorruptFileError, UnsafeFileError
-from cebra_data.io._entries import Table, is_numeric_dtype
+from cebra_data.io.reader import Table, is_numeric_dtype
 from cebra_data.io.safe_pickle import restricted_loads
 
-__all__ = ["UnsupportedLayout", "check_filters", "decode_pandas_group", "pandas_type"]
+__all__ = [
+    "UnsupportedLayout",
+    "check_filters",
+    "decode_pandas_group",
+    "index_values",
+    "pandas_type",
+    "text_attribute",
+]
 
 
 class UnsupportedLayout(Exception):
@@ -47,6 +55,11 @@ def _text(value: Any, encoding: str = "utf-8") -> str:
     if isinstance(value, (bytes, np.bytes_)):
         return bytes(value).decode(encoding, errors="replace")
     return str(value)
+
+
+def text_attribute(value: Any, encoding: str = "utf-8") -> str:
+    """An HDF5 attribute as text (bytes decoded, anything else through ``str``)."""
+    return _text(value, encoding)
 
 
 def _attr_object(value: Any) -> Any:
@@ -68,8 +81,6 @@ def _attr_object(value: Any) -> Any:
 
 def check_filters(dataset: Any) -> None:
     """Raise :class:`UnsupportedLayout` if ``dataset`` needs an HDF5 filter h5py cannot apply."""
-    import h5py
-
     plist = dataset.id.get_create_plist()
     for i in range(plist.get_nfilters()):
         filter_id = plist.get_filter(i)[0]
@@ -151,6 +162,32 @@ def _axis(group: Any, name: str, encoding: str) -> tuple[list[Hashable], list[Op
         for i in range(n)
     ]
     return labels, names
+
+
+def index_values(values: np.ndarray, kind: str, encoding: str) -> Optional[list[Hashable]]:
+    """Row labels of the given pandas index ``kind``, or ``None`` for kinds not decoded here."""
+    if kind in ("string", "unicode") and values.dtype.kind == "S":
+        return [v.decode(encoding, errors="replace") for v in values.tolist()]
+    if kind in ("integer", "float", "bool") and values.dtype.kind in "biuf":
+        return values.tolist()
+    if kind.startswith("datetime64") and values.dtype.kind in "iu":
+        unit = kind[len("datetime64"):] or "[ns]"
+        return list(values.astype(np.int64).view(f"datetime64{unit}"))
+    return None
+
+
+def _fixed_index(group: Any, encoding: str) -> tuple[Optional[list[Hashable]], list[Optional[str]]]:
+    """The row labels of a fixed-format frame (``None`` when not decoded here) and their names."""
+    try:
+        variety = _text(group.attrs.get("axis1_variety", b"regular"))
+        if variety == "multi":
+            return _axis(group, "axis1", encoding)
+        node = group["axis1"]
+        name = _attr_object(node.attrs.get("name", b"N."))
+        labels = index_values(_read(node), _text(node.attrs.get("kind", b"")), encoding)
+        return labels, [None if name is None else str(name)]
+    except (UnsupportedLayout, KeyError, CorruptFileError):
+        return None, [None]
 
 
 def pick_columns(block: np.ndarray, subs: Sequence[int]) -> np.ndarray:
@@ -258,7 +295,21 @@ def _fixed_frame(group: Any, encoding: str) -> Table:
                 out[:, k] = out[:, first]
         return out
 
-    return Table(columns, names, n_rows, dtypes, take)
+    if _text(group.attrs.get("axis1_variety", b"regular")) == "multi":
+        nodes = [group.get(f"axis1_level{j}") for j in range(int(group.attrs.get("axis1_nlevels", 0)))]
+    else:
+        nodes = [group.get("axis1")]
+    index_names = [
+        None if node is None or _attr_object(node.attrs.get("name", b"N.")) is None
+        else str(_attr_object(node.attrs.get("name", b"N."))) for node in nodes
+    ] or [None]
+
+    def index() -> Optional[list[Hashable]]:
+        """The row labels when they are decoded here and one per row, else ``None``."""
+        labels, _ = _fixed_index(group, encoding)
+        return labels if labels is not None and len(labels) == n_rows else None
+
+    return Table(columns, names, n_rows, dtypes, take, index=index, index_names=index_names)
 
 
 def _table_frame(group: Any) -> Table:
@@ -352,4 +403,15 @@ def _table_frame(group: Any) -> Table:
                 out[:, ks] = block[:, subs]
         return out
 
-    return Table(columns, names, n_rows, dtypes, take)
+    def index() -> Optional[list[Hashable]]:
+        """The row labels from the ``index`` field when their kind is decoded here."""
+        if "index" not in table.dtype.names or table.dtype.fields["index"][0].shape != ():
+            return None
+        encoding = _text(attrs.get("encoding", b"UTF-8")) or "UTF-8"
+        return index_values(records()["index"], _text(table.attrs.get("index_kind", b"")),
+                             encoding)
+
+    index_info = info.get("index") if isinstance(info, dict) else None
+    index_name = index_info.get("index_name") if isinstance(index_info, dict) else None
+    return Table(columns, names, n_rows, dtypes, take, index=index,
+                 index_names=[None if index_name is None else str(index_name)])

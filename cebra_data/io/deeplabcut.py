@@ -19,6 +19,7 @@ from collections.abc import Hashable, Sequence
 from typing import Any, Optional, Union
 
 import numpy as np
+import pandas as pd
 
 from cebra_data._validation import check_float
 from cebra_data.errors import (
@@ -28,9 +29,11 @@ from cebra_data.errors import (
     MissingColumnError,
     NotDeepLabCutError,
 )
-from cebra_data.io._entries import Table, listing
+from cebra_data.io.reader import Table, listing
+from cebra_data.io.registry import open_entries
 
 __all__ = [
+    "DEFAULT_PCUTOFF",
     "PoseSelection",
     "deeplabcut_csv_header",
     "deeplabcut_csv_table",
@@ -38,6 +41,10 @@ __all__ = [
     "load_deeplabcut",
     "pose_from_table",
 ]
+
+#: DeepLabCut's default likelihood cutoff: a keypoint whose likelihood is below it counts
+#: as missing. The default of every ``pcutoff`` argument in cebra_data (and CEBRA's).
+DEFAULT_PCUTOFF = 0.6
 
 _LEVELS_3 = ("scorer", "bodyparts", "coords")
 _LEVELS_4 = ("scorer", "individuals", "bodyparts", "coords")
@@ -74,8 +81,6 @@ def deeplabcut_csv_table(
     delimiter: str = ",",
 ) -> Table:
     """Read a DeepLabCut csv file (header already recognised) into a :class:`Table`."""
-    import pandas as pd
-
     header = [list(r) for r in rows[:header_rows]]
     width = len(header[0])
     if any(len(r) != width for r in header):
@@ -245,7 +250,7 @@ def _interpolate(xy: np.ndarray, valid: np.ndarray) -> np.ndarray:
 def pose_from_table(
     table: Table,
     keypoints: Optional[Sequence[str]] = None,
-    pcutoff: float = 0.6,
+    pcutoff: float = DEFAULT_PCUTOFF,
     individuals: Optional[Sequence[str]] = None,
     where: str = "the file",
     with_mask: bool = False,
@@ -321,7 +326,7 @@ def _as_names(value: Union[str, Sequence[str], None], name: str) -> Optional[lis
 def load_deeplabcut(
     filepath: Union[str, pathlib.Path],
     keypoints: Optional[Union[str, Sequence[str]]] = None,
-    pcutoff: float = 0.6,
+    pcutoff: float = DEFAULT_PCUTOFF,
     *,
     individuals: Optional[Union[str, Sequence[str]]] = None,
     return_mask: bool = False,
@@ -346,7 +351,8 @@ def load_deeplabcut(
     Args:
         filepath: The ``.h5`` or ``.csv`` file written by DeepLabCut.
         keypoints: Bodyparts to keep, in the output order. ``None`` keeps all, in file order.
-        pcutoff: Likelihood threshold below which a position counts as missing.
+        pcutoff: Likelihood threshold below which a position counts as missing
+            (default :data:`DEFAULT_PCUTOFF`).
         individuals: For multi-animal files, the individuals to keep (``None``: all, in
             file order). Columns are ordered individual by individual, then by keypoint.
             A keypoint an individual does not have (e.g. DLC's ``"single"`` animal with its
@@ -382,8 +388,6 @@ def load_deeplabcut(
                [1., 2.],
                [2., 4.]])
     """
-    from cebra_data.io.load import open_entries
-
     keypoints = _as_names(keypoints, "keypoints")
     individuals = _as_names(individuals, "individuals")
     pcutoff = check_float(pcutoff, "pcutoff")

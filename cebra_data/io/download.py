@@ -16,6 +16,7 @@ responses are decompressed (the checksum is of the decompressed file, as with
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import http.client
 import os
@@ -31,7 +32,7 @@ from typing import IO, Optional, Union
 
 from cebra_data.errors import ChecksumMismatchError, DownloadError
 
-__all__ = ["download_file", "file_checksum"]
+__all__ = ["download_file", "extract_gzip", "file_checksum"]
 
 _CHUNK = 1 << 16
 
@@ -237,3 +238,33 @@ def _receive(
         temporary.unlink(missing_ok=True)
         raise
     return target
+
+
+def extract_gzip(archive: pathlib.Path, target: pathlib.Path, expected_checksum: str) -> None:
+    """Decompress the gzip file ``archive`` into ``target`` if the result's MD5 is ``expected_checksum``.
+
+    The data are written to a temporary file beside ``target`` and renamed only once
+    the checksum matches, so a wrong or partial file never appears under ``target``.
+
+    Raises:
+        ChecksumMismatchError: the decompressed data has another checksum (nothing kept).
+        gzip.BadGzipFile, EOFError, zlib.error: the archive is not a whole gzip file.
+    """
+    digest = hashlib.md5()
+    handle = tempfile.NamedTemporaryFile(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".part", delete=False
+    )
+    temporary = pathlib.Path(handle.name)
+    try:
+        with handle, gzip.open(archive, "rb") as source:
+            for chunk in iter(lambda: source.read(_CHUNK), b""):
+                digest.update(chunk)
+                handle.write(chunk)
+        if digest.hexdigest() != expected_checksum:
+            raise ChecksumMismatchError(
+                f"The file extracted from '{archive}' has MD5 {digest.hexdigest()}, expected "
+                f"{expected_checksum}."
+            )
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -19,17 +19,48 @@ from __future__ import annotations
 
 import contextlib
 import pathlib
+import warnings
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Optional, Union
 
+import h5py
 import numpy as np
+import pandas as pd
 
-from cebra_data.errors import MissingDependencyError, UnsafeFileError
-from cebra_data.io._entries import Entry, NonArray, is_numeric_dtype
-from cebra_data.io._pandas_hdf import UnsupportedLayout, check_filters, decode_pandas_group, pandas_type
-from cebra_data.io.registry import Reader, register_reader
+from cebra_data.errors import (
+    CebraDataError,
+    CorruptFileError,
+    MissingDependencyError,
+    MissingKeyError,
+    NonNumericDataError,
+    UnsafeFileError,
+)
+from cebra_data.io._pandas_hdf import (
+    UnsupportedLayout,
+    check_filters,
+    decode_pandas_group,
+    index_values,
+    pandas_type,
+    text_attribute,
+)
+from cebra_data.io.reader import (
+    HEAD_SIZE,
+    Entry,
+    NonArray,
+    Reader,
+    Table,
+    is_numeric_dtype,
+    listing,
+)
+from cebra_data.io.registry import check_file, register_reader
 
-__all__ = ["Hdf5Reader", "Mat73Reader", "HDF5_SIGNATURE", "hdf5_signature_offset"]
+__all__ = [
+    "HDF5_SIGNATURE",
+    "Hdf5Reader",
+    "Mat73Reader",
+    "hdf5_signature_offset",
+    "read_pandas_hdf",
+]
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
@@ -42,15 +73,12 @@ def hdf5_signature_offset(head: bytes) -> int:
     return -1
 
 
-def _h5py() -> Any:
-    import h5py
-
-    return h5py
-
-
-def _read_pandas(path: pathlib.Path, group: Any, trusted: bool) -> Any:
+def _read_pandas(path: pathlib.Path, group: Any, trusted: bool, force: bool = False) -> Any:
+    """Decode ``group`` safely; with ``trusted``, fall back to (or, with ``force``, use) pandas."""
     try:
-        return decode_pandas_group(group)
+        if not force:
+            return decode_pandas_group(group)
+        raise UnsupportedLayout("read by pandas on request")
     except UnsupportedLayout as reason:
         if not trusted:
             raise UnsafeFileError(
@@ -59,8 +87,7 @@ def _read_pandas(path: pathlib.Path, group: Any, trusted: bool) -> Any:
                 "file (which can run code). If you trust the file, pass trusted=True."
             ) from None
     try:
-        import pandas as pd
-        import tables  # noqa: F401  (pandas needs it for HDF5)
+        import tables  # noqa: F401  (optional; pandas needs it for HDF5)
     except ImportError as exc:
         raise MissingDependencyError(
             f"Reading the pandas object {group.name!r} in '{path}' needs PyTables: "
@@ -112,7 +139,6 @@ def _dataset_entry(name: str, dataset: Any, matlab: bool) -> Entry:
 
 def _walk(group: Any, path: pathlib.Path, trusted: bool, matlab: bool, out: list[Entry]) -> None:
     """Append the entries below ``group`` depth first, members in the file's order."""
-    h5py = _h5py()
     for member in group:
         link = group.get(member, getlink=True)
         if isinstance(link, h5py.ExternalLink) and not trusted:
@@ -145,9 +171,8 @@ class Hdf5Reader(Reader):
         return hdf5_signature_offset(head) >= 0
 
     @contextlib.contextmanager
-    def open(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
+    def entries(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
         """Open the file read-only and yield its entries (depth first, file order)."""
-        h5py = _h5py()
         with h5py.File(path, "r") as handle:
             entries: list[Entry] = []
             _walk(handle, path, trusted, self.matlab, entries)
@@ -171,3 +196,151 @@ class Mat73Reader(Hdf5Reader):
 
 
 register_reader(Mat73Reader())
+
+
+# ----------------------------------------------------------------------------- pandas objects
+
+
+def _pandas_groups(group: Any, out: dict[str, Any]) -> None:
+    """Collect the pandas groups below ``group`` (depth first, file order) by key."""
+    for member in group:
+        if isinstance(group.get(member, getlink=True), h5py.ExternalLink):
+            continue  # never followed: the object would come from another file
+        node = group.get(member)
+        if isinstance(node, h5py.Group):
+            if pandas_type(node) is not None:
+                out[node.name] = node
+            else:
+                _pandas_groups(node, out)
+
+
+def _frame(table: Table, where: str) -> pd.DataFrame:
+    """A table of numeric columns as a DataFrame (labels 0..n-1, with a warning, if unknown)."""
+    if len(set(table.dtypes)) <= 1:
+        values = table.take() if table.columns else np.empty((table.n_rows, 0))
+        frame = pd.DataFrame(np.array(values, copy=True))
+    else:  # keep each column's dtype
+        frame = pd.DataFrame({k: table.take([k])[:, 0].copy() for k in range(len(table.columns))})
+    if any(isinstance(c, tuple) for c in table.columns):
+        frame.columns = pd.MultiIndex.from_tuples(table.columns, names=table.names)
+    else:
+        frame.columns = pd.Index(table.columns, name=table.names[0] if table.names else None)
+    index = table.index
+    if index is None:
+        warnings.warn(
+            f"The row labels of {where} are of a kind read only by pandas/PyTables; the "
+            "DataFrame gets the labels 0..n-1 instead. Pass trusted=True to keep them.",
+            UserWarning,
+            stacklevel=3,
+        )
+    elif any(isinstance(i, tuple) for i in index):
+        frame.index = pd.MultiIndex.from_tuples(list(index), names=table.index_names)
+    else:
+        frame.index = pd.Index(list(index), name=table.index_names[0])
+    return frame
+
+
+def _series(group: Any, values: np.ndarray) -> pd.Series:
+    series = pd.Series(np.array(values, copy=True))
+    node = group.get("index")
+    if node is not None and "kind" in node.attrs:
+        labels = index_values(node[()], text_attribute(node.attrs["kind"]), "UTF-8")
+        if labels is not None and len(labels) == len(series):
+            series.index = pd.Index(labels)
+    return series
+
+
+def read_pandas_hdf(
+    file: Union[str, pathlib.Path], key: Optional[str] = None, *, trusted: bool = False
+) -> Union[pd.DataFrame, pd.Series]:
+    """Read a pandas object (``DataFrame.to_hdf``, DeepLabCut ``.h5``) without running code.
+
+    Like :func:`pandas.read_hdf`, but the object is decoded with h5py and the restricted
+    unpickler (see :mod:`cebra_data.io._pandas_hdf`), so PyTables never unpickles the
+    file's metadata. Numeric frames and series of either layout (``fixed``, ``table``)
+    are decoded, with their column labels and level names, and their row labels when
+    those are strings, numbers or dates. Other objects (text columns, other label kinds)
+    are read with :func:`pandas.read_hdf` when ``trusted=True``.
+
+    Args:
+        file: An HDF5 file (any suffix).
+        key: The object's key (``"df_with_missing"``, ``"/group/frame"``); ``None`` takes
+            the file's only pandas object.
+        trusted: Let pandas/PyTables read what is not decoded here.
+
+    Returns:
+        The :class:`pandas.DataFrame` (or :class:`pandas.Series`) stored under ``key``.
+
+    Raises:
+        MissingKeyError: no pandas object under ``key`` (lists the keys; a ``KeyError``
+            as in pandas).
+        ValueError: ``key`` is ``None`` and the file holds no pandas object or several.
+        NonNumericDataError: the frame has text or object columns and ``trusted`` is False.
+        UnsafeFileError: the layout is one only PyTables reads and ``trusted`` is False.
+        DataFileNotFoundError, EmptyFileError, CorruptFileError: as in
+            :func:`~cebra_data.io.load_data`.
+
+    Example:
+        >>> import pandas as pd
+        >>> from cebra_data.io.hdf5 import read_pandas_hdf
+        >>> frame = pd.DataFrame({"x": [1.0, 2.0], "y": [3.0, 4.0]}, index=[10, 11])
+        >>> frame.to_hdf(tmp_path / "frame.h5", key="df")
+        >>> read_pandas_hdf(tmp_path / "frame.h5")
+              x    y
+        10  1.0  3.0
+        11  2.0  4.0
+    """
+    if key is not None and not isinstance(key, str):
+        raise TypeError(f"key should be a string or None, but got key={key!r} of type "
+                        f"{type(key).__name__}.")
+    if not isinstance(trusted, bool):
+        raise TypeError(f"trusted should be True or False, but got trusted={trusted!r}.")
+    path = check_file(file)
+    with open(path, "rb") as handle:
+        head = handle.read(HEAD_SIZE)
+    if hdf5_signature_offset(head) < 0:
+        raise CorruptFileError(f"'{path}' is not an HDF5 file (its first bytes are {head[:8]!r}).")
+    try:
+        with h5py.File(path, "r") as handle:
+            objects: dict[str, Any] = {}
+            _pandas_groups(handle, objects)
+            keys = list(objects)
+            if key is None:
+                if len(keys) != 1:
+                    raise ValueError(
+                        f"'{path}' holds {len(keys)} pandas objects ({listing(keys)}); "
+                        "pass key=... to choose one." if keys else
+                        f"'{path}' holds no pandas object (nothing written by "
+                        "DataFrame.to_hdf); read its arrays with load_data."
+                    )
+                group = objects[keys[0]]
+            else:
+                group = objects.get("/" + key.strip("/"))
+                if group is None:
+                    raise MissingKeyError(
+                        f"No pandas object named {key!r} in '{path}'. Its pandas objects are: "
+                        f"{listing(keys)}."
+                    )
+            value = _read_pandas(path, group, trusted)
+            if isinstance(value, (pd.DataFrame, pd.Series)):
+                return value  # trusted, read by pandas
+            if isinstance(value, Table):
+                bad = [c for c, d in zip(value.columns, value.dtypes) if not is_numeric_dtype(d)]
+                if not bad and (value.index is not None or not trusted):
+                    return _frame(value, f"{group.name!r} in '{path}'")
+                if not trusted:
+                    raise NonNumericDataError(
+                        f"The pandas object {group.name!r} in '{path}' has text or object "
+                        f"column(s) {listing(bad)}, which only pandas/PyTables reads (and "
+                        "PyTables unpickles metadata, which can run code). If you trust the "
+                        "file, pass trusted=True."
+                    )
+                return _read_pandas(path, group, trusted=True, force=True)
+            return _series(group, np.asarray(value))
+    except (CebraDataError, ValueError, TypeError):
+        raise
+    except Exception as exc:
+        raise CorruptFileError(
+            f"Could not read '{path}' as an HDF5 file with pandas objects; it looks corrupted "
+            f"or truncated ({type(exc).__name__}: {exc})."
+        ) from exc

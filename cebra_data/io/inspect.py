@@ -8,9 +8,10 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from cebra_data._validation import check_float
-from cebra_data.io._entries import Entry, NonArray, Table, is_numeric_dtype, select_entry
-from cebra_data.io.deeplabcut import deeplabcut_summary
-from cebra_data.io.load import _check_key, open_entries
+from cebra_data.io.deeplabcut import DEFAULT_PCUTOFF, deeplabcut_summary
+from cebra_data.io.load import check_key
+from cebra_data.io.reader import Entry, NonArray, Table, is_numeric_dtype, select_entry
+from cebra_data.io.registry import open_entries
 
 __all__ = ["inspect_file"]
 
@@ -58,7 +59,7 @@ def inspect_file(
     key: Optional[Union[str, int]] = None,
     trusted: bool = False,
     *,
-    pcutoff: float = 0.6,
+    pcutoff: float = DEFAULT_PCUTOFF,
 ) -> dict[str, Any]:
     """Describe a data file without loading more than needed for the description.
 
@@ -66,7 +67,8 @@ def inspect_file(
         path: The file.
         key: Describe only this entry (name or position); ``None`` describes all.
         trusted: As in :func:`~cebra_data.io.load_data`.
-        pcutoff: Likelihood threshold for the DeepLabCut statistics.
+        pcutoff: Likelihood threshold for the DeepLabCut statistics (default
+            :data:`~cebra_data.io.deeplabcut.DEFAULT_PCUTOFF`).
 
     Returns:
         A JSON-serialisable ``dict`` with ``path``, ``format`` (the reader's name),
@@ -87,7 +89,7 @@ def inspect_file(
         >>> info["default_key"], [(e["name"], e["dtype"], e["nan_count"]) for e in info["entries"]]
         ('x', [('labels', '<U1', None), ('x', 'float64', 1)])
     """
-    key = _check_key(key)
+    key = check_key(key)
     pcutoff = check_float(pcutoff, "pcutoff")
     with open_entries(path, trusted=trusted) as (file, reader, entries):
         default = _default_key(entries, f"'{file}'")

@@ -2,73 +2,38 @@
 
 from __future__ import annotations
 
-import contextlib
 import numbers
-import os
 import pathlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Optional, Union
 
 import numpy as np
 
-from cebra_data.errors import CebraDataError, CorruptFileError
-from cebra_data.io._entries import Entry, Table, select_entry, to_numeric_array
-from cebra_data.io.deeplabcut import pose_from_table
-from cebra_data.io.registry import Reader, check_file, find_reader
+from cebra_data.io.deeplabcut import DEFAULT_PCUTOFF, pose_from_table
+from cebra_data.io.reader import Entry, Table, select_entry, to_numeric_array
+from cebra_data.io.registry import open_entries
 
-__all__ = ["load_data", "open_entries"]
+__all__ = ["check_columns", "check_key", "entry_array", "load_data"]
 
 
-@contextlib.contextmanager
-def open_entries(
-    file: Union[str, pathlib.Path], *, trusted: bool = False
-) -> Iterator[tuple[pathlib.Path, Reader, list[Entry]]]:
-    """Open ``file`` with its registered reader and yield ``(path, reader, entries)``.
+def check_key(key: Any) -> Union[str, int, None]:
+    """Validate a ``key`` argument: a name, a position or ``None``.
 
-    Every error that is not already a :class:`~cebra_data.errors.CebraDataError` raised
-    while the file is open is re-raised as :class:`~cebra_data.errors.CorruptFileError`
-    with the original as ``__cause__``; so is a ``MemoryError`` while reading a file smaller
-    than a quarter of the machine's memory (a corrupted size field asks for absurd
-    amounts). The body of the ``with`` block must therefore validate its own arguments
-    before entering.
+    Args:
+        key: The value given by the caller.
+
+    Returns:
+        ``key`` as a ``str``, an ``int`` or ``None``.
 
     Raises:
-        DataFileNotFoundError, EmptyFileError, UnsupportedFileFormatError,
-        CorruptFileError, UnsafeFileError, MissingDependencyError: see :func:`load_data`.
+        TypeError: ``key`` is anything else (a bool, a float, a list ...).
+
+    Example:
+        >>> import numpy as np
+        >>> from cebra_data.io.load import check_key
+        >>> check_key(np.int64(2)), check_key("neural")
+        (2, 'neural')
     """
-    if not isinstance(trusted, bool):
-        raise TypeError(f"trusted should be True or False, but got trusted={trusted!r}.")
-    path = check_file(file)
-    reader = find_reader(path)
-    try:
-        with reader.open(path, trusted=trusted) as entries:
-            yield path, reader, entries
-    except CebraDataError:
-        raise
-    except MemoryError as exc:
-        size = path.stat().st_size
-        if size > _memory_bytes() // 4:
-            raise  # a big file on a small machine: a genuine MemoryError
-        raise CorruptFileError(
-            f"Reading '{path}' ({size} bytes) asked for more memory than this machine has; a "
-            "size field in the file is corrupted (or, for compressed data, it expands too much)."
-        ) from exc
-    except Exception as exc:
-        raise CorruptFileError(
-            f"Could not read '{path}' as a {reader.description} file; it looks corrupted or "
-            f"truncated ({type(exc).__name__}: {exc})."
-        ) from exc
-
-
-def _memory_bytes() -> int:
-    """Physical memory in bytes (a large number where the platform does not say)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, OSError, ValueError):
-        return 1 << 62
-
-
-def _check_key(key: Any) -> Union[str, int, None]:
     if key is None or isinstance(key, str):
         return key
     if isinstance(key, numbers.Integral) and not isinstance(key, (bool, np.bool_)):
@@ -79,7 +44,23 @@ def _check_key(key: Any) -> Union[str, int, None]:
     )
 
 
-def _check_columns(columns: Any) -> Optional[list[Any]]:
+def check_columns(columns: Any) -> Optional[list[Any]]:
+    """Validate a ``columns`` argument: ``None``, one label, or a sequence of labels.
+
+    Args:
+        columns: The value given by the caller.
+
+    Returns:
+        ``None`` or a list of labels (a single name becomes a one-element list).
+
+    Raises:
+        TypeError: ``columns`` is neither a label nor a list, tuple or array of labels.
+
+    Example:
+        >>> from cebra_data.io.load import check_columns
+        >>> check_columns("x"), check_columns(("x", "y"))
+        (['x'], ['x', 'y'])
+    """
     if columns is None:
         return None
     if isinstance(columns, (str, numbers.Integral)) and not isinstance(columns, bool):
@@ -147,15 +128,46 @@ def load_data(
         >>> load_data(path, key="behavior").shape
         (100, 2)
     """
-    key = _check_key(key)
-    columns = _check_columns(columns)
+    key = check_key(key)
+    columns = check_columns(columns)
     with open_entries(file, trusted=trusted) as (path, _, entries):
-        entry = select_entry(entries, key, f"'{path}'")
-        value = entry.value()
-        if isinstance(value, Table) and value.is_deeplabcut:
-            keypoints = None if columns is None else [str(c) for c in columns]
-            poses, _, _ = pose_from_table(value, keypoints, 0.6, None, where=f"'{path}'")
-            return poses
-        array = to_numeric_array(value, columns, f"Entry {entry.name!r} of '{path}'")
-        # a table may hand out a view of a larger read; give the caller its own array
-        return array if array.base is None or not isinstance(value, Table) else array.copy()
+        return entry_array(select_entry(entries, key, f"'{path}'"), columns, path)
+
+
+def entry_array(entry: Entry, columns: Optional[list[Any]], path: pathlib.Path) -> np.ndarray:
+    """The numeric array of an entry, as :func:`load_data` returns it.
+
+    DeepLabCut tables become ``(frames, 2 * keypoints)`` poses (``columns`` are the
+    keypoints, likelihood cutoff :data:`~cebra_data.io.deeplabcut.DEFAULT_PCUTOFF`); other
+    values go through :func:`~cebra_data.io.reader.to_numeric_array`.
+
+    Args:
+        entry: An entry of an open file (the file must still be open).
+        columns: Checked columns (see :func:`check_columns`) or ``None``.
+        path: The file, for messages.
+
+    Returns:
+        A numeric array the caller owns (never a view of data a table keeps).
+
+    Raises:
+        MissingColumnError, NonNumericDataError, EmptyKeypointError: see :func:`load_data`.
+
+    Example:
+        >>> import numpy as np
+        >>> from cebra_data.io import open_entries
+        >>> from cebra_data.io.load import entry_array
+        >>> np.savez(tmp_path / "s.npz", x=np.eye(3))
+        >>> with open_entries(tmp_path / "s.npz") as (path, _, entries):
+        ...     entry_array(entries[0], [2, 0], path)
+        array([[0., 1.],
+               [0., 0.],
+               [1., 0.]])
+    """
+    value = entry.value()
+    if isinstance(value, Table) and value.is_deeplabcut:
+        keypoints = None if columns is None else [str(c) for c in columns]
+        poses, _, _ = pose_from_table(value, keypoints, DEFAULT_PCUTOFF, None, where=f"'{path}'")
+        return poses
+    array = to_numeric_array(value, columns, f"Entry {entry.name!r} of '{path}'")
+    # a table may hand out a view of a larger read; give the caller its own array
+    return array if array.base is None or not isinstance(value, Table) else array.copy()

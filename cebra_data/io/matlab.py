@@ -18,11 +18,12 @@ from collections.abc import Iterator
 from typing import Any, Optional
 
 import numpy as np
+import scipy.io
 
 from cebra_data.errors import CorruptFileError
-from cebra_data.io._entries import Entry
 from cebra_data.io.hdf5 import hdf5_signature_offset
-from cebra_data.io.registry import Reader, register_reader
+from cebra_data.io.reader import Entry, Reader
+from cebra_data.io.registry import register_reader
 
 __all__ = ["MatReader"]
 
@@ -179,10 +180,8 @@ class MatReader(Reader):
         return hdf5_signature_offset(head) < 0
 
     @contextlib.contextmanager
-    def open(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
+    def entries(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
         """Load the variables with scipy and yield one entry per (flattened) variable."""
-        import scipy.io
-
         _check_mat5(path)
         variables = scipy.io.loadmat(path)
         entries: list[Entry] = []

@@ -17,8 +17,8 @@ from typing import IO, Any
 import numpy as np
 
 from cebra_data.errors import CorruptFileError, UnsafeFileError
-from cebra_data.io._entries import Entry, is_numeric_dtype
-from cebra_data.io.registry import Reader, register_reader
+from cebra_data.io.reader import Entry, Reader, is_numeric_dtype
+from cebra_data.io.registry import register_reader
 
 __all__ = ["NpyReader", "NpzReader"]
 
@@ -61,7 +61,7 @@ class NpyReader(Reader):
         return head.startswith(_NPY_MAGIC)
 
     @contextlib.contextmanager
-    def open(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
+    def entries(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
         """Yield one entry; the header is validated against the file size first."""
         with open(path, "rb") as handle:
             shape, _, dtype = _read_header(handle)
@@ -100,7 +100,7 @@ class NpzReader(Reader):
         return head.startswith(_ZIP_MAGICS)
 
     @contextlib.contextmanager
-    def open(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
+    def entries(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
         """Yield one entry per member; each member's header is read without its data."""
         with zipfile.ZipFile(path) as archive:
             entries = []

@@ -22,9 +22,13 @@ import pickle
 from collections.abc import Iterator
 from typing import Any
 
+import joblib
+import numpy as np
+import torch
+
 from cebra_data.errors import CorruptFileError, UnsafeFileError
-from cebra_data.io._entries import Entry, entries_from_object
-from cebra_data.io.registry import Reader, register_reader
+from cebra_data.io.reader import Entry, Reader, entries_from_object
+from cebra_data.io.registry import register_reader
 from cebra_data.io.safe_pickle import restricted_joblib_load, restricted_load
 
 __all__ = ["JoblibReader", "PickleReader", "TorchReader"]
@@ -52,7 +56,7 @@ class PickleReader(Reader):
         return head.startswith(_PICKLE_PROTOCOL_2_PLUS) or head[:1] in b"(]}cdlN)IFSVX"
 
     @contextlib.contextmanager
-    def open(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
+    def entries(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
         """Unpickle the file (restricted unless trusted) and yield its entries."""
         with open(path, "rb") as handle:
             load = (lambda: pickle.load(handle)) if trusted else (lambda: restricted_load(handle))
@@ -71,11 +75,9 @@ class JoblibReader(Reader):
     description = "joblib"
 
     @contextlib.contextmanager
-    def open(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
+    def entries(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
         """Load the file (restricted unless trusted) and yield its entries."""
         if trusted:
-            import joblib
-
             obj = _load_guarded(lambda: joblib.load(path), path)
         else:
             with open(path, "rb") as handle:
@@ -88,8 +90,6 @@ register_reader(JoblibReader())
 
 def _numpy_safe_globals() -> list[Any]:
     """numpy callables a ``weights_only`` load may resolve to rebuild numpy arrays."""
-    import numpy as np
-
     found: list[Any] = [np.ndarray, np.dtype]
     for module_name in ("numpy._core.multiarray", "numpy.core.multiarray"):
         try:
@@ -116,10 +116,8 @@ class TorchReader(Reader):
         return head.startswith(_ZIP_MAGIC) or head.startswith(_PICKLE_PROTOCOL_2_PLUS)
 
     @contextlib.contextmanager
-    def open(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
+    def entries(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
         """Load the file on the CPU and yield its entries."""
-        import torch
-
         if trusted:
             obj = torch.load(path, map_location="cpu", weights_only=False)
         else:

@@ -1,77 +1,46 @@
 """The reader registry: one table from file suffix to the readers that handle it.
 
-A reader is a small object with the suffixes it handles, a cheap :meth:`Reader.can_read`
-that looks at the file's first bytes (its magic number, where the format has one) and an
-:meth:`Reader.open` that yields the file's entries. Each reader module registers its
-readers in one line beside their class::
+A reader (:class:`~cebra_data.io.reader.Reader`) is a small object with the suffixes it
+handles, a cheap :meth:`~cebra_data.io.reader.Reader.can_read` that looks at the file's
+first bytes (its magic number, where the format has one) and an
+:meth:`~cebra_data.io.reader.Reader.entries` that yields the file's entries. Each reader
+module registers its readers in one line beside their class::
 
     register_reader(NpyReader())
 
-:func:`find_reader` is the only place that maps a path to a reader.
+:func:`find_reader` is the only place that maps a path to a reader, and
+:func:`open_entries` the one way every loader opens a file with it.
 """
 
 from __future__ import annotations
 
-import abc
 import contextlib
+import os
 import pathlib
-from typing import ClassVar
+from collections.abc import Iterator
+from typing import Union
 
 from cebra_data.errors import (
+    CebraDataError,
     CorruptFileError,
     DataFileNotFoundError,
     EmptyFileError,
     UnsupportedFileFormatError,
 )
+from cebra_data.io.reader import HEAD_SIZE, Entry, Reader
 
 __all__ = [
     "HEAD_SIZE",
     "Reader",
     "check_file",
     "find_reader",
+    "open_entries",
     "readers",
     "register_reader",
     "supported_suffixes",
 ]
 
-#: Number of leading bytes handed to :meth:`Reader.can_read`.
-HEAD_SIZE = 4096
-
-_READERS: list["Reader"] = []
-
-
-class Reader(abc.ABC):
-    """Reads one file format into a list of :class:`~cebra_data.io._entries.Entry`.
-
-    Attributes:
-        name: Short name of the format (shown by ``inspect_file``).
-        suffixes: Lower-case suffixes with the dot, e.g. ``(".npy",)``.
-        description: One line for the formats table and error messages.
-    """
-
-    name: ClassVar[str]
-    suffixes: ClassVar[tuple[str, ...]]
-    description: ClassVar[str]
-
-    def can_read(self, head: bytes) -> bool:
-        """Whether a file starting with ``head`` is in this format (cheap, magic bytes only).
-
-        Args:
-            head: The first :data:`HEAD_SIZE` bytes of the file (fewer for short files).
-        """
-        return True
-
-    @abc.abstractmethod
-    def open(self, path: pathlib.Path, *, trusted: bool) -> contextlib.AbstractContextManager:
-        """Open ``path`` and yield its entries; resources are released on exit.
-
-        Args:
-            path: An existing, non-empty file.
-            trusted: Whether code stored in the file may run while reading it.
-        """
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(suffixes={self.suffixes})"
+_READERS: list[Reader] = []
 
 
 def register_reader(reader: Reader) -> Reader:
@@ -80,6 +49,11 @@ def register_reader(reader: Reader) -> Reader:
     Returns:
         The reader, so registration can sit beside the class in one line.
     """
+    if not isinstance(reader, Reader):
+        raise TypeError(
+            f"register_reader expects an instance of cebra_data.io.reader.Reader, but got "
+            f"{reader!r} of type {type(reader).__name__}."
+        )
     for suffix in reader.suffixes:
         if not (suffix.startswith(".") and suffix == suffix.lower()):
             raise ValueError(
@@ -142,3 +116,70 @@ def find_reader(path: pathlib.Path) -> Reader:
         f"'{path}' does not look like a {expected} file (its first bytes are {head[:12]!r}); "
         "it is corrupted or its suffix is wrong."
     )
+
+
+@contextlib.contextmanager
+def open_entries(
+    file: Union[str, pathlib.Path], *, trusted: bool = False
+) -> Iterator[tuple[pathlib.Path, Reader, list[Entry]]]:
+    """Open ``file`` with its registered reader and yield ``(path, reader, entries)``.
+
+    Every error that is not already a :class:`~cebra_data.errors.CebraDataError` raised
+    while the file is open is re-raised as :class:`~cebra_data.errors.CorruptFileError`
+    with the original as ``__cause__``; so is a ``MemoryError`` while reading a file smaller
+    than a quarter of the machine's memory (a corrupted size field asks for absurd
+    amounts). The body of the ``with`` block must therefore validate its own arguments
+    before entering.
+
+    Args:
+        file: Path of the file.
+        trusted: Whether code stored in the file may run while reading it (see
+            :func:`~cebra_data.io.load_data`).
+
+    Returns:
+        A context manager yielding the checked path, its reader and the file's entries.
+
+    Raises:
+        TypeError: ``trusted`` is not a bool.
+        DataFileNotFoundError, EmptyFileError, UnsupportedFileFormatError,
+        CorruptFileError, UnsafeFileError, MissingDependencyError: see
+            :func:`~cebra_data.io.load_data`.
+
+    Example:
+        >>> import numpy as np
+        >>> from cebra_data.io import open_entries
+        >>> np.savez(tmp_path / "two.npz", a=np.zeros(3), b=np.ones((2, 2)))
+        >>> with open_entries(tmp_path / "two.npz") as (path, reader, entries):
+        ...     print(reader.name, [(e.name, e.shape) for e in entries])
+        npz [('a', (3,)), ('b', (2, 2))]
+    """
+    if not isinstance(trusted, bool):
+        raise TypeError(f"trusted should be True or False, but got trusted={trusted!r}.")
+    path = check_file(file)
+    reader = find_reader(path)
+    try:
+        with reader.entries(path, trusted=trusted) as entries:
+            yield path, reader, entries
+    except CebraDataError:
+        raise
+    except MemoryError as exc:
+        size = path.stat().st_size
+        if size > _memory_bytes() // 4:
+            raise  # a big file on a small machine: a genuine MemoryError
+        raise CorruptFileError(
+            f"Reading '{path}' ({size} bytes) asked for more memory than this machine has; a "
+            "size field in the file is corrupted (or, for compressed data, it expands too much)."
+        ) from exc
+    except Exception as exc:
+        raise CorruptFileError(
+            f"Could not read '{path}' as a {reader.description} file; it looks corrupted or "
+            f"truncated ({type(exc).__name__}: {exc})."
+        ) from exc
+
+
+def _memory_bytes() -> int:
+    """Physical memory in bytes (a large number where the platform does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return 1 << 62

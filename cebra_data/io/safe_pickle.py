@@ -27,6 +27,8 @@ import sys
 from typing import IO, Any
 
 import numpy as np
+from joblib.compressor import BinaryZlibFile
+from joblib.numpy_pickle import NumpyArrayWrapper
 
 from cebra_data.errors import CorruptFileError, MissingDependencyError, UnsafeFileError
 
@@ -158,7 +160,7 @@ class _JoblibUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
     def __init__(self, handle: IO[bytes]) -> None:
         super().__init__(handle)
         self._handle = handle
-        self._wrapper_type: type = _joblib_wrapper_type()
+        self._wrapper_type: type = NumpyArrayWrapper
 
     def find_class(self, module: str, name: str) -> Any:
         """Resolve plain data and joblib's array wrapper; refuse everything else."""
@@ -179,16 +181,6 @@ class _JoblibUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
             self.stack[-1] = _read_wrapped_array(self.stack[-1], self._handle)
 
     dispatch[pickle.BUILD[0]] = load_build
-
-
-def _joblib_wrapper_type() -> type:
-    try:
-        from joblib.numpy_pickle import NumpyArrayWrapper
-    except ImportError as exc:  # joblib is a dependency; this guards broken installs
-        raise MissingDependencyError(
-            "Reading .jl files needs joblib: pip install joblib"
-        ) from exc
-    return NumpyArrayWrapper
 
 
 def _read_exact(handle: IO[bytes], size: int) -> bytearray:
@@ -243,8 +235,6 @@ def _open_joblib_stream(handle: IO[bytes]) -> IO[bytes]:
     head = handle.read(8)
     handle.seek(0)
     if head.startswith(_ZLIB):
-        from joblib.compressor import BinaryZlibFile
-
         return io.BufferedReader(BinaryZlibFile(handle, "rb"))
     if head.startswith(_GZIP):
         return gzip.GzipFile(fileobj=handle, mode="rb")

@@ -2,10 +2,14 @@
 
 Header detection (csv and every Excel sheet): the first row is a header when some column
 holds text in the first row and a number in the second (or, for a one-row table, when the
-row holds text), or when it reads ``0, 1, ..., n-1`` (pandas' labels for unnamed columns)
-and the second row does not. Its cells become the column names used by
-``columns=[...]``. When the header's first cell is empty, the first column is the row
-index written by ``DataFrame.to_csv`` / ``to_excel`` and is not part of the data.
+row holds text). Its cells become the column names used by ``columns=[...]``. When the
+header's first cell is empty, the first column is the row index written by
+``DataFrame.to_csv`` / ``to_excel`` and is not part of the data.
+
+A first row whose cells all parse as numbers (empty cells allowed) is never a header: it
+is data, and no row of numbers is ever dropped. When such a row reads ``0, 1, ..., n-1``
+(optionally after an empty cell) above a row that does not, it may be the labels pandas
+writes for unnamed columns; it is still kept as data, with a warning saying how to drop it.
 
 DeepLabCut csv files (first cells ``scorer`` / [``individuals``] / ``bodyparts`` /
 ``coords`` on the first three or four rows) are recognised and read as pose tables.
@@ -22,13 +26,14 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Optional
 
 import numpy as np
+import pandas as pd
 
-from cebra_data.errors import EmptyFileError, MissingDependencyError
-from cebra_data.io._entries import Entry, Table
+from cebra_data.errors import CorruptFileError, EmptyFileError, MissingDependencyError
 from cebra_data.io.deeplabcut import deeplabcut_csv_header, deeplabcut_csv_table
-from cebra_data.io.registry import HEAD_SIZE, Reader, register_reader
+from cebra_data.io.reader import HEAD_SIZE, Entry, Reader, Table
+from cebra_data.io.registry import register_reader
 
-__all__ = ["CsvReader", "ExcelReader", "looks_like_header"]
+__all__ = ["CsvReader", "ExcelReader", "is_numeric_row", "looks_like_header", "maybe_default_labels"]
 
 _SAMPLE = 1 << 16
 
@@ -67,14 +72,85 @@ def _default_labels(row: Sequence[Any]) -> bool:
     return len(cells) >= 2 and cells == [str(i) for i in range(len(cells))]
 
 
+def is_numeric_row(row: Sequence[Any]) -> bool:
+    """Whether every cell of ``row`` is a number or empty, and at least one is a number.
+
+    Such a row is data: header detection never takes it for a header.
+
+    Args:
+        row: The cells of one row (strings from a csv file, values from a spreadsheet).
+
+    Returns:
+        ``True`` for a row of numbers.
+
+    Example:
+        >>> from cebra_data.io.tabular import is_numeric_row
+        >>> is_numeric_row(["", "0", "1.5e3"]), is_numeric_row(["t", "1"])
+        (True, False)
+    """
+    kinds = [_number(c) for c in row]
+    return any(k is True for k in kinds) and all(k is not False for k in kinds)
+
+
 def looks_like_header(first: Sequence[Any], second: Optional[Sequence[Any]]) -> bool:
-    """Whether ``first`` is a header row above ``second`` (see the module docstring)."""
-    if _default_labels(first) and (second is None or not _default_labels(second)):
-        return True
+    """Whether ``first`` is a header row above ``second`` (see the module docstring).
+
+    Args:
+        first: The cells of the first row.
+        second: The cells of the second row, ``None`` for a one-row table.
+
+    Returns:
+        ``True`` when ``first`` holds text above a number in some column (or, for a
+        one-row table, holds text); never for a row of numbers.
+
+    Example:
+        >>> from cebra_data.io.tabular import looks_like_header
+        >>> looks_like_header(["t", "x"], ["0", "1.5"]), looks_like_header(["0", "1"], ["2", "3"])
+        (True, False)
+    """
+    if is_numeric_row(first):
+        return False
     if second is None:
         return any(_number(c) is False for c in first)
     return any(
         _number(a) is False and _number(b) is True for a, b in zip(first, second)
+    )
+
+
+def maybe_default_labels(first: Sequence[Any], second: Optional[Sequence[Any]]) -> bool:
+    """Whether a first row of numbers might be pandas' labels for unnamed columns.
+
+    That is a row reading ``0, 1, ..., n-1`` (n >= 2, optionally after one empty cell)
+    above a row that does not. It is kept as data all the same; readers warn about it.
+
+    Args:
+        first: The cells of the first row.
+        second: The cells of the second row, ``None`` for a one-row table.
+
+    Returns:
+        ``True`` when the first row is ambiguous in that way.
+
+    Example:
+        >>> from cebra_data.io.tabular import maybe_default_labels
+        >>> maybe_default_labels(["0", "1", "2"], ["0.5", "7", "9"])
+        True
+        >>> maybe_default_labels(["0", "1", "2"], ["0", "1", "2"])  # repeated: plainly data
+        False
+    """
+    return _default_labels(first) and (second is None or not _default_labels(second))
+
+
+def _warn_kept_labels(where: str, first: Sequence[Any]) -> None:
+    n = len(first) - 1 if _number(first[0]) is None else len(first)
+    index = _number(first[0]) is None
+    warnings.warn(
+        f"The first row of {where} reads 0, 1, ..., {n - 1}, like the labels pandas writes "
+        "for unnamed columns, but it is a row of numbers, so it is kept as data. If it is a "
+        "header, drop it with [1:]"
+        + (" ([1:, 1:] to drop the index column below its empty first cell too)" if index else "")
+        + "; write files with header=False, or with named columns, to avoid the ambiguity.",
+        UserWarning,
+        stacklevel=2,
     )
 
 
@@ -108,21 +184,17 @@ class CsvReader(Reader):
         return _decode(head[:HEAD_SIZE]) is not None
 
     @contextlib.contextmanager
-    def open(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
+    def entries(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
         """Yield the file as one entry; reading happens when the entry is used."""
         yield [Entry(path.stem, lambda: self._read(path))]
 
     @staticmethod
     def _read(path: pathlib.Path) -> Any:
-        import pandas as pd
-
         with open(path, "rb") as handle:
             raw = handle.read(_SAMPLE)
             complete = not handle.read(1)
         text = _decode(raw)
         if text is None:
-            from cebra_data.errors import CorruptFileError
-
             raise CorruptFileError(f"'{path}' is not a text file.")
         lines = _complete_lines(text, complete, 6)
         if not lines:
@@ -135,7 +207,10 @@ class CsvReader(Reader):
         dlc = deeplabcut_csv_header(rows)
         if dlc is not None:
             return deeplabcut_csv_table(path, rows, *dlc, delimiter=delimiter)
-        header = looks_like_header(rows[0], rows[1] if len(rows) > 1 else None)
+        second = rows[1] if len(rows) > 1 else None
+        header = looks_like_header(rows[0], second)
+        if not header and maybe_default_labels(rows[0], second):
+            _warn_kept_labels(f"'{path}'", rows[0])
         index = header and len(rows[0]) > 1 and not rows[0][0].strip()
         frame = pd.read_csv(
             path, sep=delimiter, header=0 if header else None, index_col=0 if index else None,
@@ -165,10 +240,8 @@ class ExcelReader(Reader):
         return head.startswith(_XLSX_MAGIC) or head.startswith(_XLS_MAGIC)
 
     @contextlib.contextmanager
-    def open(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
+    def entries(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
         """Yield one entry per sheet; a sheet is parsed when its entry is used."""
-        import pandas as pd
-
         engine = "xlrd" if path.read_bytes()[:8] == _XLS_MAGIC else "openpyxl"
         try:
             __import__(engine)
@@ -184,20 +257,20 @@ class ExcelReader(Reader):
             workbook = pd.ExcelFile(path, engine=engine, engine_kwargs=options)
         with workbook:
             yield [
-                Entry(str(sheet), lambda sheet=sheet: self._sheet(workbook, sheet))
+                Entry(str(sheet), lambda sheet=sheet: self._sheet(workbook, sheet, path))
                 for sheet in workbook.sheet_names
             ]
 
     @staticmethod
-    def _sheet(workbook: Any, sheet: Any) -> Table:
-        import pandas as pd
-
+    def _sheet(workbook: Any, sheet: Any, path: pathlib.Path) -> Table:
         top = pd.read_excel(workbook, sheet_name=sheet, header=None, nrows=2)
         if top.shape[0] == 0:
             return Table.from_frame(top)
         first = top.iloc[0].tolist()
         second = top.iloc[1].tolist() if top.shape[0] > 1 else None
         if not looks_like_header(first, second):
+            if maybe_default_labels(first, second):
+                _warn_kept_labels(f"sheet {sheet!r} of '{path}'", first)
             return Table.from_frame(pd.read_excel(workbook, sheet_name=sheet, header=None))
         index = len(first) > 1 and _number(first[0]) is None
         frame = pd.read_excel(workbook, sheet_name=sheet, header=0, index_col=0 if index else None)

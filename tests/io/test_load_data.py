@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pathlib
 import pickle
+import warnings
 
 import h5py
 import numpy as np
@@ -188,16 +189,71 @@ def test_csv_without_header_and_with_semicolons(tmp_path: pathlib.Path) -> None:
     np.testing.assert_array_equal(load_data(semicolon, columns=["b"]), [[2.0], [4.0]])
 
 
-def test_csv_with_pandas_default_column_labels(tmp_path: pathlib.Path) -> None:
+def test_csv_with_pandas_default_column_labels_keeps_them_as_data_and_warns(
+    tmp_path: pathlib.Path,
+) -> None:
     plain = tmp_path / "range.csv"
-    pd.DataFrame(SAMPLE_X).to_csv(plain, index=False)  # header "0,1,2"
-    np.testing.assert_array_equal(load_data(plain), SAMPLE_X)
+    pd.DataFrame(SAMPLE_X).to_csv(plain, index=False)  # first row "0,1,2": ambiguous
+    with pytest.warns(UserWarning, match=r"range.csv' reads 0, 1, \.\.\., 2.*kept as data.*\[1:\]"):
+        loaded = load_data(plain)
+    np.testing.assert_array_equal(loaded, np.vstack([[0, 1, 2], SAMPLE_X]))
     indexed = tmp_path / "range_index.csv"
-    pd.DataFrame(SAMPLE_X).to_csv(indexed)  # header ",0,1,2" plus an index column
-    np.testing.assert_array_equal(load_data(indexed, columns=["2"]), SAMPLE_X[:, [2]])
+    pd.DataFrame(SAMPLE_X).to_csv(indexed)  # first row ",0,1,2" plus an index column
+    with pytest.warns(UserWarning, match=r"\[1:, 1:\]"):
+        loaded = load_data(indexed)
+    np.testing.assert_array_equal(loaded[1:, 1:], SAMPLE_X)
+    np.testing.assert_array_equal(loaded[0], [np.nan, 0, 1, 2])
+    np.testing.assert_array_equal(loaded[1:, 0], np.arange(len(SAMPLE_X)))
     counting = tmp_path / "counting.csv"
-    counting.write_text("0,1,2\n0,1,2\n5,6,7\n")  # repeated rows are data, not a header
-    assert load_data(counting).shape == (3, 3)
+    counting.write_text("0,1,2\n0,1,2\n5,6,7\n")  # repeated rows are plainly data: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_data(counting).shape == (3, 3)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".xls"])
+def test_a_first_row_of_numbers_is_never_dropped(suffix: str, tmp_path: pathlib.Path) -> None:
+    values = np.arange(1000).reshape(10, 100)
+    path = tmp_path / f"plain{suffix}"
+    if suffix == ".csv":
+        pd.DataFrame(values).to_csv(path, header=False, index=False)
+    elif suffix == ".xlsx":
+        pd.DataFrame(values).to_excel(path, header=False, index=False)
+    else:
+        write_xls(path, {"plain": values.tolist()})
+    with pytest.warns(UserWarning, match=r"reads 0, 1, \.\.\., 99.*kept as data"):
+        loaded = load_data(path)
+    assert loaded.shape == (10, 100)
+    np.testing.assert_array_equal(loaded, values)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_first_rows_of_numbers_with_gaps_are_data_without_a_warning(
+    suffix: str, tmp_path: pathlib.Path
+) -> None:
+    rows = [[5.0, np.nan, 7.0], [1.0, 2.0, 3.0]]  # an empty cell does not make a header
+    path = tmp_path / f"gaps{suffix}"
+    if suffix == ".csv":
+        path.write_text("5,,7\n1,2,3\n")
+    else:
+        pd.DataFrame(rows).to_excel(path, header=False, index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = load_data(path)
+    np.testing.assert_array_equal(loaded, rows)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".xls"])
+def test_a_text_header_over_numbers_is_still_a_header(suffix: str, tmp_path: pathlib.Path) -> None:
+    path = tmp_path / f"named{suffix}"
+    if suffix == ".csv":
+        path.write_text("t,0\n1,2\n3,4\n")  # one label is a number: the row is still text
+    elif suffix == ".xlsx":
+        pd.DataFrame([[1, 2], [3, 4]], columns=["t", 0]).to_excel(path, index=False)
+    else:
+        write_xls(path, {"named": [["t", 0], [1, 2], [3, 4]]})
+    np.testing.assert_array_equal(load_data(path), [[1, 2], [3, 4]])
+    np.testing.assert_array_equal(load_data(path, columns=["t"]), [[1], [3]])
 
 
 def test_csv_with_only_a_header_or_blank_lines(tmp_path: pathlib.Path) -> None:

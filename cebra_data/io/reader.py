@@ -1,33 +1,58 @@
-"""What a reader hands to :func:`~cebra_data.io.load_data`: named entries of arrays and tables.
+"""The reader interface: what every file reader implements and hands to ``load_data``.
 
-A reader opens a file and returns a list of :class:`Entry` objects, one per array-like thing
+A :class:`Reader` opens one file format. It names its suffixes, recognises its files
+cheaply from their first bytes (:meth:`Reader.can_read`, magic numbers first) and yields
+the file's :class:`Entry` objects from :meth:`Reader.entries`, one per array-like thing
 stored in it (an HDF5 dataset, an ``.npz`` member, a dictionary value, an Excel sheet ...).
 Entries are read lazily: only the entry that is selected is materialised. Tabular data
-(DataFrames, csv files, pandas HDF groups, DeepLabCut files) is represented by :class:`Table`,
-which keeps column labels and per-column dtypes and reads only the columns that are asked for.
+(DataFrames, csv files, pandas HDF groups, DeepLabCut files) is represented by
+:class:`Table`, which keeps column labels and per-column dtypes and reads only the columns
+that are asked for.
+
+Readers are registered in :mod:`cebra_data.io.registry`, which maps a path to its reader.
 """
 
 from __future__ import annotations
 
+import abc
+import contextlib
 import math
 import numbers
+import pathlib
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any, Optional, Union
+from typing import Any, ClassVar, Optional, Union
 
 import numpy as np
+import pandas as pd
+import torch
 
-from cebra_data.errors import MissingColumnError, MissingKeyError, NonNumericDataError
+from cebra_data.errors import (
+    EmptyFileError,
+    MissingColumnError,
+    MissingKeyError,
+    NonNumericDataError,
+)
 
 __all__ = [
+    "HEAD_SIZE",
+    "NUMERIC_KINDS",
     "Entry",
     "NonArray",
+    "Reader",
     "Table",
+    "Value",
     "as_value",
+    "describe_value",
     "entries_from_object",
     "is_array_like",
+    "is_numeric_dtype",
+    "listing",
     "select_entry",
     "to_numeric_array",
 ]
+
+#: Number of leading bytes handed to :meth:`Reader.can_read`.
+HEAD_SIZE = 4096
 
 #: dtype kinds accepted as numeric: bool, signed/unsigned int, float, complex.
 NUMERIC_KINDS = "biufc"
@@ -82,6 +107,19 @@ class Table:
         take: Returns the 2-D array ``(n_rows, len(positions))`` of the given column
             positions; it is only called with numeric columns. The result may be a view
             of data the table keeps: callers copy before writing into it.
+        index: The row labels (one per row; tuples for multi-level labels), or a function
+            returning them that is called on first use; ``None`` (or a function returning
+            ``None``) when the file stores none or they are not decoded. Only
+            :func:`cebra_data.load.read_hdf` uses them.
+        index_names: The names of the row label levels (``None`` where unnamed).
+
+    Example:
+        >>> import numpy as np
+        >>> from cebra_data.io.reader import Table
+        >>> values = np.arange(6.0).reshape(3, 2)
+        >>> table = Table(["a", "b"], [None], 3, [values.dtype] * 2, lambda p: values[:, list(p)])
+        >>> table.take(table.positions(["b"]))[:, 0]
+        array([1., 3., 5.])
     """
 
     def __init__(
@@ -91,12 +129,33 @@ class Table:
         n_rows: int,
         dtypes: Sequence[Optional[np.dtype]],
         take: Callable[[Sequence[int]], np.ndarray],
+        *,
+        index: Union[Sequence[Hashable], Callable[[], Optional[Sequence[Hashable]]], None] = None,
+        index_names: Sequence[Optional[str]] = (None,),
     ) -> None:
         self.columns = list(columns)
         self.names = list(names)
         self.n_rows = int(n_rows)
         self.dtypes = list(dtypes)
         self._take = take
+        self._index = index
+        self.index_names = list(index_names)
+
+    @property
+    def index(self) -> Optional[Sequence[Hashable]]:
+        """The row labels, or ``None`` when the table has none (read on first use).
+
+        Raises:
+            ValueError: the labels are not one per row.
+        """
+        if callable(self._index):
+            self._index = self._index()
+        if self._index is not None and len(self._index) != self.n_rows:
+            raise ValueError(
+                f"index should have one label per row ({self.n_rows}), but has "
+                f"{len(self._index)}."
+            )
+        return self._index
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -179,11 +238,9 @@ class Table:
     @classmethod
     def from_frame(cls, frame: Any) -> "Table":
         """Wrap a :class:`pandas.DataFrame` (column labels and level names are kept)."""
-        import pandas as pd
-
         dtypes: list[Optional[np.dtype]] = []
         for dtype in frame.dtypes:
-            dtypes.append(_pandas_numeric_dtype(dtype, pd))
+            dtypes.append(_pandas_numeric_dtype(dtype))
         names = [None if n is None else str(n) for n in frame.columns.names]
 
         def take(positions: Sequence[int]) -> np.ndarray:
@@ -194,10 +251,12 @@ class Table:
                 target = np.dtype(np.float64)
             return sub.to_numpy(dtype=target, na_value=np.nan if target.kind in "fc" else None)
 
-        return cls(list(frame.columns), names, len(frame), dtypes, take)
+        return cls(list(frame.columns), names, len(frame), dtypes, take,
+                   index=frame.index,
+                   index_names=[None if n is None else str(n) for n in frame.index.names])
 
 
-def _pandas_numeric_dtype(dtype: Any, pd: Any) -> Optional[np.dtype]:
+def _pandas_numeric_dtype(dtype: Any) -> Optional[np.dtype]:
     """The numpy dtype a pandas column converts to, or ``None`` when it is not numeric."""
     if isinstance(dtype, np.dtype):
         return dtype if is_numeric_dtype(dtype) else None
@@ -225,20 +284,16 @@ def as_value(obj: Any) -> Value:
         return obj
     module = type(obj).__module__.split(".")[0]
     if module == "torch":
-        import torch
-
         if isinstance(obj, torch.Tensor):
             tensor = obj.detach().cpu()
             if tensor.dtype in (torch.bfloat16,):
                 tensor = tensor.float()
             return tensor.numpy()
     if module == "pandas":
-        import pandas as pd
-
         if isinstance(obj, pd.DataFrame):
             return Table.from_frame(obj)
         if isinstance(obj, pd.Series):
-            dtype = _pandas_numeric_dtype(obj.dtype, pd)
+            dtype = _pandas_numeric_dtype(obj.dtype)
             if dtype is None:
                 return np.asarray(obj.to_numpy(dtype=object))
             if obj.isna().any() and dtype.kind in "biu":
@@ -368,8 +423,6 @@ def select_entry(entries: Sequence[Entry], key: Union[str, int, None], where: st
             if entry.array_like():
                 return entry
         if not entries:
-            from cebra_data.errors import EmptyFileError
-
             raise EmptyFileError(f"{where} contains no entries.")
         found = ", ".join(f"{e.name!r} ({e.dtype or 'unknown'})" for e in entries[:_MAX_LISTED])
         raise NonNumericDataError(
@@ -440,3 +493,99 @@ def to_numeric_array(value: Value, columns: Optional[Sequence[Any]], what: str) 
                 f"columns are the positions 0..{array.shape[1] - 1}."
             )
     return array[:, positions]
+
+
+class Reader(abc.ABC):
+    """Reads one file format into a list of :class:`Entry`; the base class of every reader.
+
+    A reader is registered with :func:`cebra_data.io.registry.register_reader`, which makes
+    :func:`~cebra_data.io.load_data` (and everything built on it) use it for its suffixes.
+
+    Attributes:
+        name: Short name of the format (shown by ``inspect_file``).
+        suffixes: Lower-case suffixes with the dot, e.g. ``(".npy",)``.
+        description: One line for the formats table and error messages.
+
+    Example:
+        >>> import contextlib
+        >>> import numpy as np
+        >>> from cebra_data.io.reader import Entry, Reader
+        >>> class TsvReader(Reader):
+        ...     name, suffixes, description = "tsv", (".tsv",), "tab-separated text"
+        ...     def can_read(self, head):
+        ...         return b"\\x00" not in head
+        ...     @contextlib.contextmanager
+        ...     def entries(self, path, *, trusted):
+        ...         yield [Entry(path.stem, lambda: np.loadtxt(path, delimiter="\\t", ndmin=2))]
+        >>> path = tmp_path / "values.tsv"
+        >>> _ = path.write_text("1\\t2\\n3\\t4\\n")
+        >>> TsvReader().read(path, columns=[1])
+        array([[2.],
+               [4.]])
+    """
+
+    name: ClassVar[str]
+    suffixes: ClassVar[tuple[str, ...]]
+    description: ClassVar[str]
+
+    def can_read(self, head: bytes) -> bool:
+        """Whether a file starting with ``head`` is in this format (cheap, magic bytes only).
+
+        Args:
+            head: The first :data:`HEAD_SIZE` bytes of the file (fewer for short files).
+
+        Returns:
+            ``True`` unless the bytes rule the format out; the default accepts everything.
+        """
+        return True
+
+    @abc.abstractmethod
+    def entries(
+        self, path: pathlib.Path, *, trusted: bool
+    ) -> contextlib.AbstractContextManager[list[Entry]]:
+        """Open ``path`` and yield its entries; resources are released on exit.
+
+        Args:
+            path: An existing, non-empty file.
+            trusted: Whether code stored in the file may run while reading it.
+
+        Returns:
+            A context manager yielding the file's entries in the reader's documented order.
+        """
+
+    def read(
+        self,
+        path: Union[str, pathlib.Path],
+        key: Union[str, int, None] = None,
+        columns: Optional[Sequence[Any]] = None,
+        *,
+        trusted: bool = False,
+    ) -> np.ndarray:
+        """Read one entry of ``path`` as a numeric array, with this reader.
+
+        This is the raw read: no suffix or magic-byte check, no DeepLabCut pose handling,
+        errors of the underlying library are not translated. Most code wants
+        :func:`~cebra_data.io.load_data`, which picks the reader and does all of that.
+
+        Args:
+            path: The file.
+            key: The entry's name or position; ``None`` takes the first array-like entry.
+            columns: Column labels for tables, column positions for 2-D arrays.
+            trusted: Whether code stored in the file may run while reading it.
+
+        Returns:
+            A numeric array the caller owns.
+
+        Raises:
+            MissingKeyError, MissingColumnError, NonNumericDataError, EmptyFileError: see
+                :func:`select_entry` and :func:`to_numeric_array`.
+        """
+        path = pathlib.Path(path)
+        with self.entries(path, trusted=trusted) as entries:
+            entry = select_entry(entries, key, f"'{path}'")
+            value = entry.value()
+            array = to_numeric_array(value, columns, f"Entry {entry.name!r} of '{path}'")
+            return array.copy() if isinstance(value, Table) and array.base is not None else array
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(suffixes={self.suffixes})"
