@@ -14,6 +14,8 @@ from typing import Any, Optional, Tuple, Union
 import numpy as np
 import torch
 
+from cebra_data.device import DeviceLike
+
 __all__ = ["Batch", "BatchIndex", "Offset"]
 
 
@@ -65,19 +67,19 @@ class Offset:
             left, right = offset
         else:
             raise ValueError(
-                "Offset expects one value (symmetric) or two values (left, right), "
-                f"but got {len(offset)} values: {offset!r}."
+                "Invalid number of elements to bound the Offset: expected one value (symmetric) "
+                f"or two values (left, right), but got {len(offset)} values: {offset!r}."
             )
         left = self._as_int(left, "left")
         right = self._as_int(right, "right")
         if left < 0:
             raise ValueError(
-                f"Offset left bound should be >= 0, but got left={left}. "
+                f"Invalid Offset bounds: the left bound should be >= 0, but got left={left}. "
                 "It counts the samples before the current index."
             )
         if right < 1:
             raise ValueError(
-                f"Offset right bound should be >= 1, but got right={right}. By convention "
+                f"Invalid right bound: the right bound should be >= 1, but got right={right}. By convention "
                 "the right bound includes the current index: use Offset(0, 1) for a "
                 "window of only the current sample."
             )
@@ -90,7 +92,7 @@ class Offset:
             value = value.item()
         if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
             raise TypeError(
-                f"Offset {name} bound should be an integer, but got {value!r} "
+                f"Invalid Offset bounds: the {name} bound should be an integer, but got {value!r} "
                 f"of type {type(value).__name__}."
             )
         return int(value)
@@ -223,7 +225,7 @@ class Batch:
         self.index = index
         self.index_reversed = index_reversed
 
-    def to(self, device: Union[str, torch.device]) -> "Batch":
+    def to(self, device: DeviceLike) -> "Batch":
         """Move every tensor of the batch (indices included) to ``device``; returns ``self``."""
         for name in self.__slots__:
             value = getattr(self, name)

@@ -61,6 +61,7 @@ import torch
 
 from cebra_data._validation import check_positive_int
 from cebra_data.errors import UnknownChoiceError
+from cebra_data.seeding import as_generator, derive_seed
 
 __all__ = [
     "Mask",
@@ -77,20 +78,6 @@ MaskingValue = Union[float, list, tuple]
 
 #: Absolute tolerance that keeps ``n * ratio`` and grid points robust to float round-off.
 _EPS = 1e-9
-
-
-def _generator_from(seed: Any) -> torch.Generator:
-    # Imported here: cebra_data.base imports this module, and the distributions
-    # package imports cebra_data.base, so a top-level import would be circular.
-    from cebra_data.distributions.base import as_generator
-
-    return as_generator(seed)
-
-
-def _derive_seed(generator: torch.Generator) -> int:
-    from cebra_data.distributions.base import derive_seed
-
-    return derive_seed(generator)
 
 
 def _is_real(value: Any) -> bool:
@@ -143,7 +130,7 @@ class Mask(abc.ABC):
     def __init__(self, masking_value: MaskingValue, *, seed: Any = None) -> None:
         self.masking_value = masking_value
         self._params = self._check_masking_parameters(masking_value)
-        self._generator = _generator_from(seed)
+        self._generator = as_generator(seed)
 
     @property
     def generator(self) -> torch.Generator:
@@ -481,13 +468,13 @@ class MaskedMixin:
         for name, value in masking.items():
             MASKS[name]._check_masking_parameters(value)
         if seed is not None or self._mask_generator is None:
-            generator = _generator_from(seed)
+            generator = as_generator(seed)
         else:
             generator = self._mask_generator
         masks = {type(mask).__name__: mask for mask in self._masks}
         for name, value in masking.items():
             masks.pop(name, None)
-            masks[name] = MASKS[name](value, seed=_derive_seed(generator))
+            masks[name] = MASKS[name](value, seed=derive_seed(generator))
         self._mask_generator = generator
         self._masks = tuple(masks.values())
 

@@ -13,6 +13,7 @@ Modules: :mod:`.base` (interfaces and seeding), :mod:`.discrete`,
 search engines) and :mod:`.registry` (the conditional and prior name tables).
 """
 
+from cebra_data.datatypes import Offset
 from cebra_data.distributions.base import (
     ConditionalDistribution,
     HasGenerator,
@@ -23,14 +24,30 @@ from cebra_data.distributions.base import (
     derive_seed,
 )
 from cebra_data.distributions.continuous import (
+    CEBRADistribution,
     DeltaNormalDistribution,
+    DirectTimedeltaDistribution,
     Prior,
     TimeContrastive,
     TimedeltaDistribution,
 )
-from cebra_data.distributions.discrete import Discrete, DiscreteEmpirical, DiscreteUniform
-from cebra_data.distributions.index import ConditionalIndex, ContinuousIndex, DistanceMatrix
-from cebra_data.distributions.mixed import MixedTimeDeltaDistribution
+from cebra_data.distributions.discrete import (
+    Discrete,
+    DiscreteEmpirical,
+    DiscreteUniform,
+)
+from cebra_data.distributions.index import (
+    ConditionalIndex,
+    ContinuousIndex,
+    DistanceMatrix,
+    MultiSessionIndex,
+    OffsetDistanceMatrix,
+)
+from cebra_data.distributions.mixed import (
+    ConfigurableDistribution,
+    Mixed,
+    MixedTimeDeltaDistribution,
+)
 from cebra_data.distributions.multisession import (
     DiscreteMultisessionSampler,
     MixedMultisessionSampler,
@@ -48,15 +65,21 @@ __all__ = [
     "HasGenerator",
     "as_generator",
     "derive_seed",
+    # the model window (re-exported as in cebra.distributions)
+    "Offset",
     # distributions
     "Prior",
     "TimeContrastive",
     "TimedeltaDistribution",
     "DeltaNormalDistribution",
+    "DirectTimedeltaDistribution",
+    "CEBRADistribution",
     "Discrete",
     "DiscreteUniform",
     "DiscreteEmpirical",
     "MixedTimeDeltaDistribution",
+    "Mixed",
+    "ConfigurableDistribution",
     # multi-session samplers (cebra_data.distributions.multisession)
     "MultisessionSampler",
     "DiscreteMultisessionSampler",
@@ -66,6 +89,8 @@ __all__ = [
     "ContinuousIndex",
     "ConditionalIndex",
     "DistanceMatrix",
+    "OffsetDistanceMatrix",
+    "MultiSessionIndex",
     # name tables
     "CONDITIONALS",
     "PRIORS",

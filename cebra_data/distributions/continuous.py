@@ -6,6 +6,11 @@
   ``index[reference] + index[t + time_delta] - index[t]`` for a random ``t``.
 * :class:`DeltaNormalDistribution` -- the positive is the nearest neighbour of
   ``index[reference] + N(0, delta**2 I)``.
+* :class:`DirectTimedeltaDistribution` -- the positive is the nearest neighbour of
+  ``index[reference + time_offset]``.
+* :class:`CEBRADistribution` -- CEBRA's abstract placeholder, kept for compatibility.
+
+:class:`~cebra_data.Offset` is re-exported here, as ``cebra.distributions.continuous`` does.
 
 Validity rules (``valid`` and ``trial_ids`` are optional ``(N,)`` tensors):
 
@@ -20,11 +25,13 @@ Validity rules (``valid`` and ``trial_ids`` are optional ``(N,)`` tensors):
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 
 from cebra_data._validation import check_float, check_int, check_positive_int
+from cebra_data.datatypes import Offset
+from cebra_data.device import DeviceLike
 from cebra_data.distributions.base import (
     HasGenerator,
     JointDistribution,
@@ -35,12 +42,16 @@ from cebra_data.distributions.base import (
     as_valid_mask,
 )
 from cebra_data.distributions.index import ContinuousIndex, as_continuous
+from cebra_data.distributions.registry import ConditionalOptions, register_conditional
 
 __all__ = [
+    "Offset",
     "Prior",
     "TimeContrastive",
+    "DirectTimedeltaDistribution",
     "TimedeltaDistribution",
     "DeltaNormalDistribution",
+    "CEBRADistribution",
     "finite_rows",
     "time_pairs",
 ]
@@ -140,7 +151,7 @@ class Prior(_UniformSupport):
     def __init__(
         self,
         continuous: torch.Tensor,
-        device: Union[str, torch.device] = "cpu",
+        device: DeviceLike = "cpu",
         seed: SeedLike = None,
         valid: Optional[torch.Tensor] = None,
         trial_ids: Optional[torch.Tensor] = None,
@@ -187,7 +198,7 @@ class TimeContrastive(_UniformSupport, JointDistribution):
         continuous: Optional[torch.Tensor] = None,
         time_offset: int = 1,
         num_samples: Optional[int] = None,
-        device: Union[str, torch.device] = "cpu",
+        device: DeviceLike = "cpu",
         seed: SeedLike = None,
         valid: Optional[torch.Tensor] = None,
         trial_ids: Optional[torch.Tensor] = None,
@@ -234,6 +245,99 @@ class TimeContrastive(_UniformSupport, JointDistribution):
             reference_idx, self.num_samples - self.time_offset, self.device
         )
         return reference_idx + self.time_offset
+
+
+class DirectTimedeltaDistribution(TimeContrastive):
+    """Positives looked up in the continuous index at ``reference + time_offset``.
+
+    The query for a reference ``r`` is the index value ``continuous[r +
+    time_offset]``; the positive is the valid time step nearest to it (exact
+    search, ties to the smallest time index). That is ``r + time_offset``
+    itself unless an earlier valid time step carries exactly the same value
+    (e.g. a quantised label), in which case the earliest such step is
+    returned. References are drawn as in :class:`TimeContrastive`: ``r`` and
+    ``r + time_offset`` valid, finite and in the same trial.
+
+    CEBRA 0.6.1 marks this class as work in progress and its version cannot
+    be used: the constructor reads an attribute that ``TimeContrastive``
+    never sets (``AttributeError``) and the lookup indexes the search index
+    object instead of the data. This class implements what that code
+    describes, seeded by ``seed`` instead of CEBRA's unseeded generator.
+
+    Args:
+        continuous: ``(N, d)`` (or ``(N,)``) continuous index; integer values
+            are accepted unchanged.
+        time_offset: distance in time between the reference and the looked-up
+            time step (``>= 0``).
+        device: device of the returned indices.
+        seed: see :func:`cebra_data.distributions.base.as_generator`.
+        valid: optional boolean ``(N,)`` mask of drawable time steps.
+        trial_ids: optional ``(N,)`` trial of every time step.
+        engine: nearest-neighbour engine, see :mod:`cebra_data.distributions.index`.
+
+    Raises:
+        TypeError: if ``continuous`` is not a numeric tensor or array.
+        ValueError: if ``time_offset`` is not smaller than the number of time
+            steps, or no reference can be drawn.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data.distributions import DirectTimedeltaDistribution
+        >>> position = torch.tensor([0, 1, 2, 1, 4, 5])  # time step 3 repeats the value of 1
+        >>> dist = DirectTimedeltaDistribution(position, time_offset=1, seed=0)
+        >>> dist.sample_conditional(torch.tensor([0, 2, 3]))
+        tensor([1, 1, 4])
+    """
+
+    def __init__(
+        self,
+        continuous: torch.Tensor,
+        time_offset: int = 1,
+        *,
+        device: DeviceLike = "cpu",
+        seed: SeedLike = None,
+        valid: Optional[torch.Tensor] = None,
+        trial_ids: Optional[torch.Tensor] = None,
+        engine: str = "auto",
+    ) -> None:
+        TimeContrastive.__init__(
+            self,
+            continuous=as_continuous(continuous),
+            time_offset=time_offset,
+            device=device,
+            seed=seed,
+            valid=valid,
+            trial_ids=trial_ids,
+        )
+        #: the continuous index (``cebra``'s attribute name)
+        self.data = self.continuous
+        self.index = ContinuousIndex(
+            self.continuous, valid=self.valid & finite_rows(self.continuous), engine=engine
+        )
+
+    def query(self, reference_idx: torch.Tensor) -> torch.Tensor:
+        """The search queries ``continuous[reference_idx + time_offset]``.
+
+        Raises:
+            IndexError: if ``reference_idx + time_offset`` falls outside the recording.
+        """
+        return self.continuous[TimeContrastive.sample_conditional(self, reference_idx)]
+
+    def sample_conditional(self, reference_idx: torch.Tensor) -> torch.Tensor:
+        """Return the valid time step nearest to ``continuous[reference_idx + time_offset]``.
+
+        Args:
+            reference_idx: ``(B,)`` time indices in ``[0, N - time_offset)``.
+
+        Returns:
+            ``(B,)`` long tensor of time indices.
+
+        Raises:
+            IndexError: if ``reference_idx + time_offset`` falls outside the recording.
+            ValueError: if a looked-up value is ``NaN`` (a reference not drawn
+                by :meth:`sample_prior`).
+        """
+        return self.index.search(self.query(reference_idx))
 
 
 class _NearestNeighbourConditional(_UniformSupport, JointDistribution):
@@ -298,7 +402,7 @@ class TimedeltaDistribution(_NearestNeighbourConditional):
         self,
         continuous: torch.Tensor,
         time_delta: int = 1,
-        device: Union[str, torch.device] = "cpu",
+        device: DeviceLike = "cpu",
         seed: SeedLike = None,
         valid: Optional[torch.Tensor] = None,
         trial_ids: Optional[torch.Tensor] = None,
@@ -360,7 +464,7 @@ class DeltaNormalDistribution(_NearestNeighbourConditional):
         self,
         continuous: torch.Tensor,
         delta: float = 0.1,
-        device: Union[str, torch.device] = "cpu",
+        device: DeviceLike = "cpu",
         seed: SeedLike = None,
         valid: Optional[torch.Tensor] = None,
         trial_ids: Optional[torch.Tensor] = None,
@@ -385,3 +489,65 @@ class DeltaNormalDistribution(_NearestNeighbourConditional):
     def sample_conditional(self, reference_idx: torch.Tensor) -> torch.Tensor:
         """Return the valid time step nearest to each reference's perturbed value."""
         return self.search(self.query(reference_idx))
+
+
+class CEBRADistribution(JointDistribution):
+    """Abstract placeholder for a conditional defined by CEBRA embeddings (kept from CEBRA).
+
+    ``cebra.distributions.continuous.CEBRADistribution`` is an abstract
+    :class:`~cebra_data.distributions.JointDistribution` without an
+    implementation ("contributions welcome"); this is the same: a base class
+    for isinstance checks and subclasses, which must implement
+    :meth:`sample_prior` and :meth:`sample_conditional`.
+
+    Raises:
+        TypeError: when instantiated directly (abstract methods).
+
+    Example:
+        >>> import inspect
+        >>> from cebra_data.distributions import CEBRADistribution
+        >>> inspect.isabstract(CEBRADistribution)
+        True
+    """
+
+
+# -- registry rows (cebra_data.distributions.registry.CONDITIONALS) ---------------
+
+
+def _build_time(o: ConditionalOptions) -> JointDistribution:
+    # time contrast is label-free: the continuous index is not consulted
+    return TimeContrastive(
+        num_samples=o.num_samples, time_offset=o.time_offset, device=o.device, seed=o.seed,
+        valid=o.valid, trial_ids=o.trial_ids,
+    )
+
+
+def _build_time_delta(o: ConditionalOptions) -> JointDistribution:
+    return TimedeltaDistribution(
+        o.continuous, time_delta=o.time_offset, device=o.device, seed=o.seed, valid=o.valid,
+        trial_ids=o.trial_ids,
+    )
+
+
+def _build_delta_normal(o: ConditionalOptions) -> JointDistribution:
+    return DeltaNormalDistribution(
+        o.continuous, delta=o.delta, device=o.device, seed=o.seed, valid=o.valid,
+        trial_ids=o.trial_ids,
+    )
+
+
+register_conditional(
+    "time", _build_time, needs_continuous=False, description="positive = reference + time_offset"
+)
+register_conditional(
+    "time_delta",
+    _build_time_delta,
+    needs_continuous=True,
+    description="nearest neighbour of reference + an empirical time_offset-step change",
+)
+register_conditional(
+    "delta_normal",
+    _build_delta_normal,
+    needs_continuous=True,
+    description="nearest neighbour of reference + N(0, delta^2 I)",
+)

@@ -15,12 +15,13 @@ class's start and count in that order. A draw is then a few vectorised ops:
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Union
+from typing import Any, Optional
 
 import numpy as np
 import torch
 
-from cebra_data._validation import check_choice, check_positive_int
+from cebra_data._validation import check_positive_int
+from cebra_data.device import DeviceLike
 from cebra_data.distributions.base import (
     ConditionalDistribution,
     HasGenerator,
@@ -29,8 +30,9 @@ from cebra_data.distributions.base import (
     as_reference_index,
     as_valid_mask,
 )
+from cebra_data.distributions.registry import register_prior
 
-__all__ = ["as_discrete", "Discrete", "DiscreteUniform", "DiscreteEmpirical", "PRIORS", "make_prior"]
+__all__ = ["as_discrete", "Discrete", "DiscreteUniform", "DiscreteEmpirical"]
 
 # Within-class draws take a 62-bit random integer modulo the class size: the
 # deviation from exact uniformity is below size / 2**62 (< 1e-9 for 10**9 samples).
@@ -106,7 +108,7 @@ class Discrete(ConditionalDistribution, HasGenerator):
     def __init__(
         self,
         samples: torch.Tensor,
-        device: Union[str, torch.device] = "cpu",
+        device: DeviceLike = "cpu",
         seed: SeedLike = None,
         valid: Optional[torch.Tensor] = None,
         trial_ids: Optional[torch.Tensor] = None,
@@ -274,32 +276,5 @@ class DiscreteEmpirical(Discrete, PriorDistribution):
         return self.sample_empirical(num_samples)
 
 
-#: Prior name -> discrete distribution class (the one table of prior names).
-PRIORS: Dict[str, type] = {
-    "empirical": DiscreteEmpirical,
-    "uniform": DiscreteUniform,
-}
-
-
-def make_prior(
-    name: str,
-    discrete: torch.Tensor,
-    *,
-    device: Union[str, torch.device] = "cpu",
-    seed: SeedLike = None,
-    valid: Optional[torch.Tensor] = None,
-) -> Discrete:
-    """Build the discrete distribution registered as ``name`` in :data:`PRIORS`.
-
-    Raises:
-        cebra_data.errors.UnknownChoiceError: for an unknown name (the message
-            lists the valid ones).
-
-    Example:
-        >>> import torch
-        >>> from cebra_data.distributions.discrete import make_prior
-        >>> type(make_prior("uniform", torch.tensor([0, 1, 1]), seed=0)).__name__
-        'DiscreteUniform'
-    """
-    cls = PRIORS[check_choice(name, "prior", PRIORS)]
-    return cls(discrete, device=device, seed=seed, valid=valid)
+register_prior("empirical", DiscreteEmpirical)
+register_prior("uniform", DiscreteUniform)

@@ -41,13 +41,14 @@ are all finite (rows containing ``NaN`` or ``inf`` are excluded automatically).
 from __future__ import annotations
 
 import abc
-from typing import Any, Dict, Optional, Tuple, Type, Union
+from typing import Any, Dict, List, Optional, Tuple, Type
 
 import numpy as np
 import torch
 
-from cebra_data._validation import check_choice
-from cebra_data.base import HasDevice, _normalize_device
+from cebra_data._validation import check_choice, check_continuous
+from cebra_data.datatypes import Offset
+from cebra_data.device import DeviceLike, HasDevice, normalize_device
 from cebra_data.distributions.base import Index, as_valid_mask
 
 __all__ = [
@@ -61,8 +62,10 @@ __all__ = [
     "BruteForceEngine",
     "choose_engine",
     "DistanceMatrix",
+    "OffsetDistanceMatrix",
     "ContinuousIndex",
     "ConditionalIndex",
+    "MultiSessionIndex",
 ]
 
 #: Largest index dimension for which ``engine="auto"`` uses a KD-tree on the CPU.
@@ -115,29 +118,23 @@ def squared_distance(points: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
 def as_continuous(values: Any, name: str = "continuous") -> torch.Tensor:
     """Return ``values`` as a floating point ``(N, d)`` tensor (a 1-D input becomes ``(N, 1)``).
 
+    Delegates to :func:`cebra_data._validation.check_continuous`, the one check
+    of continuous labels: floating point values keep their dtype, integer
+    values (e.g. frame numbers) are accepted unchanged (as float32 while that
+    is exact, float64 beyond ``2**24``).
+
     Raises:
-        TypeError: if ``values`` is not a floating point tensor or array.
+        TypeError: if ``values`` is not a numeric tensor or array, or is boolean or complex.
         ValueError: if it has more than two dimensions or no column.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data.distributions.index import as_continuous
+        >>> as_continuous(torch.tensor([3, 1]))
+        tensor([[3.],
+                [1.]])
     """
-    if isinstance(values, np.ndarray):
-        values = torch.from_numpy(values)
-    if not isinstance(values, torch.Tensor):
-        raise TypeError(
-            f"{name} should be a floating point torch.Tensor or numpy array of shape (N, d), "
-            f"but got {type(values).__name__}."
-        )
-    if not values.is_floating_point():
-        raise TypeError(
-            f"{name} should have a floating point dtype, but got {values.dtype}. "
-            "Convert it with .float() if the integer values are meant as coordinates."
-        )
-    if values.dim() == 1:
-        values = values[:, None]
-    if values.dim() != 2 or values.shape[1] == 0:
-        raise ValueError(
-            f"{name} should have shape (N, d) with d >= 1, but got shape {tuple(values.shape)}."
-        )
-    return values
+    return check_continuous(values, name)
 
 
 def _searchable(values: torch.Tensor, valid: Optional[torch.Tensor]) -> torch.Tensor:
@@ -336,7 +333,7 @@ ENGINES: Dict[str, Type[NearestNeighbourEngine]] = {
 }
 
 
-def choose_engine(engine: str, dimension: int, device: Union[str, torch.device]) -> str:
+def choose_engine(engine: str, dimension: int, device: DeviceLike) -> str:
     """Resolve an engine name; ``"auto"`` gives ``"kdtree"`` on the CPU up to
     :data:`KDTREE_MAX_DIM` dimensions and ``"brute"`` otherwise.
 
@@ -414,7 +411,49 @@ class DistanceMatrix(HasDevice):
         return xTx + qTq - 2.0 * (index @ query.T)
 
 
-class ContinuousIndex(Index, HasDevice):
+class OffsetDistanceMatrix(DistanceMatrix):
+    """A :class:`DistanceMatrix` whose border samples are never closest (kept from CEBRA).
+
+    For models that look at several time steps at once, the first
+    ``offset.left`` and the last ``offset.right`` samples lack a full window.
+    Their squared norm is set to ``inf``, so every distance to them is ``inf``
+    and an ``argmin`` over the matrix never picks them -- the behaviour of
+    ``cebra.distributions.index.OffsetDistanceMatrix``.
+
+    Args:
+        samples: ``(M, d)`` (or ``(M,)``) tensor; integer values are accepted unchanged.
+        offset: the border width: an integer ``k`` (``k`` samples on each side,
+            as in CEBRA), or a :class:`~cebra_data.Offset` for different
+            left and right widths.
+
+    Raises:
+        ValueError: for an offset below 1 (via :class:`~cebra_data.Offset`), or
+            one that leaves no sample between the borders.
+        TypeError: for a non-integer offset.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data.distributions.index import OffsetDistanceMatrix
+        >>> distances = OffsetDistanceMatrix(torch.arange(5.0), offset=1)(torch.tensor([[0.0]]))
+        >>> distances.flatten().tolist()
+        [inf, 1.0, 4.0, 9.0, inf]
+        >>> int(distances.argmin())
+        1
+    """
+
+    def __init__(self, samples: torch.Tensor, offset: int = 1) -> None:
+        super().__init__(samples)
+        self.offset = Offset(offset)
+        if len(self.offset) >= len(self.index):
+            raise ValueError(
+                f"The offset {self.offset!r} masks all {len(self.index)} samples; it should leave "
+                "at least one sample between the borders (use a smaller offset or more samples)."
+            )
+        self.inf = torch.tensor(float("inf"))
+        self.offset.mask_array(self.xTx, self.inf)
+
+
+class ContinuousIndex(Index):
     """Exact nearest-neighbour search over a continuous index.
 
     Args:
@@ -468,9 +507,9 @@ class ContinuousIndex(Index, HasDevice):
         query = _as_query(query, self.dimension)
         return self.engine.search(query).to(self.device)
 
-    def to(self, device: Union[str, torch.device]) -> "ContinuousIndex":
+    def to(self, device: DeviceLike) -> "ContinuousIndex":
         """Move the index to ``device`` (rebuilding the engine if its choice changes)."""
-        device = _normalize_device(device)
+        device = normalize_device(device)
         HasDevice.to(self, device)
         name = choose_engine(self._requested_engine, self.dimension, device)
         if name != self.engine_name or name == "brute":
@@ -479,7 +518,7 @@ class ContinuousIndex(Index, HasDevice):
         return self
 
 
-class ConditionalIndex(Index, HasDevice):
+class ConditionalIndex(Index):
     """Exact nearest-neighbour search restricted to samples sharing a discrete label.
 
     One engine per discrete label (a KD-tree per class on the CPU), built at
@@ -612,10 +651,75 @@ class ConditionalIndex(Index, HasDevice):
         continuous, discrete = value
         return self.search(continuous, discrete)
 
-    def to(self, device: Union[str, torch.device]) -> "ConditionalIndex":
+    def to(self, device: DeviceLike) -> "ConditionalIndex":
         """Move the index to ``device`` and rebuild its engines for it."""
-        device = _normalize_device(device)
+        device = normalize_device(device)
         HasDevice.to(self, device)
         self.engine_name = choose_engine(self._requested_engine, self.dimension, device)
         self._build()
         return self
+
+
+class MultiSessionIndex(Index):
+    """One index per session, searched with the same query (kept from CEBRA).
+
+    Its :attr:`device` is that of the first session's index; ``.to(device)``
+    moves every session's index.
+
+    Args:
+        *indices: one index per session, each with a ``search(query)`` method
+            (e.g. :class:`ContinuousIndex`); indices that state their
+            ``dimension`` must agree on it.
+
+    Raises:
+        ValueError: if no index is given or the dimensions differ.
+        TypeError: if an argument has no ``search`` method.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data.distributions.index import ContinuousIndex, MultiSessionIndex
+        >>> index = MultiSessionIndex(
+        ...     ContinuousIndex(torch.tensor([[0.0], [1.0], [2.0]])),
+        ...     ContinuousIndex(torch.tensor([[2.0], [0.5]])),
+        ... )
+        >>> index.search(torch.tensor([[1.9], [0.1]]))
+        [tensor([2, 0]), tensor([0, 1])]
+    """
+
+    def __init__(self, *indices: Index) -> None:
+        if len(indices) == 0:
+            raise ValueError("MultiSessionIndex needs one index per session, but got none.")
+        for session, index in enumerate(indices):
+            if not callable(getattr(index, "search", None)):
+                raise TypeError(
+                    f"Every session needs an index with a search(query) method (e.g. "
+                    f"ContinuousIndex), but session {session} got {type(index).__name__}."
+                )
+        dimensions = {
+            session: index.dimension
+            for session, index in enumerate(indices)
+            if isinstance(getattr(index, "dimension", None), int)
+        }
+        if len(set(dimensions.values())) > 1:
+            raise ValueError(
+                "The session indices should have the same feature dimension, but got "
+                f"dimensions {dimensions} (session: dimension)."
+            )
+        HasDevice.__init__(self, getattr(indices[0], "device", None))
+        self.indices = indices
+
+    @property
+    def num_sessions(self) -> int:
+        """Number of sessions (indices)."""
+        return len(self.indices)
+
+    def search(self, query: torch.Tensor) -> List[torch.Tensor]:
+        """Return the closest element of every session to each query row.
+
+        Args:
+            query: ``(B, d)`` queries, passed unchanged to every session's index.
+
+        Returns:
+            A list with one ``(B,)`` long tensor per session, in session order.
+        """
+        return [index.search(query) for index in self.indices]

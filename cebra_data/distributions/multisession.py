@@ -51,14 +51,14 @@ never the signal.
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 
 from cebra_data._validation import check_choice, check_int, check_positive_int
 from cebra_data.datatypes import BatchIndex
+from cebra_data.device import DeviceLike
 from cebra_data.distributions.base import (
     ConditionalDistribution,
     HasGenerator,
@@ -67,14 +67,17 @@ from cebra_data.distributions.base import (
 )
 from cebra_data.distributions.continuous import finite_rows, time_pairs
 from cebra_data.distributions.discrete import Discrete, as_discrete
-from cebra_data.distributions.index import ConditionalIndex, ContinuousIndex, as_continuous
+from cebra_data.distributions.index import (
+    ConditionalIndex,
+    ContinuousIndex,
+    as_continuous,
+)
+from cebra_data.distributions.registry import MULTISESSION_CONDITIONALS
 from cebra_data.errors import DimensionMismatchError, MissingIndexError
 
 __all__ = [
     "mix",
     "invert_index",
-    "MultisessionConditional",
-    "MULTISESSION_CONDITIONALS",
     "MultisessionSampler",
     "DiscreteMultisessionSampler",
     "MixedMultisessionSampler",
@@ -189,40 +192,6 @@ def invert_index(idx: ArrayLike) -> ArrayLike:
     return out if is_tensor else out.cpu().numpy()
 
 
-# -- the table of multi-session conditionals -------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class MultisessionConditional:
-    """One row of :data:`MULTISESSION_CONDITIONALS`.
-
-    Attributes:
-        cross_session: whether positives are searched in randomly assigned
-            sessions (nearest neighbour in the continuous index) or taken in
-            the reference's own session.
-        needs_continuous: whether every session needs a continuous index.
-        description: one line for error messages and docs.
-    """
-
-    cross_session: bool
-    needs_continuous: bool
-    description: str
-
-
-#: Conditional name -> how :class:`MultisessionSampler` draws positives.
-MULTISESSION_CONDITIONALS: Dict[str, MultisessionConditional] = {
-    "time_delta": MultisessionConditional(
-        True,
-        True,
-        "nearest neighbour, in a randomly assigned session, of the reference's behaviour "
-        "plus an empirical time_offset-step change",
-    ),
-    "time": MultisessionConditional(
-        False, False, "reference + time_offset in the reference's own session"
-    ),
-}
-
-
 # -- labels of every session -----------------------------------------------------
 
 
@@ -296,7 +265,7 @@ class _SessionSampler(HasGenerator, PriorDistribution):
             negatives and positives are drawn or searched in.
     """
 
-    def __init__(self, dataset: Any, device: Optional[Union[str, torch.device]], seed: SeedLike) -> None:
+    def __init__(self, dataset: Any, device: Optional[DeviceLike], seed: SeedLike) -> None:
         sessions = _sessions_of(dataset, type(self).__name__)
         if device is None:
             device = getattr(dataset, "device", None) or "cpu"
@@ -476,7 +445,7 @@ class MultisessionSampler(_PooledTimeDifferences, _SessionSampler, ConditionalDi
         *,
         conditional: str = "time_delta",
         seed: SeedLike = None,
-        device: Optional[Union[str, torch.device]] = None,
+        device: Optional[DeviceLike] = None,
         engine: str = "auto",
     ) -> None:
         self.conditional = check_choice(conditional, "multi-session conditional", MULTISESSION_CONDITIONALS)
@@ -643,7 +612,7 @@ class DiscreteMultisessionSampler(_SessionSampler, ConditionalDistribution):
         dataset: Any,
         *,
         seed: SeedLike = None,
-        device: Optional[Union[str, torch.device]] = None,
+        device: Optional[DeviceLike] = None,
     ) -> None:
         _SessionSampler.__init__(self, dataset, device, seed)
 
@@ -715,7 +684,7 @@ class MixedMultisessionSampler(MultisessionSampler):
         time_offset: int = 10,
         *,
         seed: SeedLike = None,
-        device: Optional[Union[str, torch.device]] = None,
+        device: Optional[DeviceLike] = None,
         engine: str = "auto",
     ) -> None:
         super().__init__(
@@ -785,7 +754,7 @@ class MixedMultisessionSampler(MultisessionSampler):
         return self.search(query, labels), index, index_reversed
 
 
-class UnifiedSampler(_PooledTimeDifferences, _SessionSampler, ConditionalDistribution):
+class UnifiedSampler(MultisessionSampler):
     """Multi-session sampling that treats all sessions as one pseudo-session.
 
     For a :class:`cebra_data.UnifiedDataset`, whose batches concatenate the
@@ -832,7 +801,7 @@ class UnifiedSampler(_PooledTimeDifferences, _SessionSampler, ConditionalDistrib
         time_offset: int = 10,
         *,
         seed: SeedLike = None,
-        device: Optional[Union[str, torch.device]] = None,
+        device: Optional[DeviceLike] = None,
         engine: str = "auto",
     ) -> None:
         self.time_offset = check_int(time_offset, "time_offset", minimum=0)

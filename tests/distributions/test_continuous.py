@@ -7,8 +7,13 @@ import pytest
 import scipy.stats
 import torch
 
+from cebra_data.datatypes import Offset
 from cebra_data.distributions import (
+    CEBRADistribution,
+    ContinuousIndex,
     DeltaNormalDistribution,
+    DirectTimedeltaDistribution,
+    JointDistribution,
     Prior,
     TimeContrastive,
     TimedeltaDistribution,
@@ -172,3 +177,82 @@ def test_conditional_registry_errors():
         make_conditional("time-delta", num_samples=10)
     with pytest.raises(ValueError, match="needs a continuous index"):
         make_conditional("time_delta", num_samples=10)
+
+
+# -- DirectTimedeltaDistribution and CEBRADistribution -------------------------------
+
+
+def test_direct_time_delta_positive_is_the_looked_up_step_or_its_earliest_duplicate():
+    continuous = lattice_walk(500, SEED)  # integer-valued walk: many repeated values
+    dist = DirectTimedeltaDistribution(continuous, time_offset=3, seed=SEED)
+    reference, positive = dist.sample_joint(DRAWS)
+    target = reference + 3
+    assert torch.equal(continuous[positive], continuous[target])
+    # the earliest time step holding the target's value (the index's tie rule)
+    first = {}
+    for t, value in enumerate(continuous[:, 0].tolist()):
+        first.setdefault(value, t)
+    assert positive.tolist() == [first[v] for v in continuous[target, 0].tolist()]
+    # with distinct values the positive is exactly reference + time_offset
+    distinct = DirectTimedeltaDistribution(torch.randn(300, 2, generator=torch.Generator().manual_seed(1)), 4, seed=SEED)
+    reference, positive = distinct.sample_joint(500)
+    assert torch.equal(positive, reference + 4)
+
+
+def test_direct_time_delta_accepts_integer_index_and_respects_validity():
+    continuous = torch.tensor([0, 1, 2, 1, 4, 5, 6, 7])  # integers, value 1 at steps 1 and 3
+    valid = torch.ones(8, dtype=torch.bool)
+    valid[1] = False
+    trial_ids = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
+    dist = DirectTimedeltaDistribution(continuous, 1, seed=SEED, valid=valid, trial_ids=trial_ids)
+    assert torch.equal(dist.data[:, 0], continuous.float())
+    reference, positive = dist.sample_joint(2000)
+    # pairs (t, t + 1) with both ends valid and in one trial: starts 2, 4, 5, 6
+    assert set(reference.tolist()) == {2, 4, 5, 6}
+    assert bool(valid[positive].all())
+    # reference 2 looks up step 3 (value 1): the earlier step 1 has the same value but is
+    # invalid, so step 3 itself; reference 0 looks up the invalid step 1, answered by step 3
+    assert dist.sample_conditional(torch.tensor([2, 0, 4])).tolist() == [3, 3, 5]
+
+
+def test_direct_time_delta_is_seeded_and_checks_arguments():
+    continuous = torch.randn(100, 1, generator=torch.Generator().manual_seed(0))
+    first = DirectTimedeltaDistribution(continuous, 2, seed=5).sample_joint(50)
+    again = DirectTimedeltaDistribution(continuous, 2, seed=5).sample_joint(50)
+    assert all(torch.equal(a, b) for a, b in zip(first, again))
+    with pytest.raises(TypeError, match="NoneType"):
+        DirectTimedeltaDistribution(None)
+    with pytest.raises(ValueError, match="exceed time_offset"):
+        DirectTimedeltaDistribution(continuous[:3], time_offset=3)
+    with pytest.raises(IndexError, match=r"\[0, 98\)"):
+        DirectTimedeltaDistribution(continuous, 2, seed=5).sample_conditional(torch.tensor([98]))
+    with pytest.raises(TypeError):
+        DirectTimedeltaDistribution(continuous, 2, "cpu")  # device and seed are keyword-only
+
+
+def test_direct_time_delta_uses_an_exact_index():
+    dist = DirectTimedeltaDistribution(torch.arange(10.0), time_offset=1, engine="brute", seed=0)
+    assert isinstance(dist.index, ContinuousIndex) and dist.index.engine_name == "brute"
+    assert isinstance(dist, TimeContrastive)
+
+
+def test_cebra_distribution_is_an_abstract_joint_distribution():
+    assert issubclass(CEBRADistribution, JointDistribution)
+    with pytest.raises(TypeError, match="abstract"):
+        CEBRADistribution()
+
+    class Constant(CEBRADistribution):
+        def sample_prior(self, num_samples):
+            return torch.zeros(num_samples, dtype=torch.long)
+
+        def sample_conditional(self, reference_idx):
+            return reference_idx + 1
+
+    reference, positive = Constant().sample_joint(3)
+    assert reference.tolist() == [0, 0, 0] and positive.tolist() == [1, 1, 1]
+
+
+def test_offset_is_re_exported():
+    from cebra_data.distributions import continuous
+
+    assert continuous.Offset is Offset

@@ -12,9 +12,14 @@ from cebra_data.distributions.index import (
     ConditionalIndex,
     ContinuousIndex,
     DistanceMatrix,
+    MultiSessionIndex,
+    OffsetDistanceMatrix,
+    as_continuous,
     choose_engine,
     squared_distance,
 )
+from cebra_data.datatypes import Offset
+from cebra_data.device import HasDevice
 from cebra_data.errors import UnknownChoiceError
 
 ENGINES = sorted(index_module.ENGINES)
@@ -159,8 +164,36 @@ def test_query_shape_and_values_are_checked():
         index.search(torch.zeros(3, 2, dtype=torch.long))
     with pytest.raises(ValueError, match="NaN"):
         index.search(torch.full((1, 2), float("nan")))
-    with pytest.raises(TypeError, match="floating point dtype"):
-        ContinuousIndex(torch.zeros(4, 2, dtype=torch.long))
+
+
+@pytest.mark.parametrize("dtype", [torch.int32, torch.int64, torch.uint8])
+def test_integer_indices_are_accepted_with_values_unchanged(dtype):
+    values = torch.tensor([[0, 3], [2, 1], [5, 5], [2, 1]], dtype=dtype)
+    assert torch.equal(as_continuous(values), values.float())
+    assert as_continuous(values).is_floating_point()
+    queries = torch.tensor([[2.1, 1.2], [4.0, 4.0], [0.0, 2.0]])
+    assert ContinuousIndex(values).search(queries).tolist() == [1, 2, 0]
+    labels = torch.tensor([0, 1, 1, 0])
+    got = ConditionalIndex(labels, values.numpy()).search(queries, discrete=torch.tensor([0, 1, 0]))
+    assert got.tolist() == [3, 2, 0]
+    matrix = DistanceMatrix(values)
+    assert torch.equal(matrix.index, values.float())
+
+
+def test_integer_indices_beyond_float32_stay_exact():
+    big = torch.tensor([2**24, 2**24 + 1], dtype=torch.int64)
+    values = as_continuous(big)
+    assert values.dtype == torch.float64
+    assert values[:, 0].long().tolist() == [2**24, 2**24 + 1]
+
+
+def test_as_continuous_refuses_non_numeric_input():
+    with pytest.raises(TypeError, match="bool"):
+        as_continuous(torch.ones(3, dtype=torch.bool))
+    with pytest.raises(TypeError, match="list"):
+        as_continuous([0.0, 1.0])
+    with pytest.raises(ValueError, match="3-D"):
+        ContinuousIndex(torch.zeros(2, 2, 2))
 
 
 def test_engine_choice_and_unknown_engine():
@@ -212,3 +245,82 @@ def test_distance_matrix_kept_from_cebra():
     assert torch.allclose(matrix, torch.cdist(samples, query) ** 2)
     masked = DistanceMatrix(samples)(query, mask=torch.tensor([True, False, True]))
     assert masked.shape == (2, 2)
+
+
+# -- OffsetDistanceMatrix -------------------------------------------------------
+
+
+def test_offset_distance_matrix_excludes_the_borders():
+    samples = torch.tensor([[0.0], [1.0], [2.0], [3.0], [4.0], [5.0]])
+    queries = torch.tensor([[0.0], [5.0], [2.2]])
+    plain = DistanceMatrix(samples)(queries)
+    matrix = OffsetDistanceMatrix(samples, offset=2)
+    distances = matrix(queries)
+    assert distances.shape == (6, 3)
+    assert bool(torch.isinf(distances[[0, 1, 4, 5]]).all())
+    assert torch.equal(distances[2:4], plain[2:4])
+    assert distances.argmin(dim=0).tolist() == [2, 3, 2]
+    assert plain.argmin(dim=0).tolist() == [0, 5, 2]
+
+
+def test_offset_distance_matrix_default_offset_and_asymmetric_offset():
+    samples = torch.arange(6.0)[:, None]
+    default = OffsetDistanceMatrix(samples)(torch.tensor([[0.0]])).flatten()
+    assert torch.isinf(default).tolist() == [True, False, False, False, False, True]
+    asymmetric = OffsetDistanceMatrix(samples, offset=Offset(0, 2))(torch.tensor([[0.0]])).flatten()
+    assert torch.isinf(asymmetric).tolist() == [False, False, False, False, True, True]
+
+
+def test_offset_distance_matrix_with_mask_keeps_borders_masked():
+    samples = torch.arange(5.0)[:, None]
+    mask = torch.tensor([True, True, False, True, True])
+    distances = OffsetDistanceMatrix(samples, offset=1)(torch.tensor([[1.0]]), mask=mask).flatten()
+    assert distances.tolist() == [float("inf"), 0.0, 4.0, float("inf")]
+
+
+def test_offset_distance_matrix_errors():
+    with pytest.raises(ValueError, match="right bound"):
+        OffsetDistanceMatrix(torch.zeros(5, 1), offset=0)
+    with pytest.raises(ValueError, match="masks all 4 samples"):
+        OffsetDistanceMatrix(torch.zeros(4, 1), offset=2)
+    with pytest.raises(TypeError, match="integer"):
+        OffsetDistanceMatrix(torch.zeros(5, 1), offset=1.5)
+
+
+# -- MultiSessionIndex ----------------------------------------------------------
+
+
+def test_multi_session_index_searches_every_session():
+    g = torch.Generator().manual_seed(4)
+    sessions = [torch.randn(n, 2, generator=g) for n in (30, 50, 7)]
+    queries = torch.randn(9, 2, generator=g)
+    index = MultiSessionIndex(*(ContinuousIndex(points) for points in sessions))
+    assert index.num_sessions == 3
+    got = index.search(queries)
+    assert isinstance(got, list) and len(got) == 3
+    for points, result in zip(sessions, got):
+        assert torch.equal(result, reference_search(points, queries, torch.ones(len(points), dtype=torch.bool)))
+
+
+def test_multi_session_index_accepts_conditional_indices():
+    points = torch.tensor([[0.0], [1.0], [2.0]])
+    index = MultiSessionIndex(ConditionalIndex(torch.tensor([0, 1, 1]), points), ContinuousIndex(points[:2]))
+    assert [r.tolist() for r in index.search(torch.tensor([[1.8]]))] == [[2], [1]]
+
+
+def test_multi_session_index_errors():
+    with pytest.raises(ValueError, match="got none"):
+        MultiSessionIndex()
+    with pytest.raises(TypeError, match="session 1 got Tensor"):
+        MultiSessionIndex(ContinuousIndex(torch.zeros(3, 1)), torch.zeros(3, 1))
+    with pytest.raises(ValueError, match="same feature dimension.*0: 1, 1: 2"):
+        MultiSessionIndex(ContinuousIndex(torch.zeros(3, 1)), ContinuousIndex(torch.zeros(3, 2)))
+
+
+def test_multi_session_index_has_a_device_and_moves_every_session():
+    sessions = (ContinuousIndex(torch.zeros(3, 1)), ContinuousIndex(torch.ones(2, 1)))
+    index = MultiSessionIndex(*sessions)
+    assert isinstance(index, HasDevice) and index.device == "cpu"
+    assert index.to("cpu") is index
+    assert all(session.device == "cpu" for session in index.indices)
+    assert [r.tolist() for r in index.search(torch.tensor([[0.9]]))] == [[0], [0]]

@@ -10,9 +10,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cebra_data import DatasetCollection, MultiSessionDataset, TensorDataset, UnifiedDataset
+from cebra_data import (
+    DatasetCollection,
+    MultiSessionDataset,
+    TensorDataset,
+    UnifiedDataset,
+)
 from cebra_data.distributions.multisession import (
-    MULTISESSION_CONDITIONALS,
     DiscreteMultisessionSampler,
     MixedMultisessionSampler,
     MultisessionSampler,
@@ -20,7 +24,12 @@ from cebra_data.distributions.multisession import (
     invert_index,
     mix,
 )
-from cebra_data.errors import DimensionMismatchError, MissingIndexError, UnknownChoiceError
+from cebra_data.distributions.registry import MULTISESSION_CONDITIONALS
+from cebra_data.errors import (
+    DimensionMismatchError,
+    MissingIndexError,
+    UnknownChoiceError,
+)
 
 LENGTHS = (150, 230, 190)
 NEURONS = (7, 12, 5)

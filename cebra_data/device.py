@@ -1,0 +1,107 @@
+"""Device handling shared by every object that holds tensors (layer L0).
+
+:class:`HasDevice` is ``cebra.io.HasDevice``: ``.to(device)`` moves every
+tensor an object holds. :func:`normalize_device` turns what a ``device``
+argument accepts (:data:`DeviceLike`) into one canonical string.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Union
+
+import torch
+
+__all__ = ["DeviceLike", "HasDevice", "normalize_device"]
+
+
+#: What a ``device`` argument accepts: a string such as ``"cpu"`` or a ``torch.device``.
+DeviceLike = Union[str, torch.device]
+
+
+def normalize_device(device: DeviceLike) -> str:
+    """Return the canonical string of ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:1"``).
+
+    Raises:
+        TypeError: if ``device`` is neither a string nor a ``torch.device``.
+        ValueError: if the string names no torch device.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data.device import normalize_device
+        >>> normalize_device(torch.device("cpu")), normalize_device("cpu")
+        ('cpu', 'cpu')
+    """
+    if isinstance(device, torch.device):
+        return str(device)
+    if not isinstance(device, str):
+        raise TypeError(
+            f"device should be a string such as 'cpu' or 'cuda', or a torch.device, "
+            f"but got {device!r} of type {type(device).__name__}."
+        )
+    try:
+        return str(torch.device(device))
+    except RuntimeError as err:
+        raise ValueError(
+            f"device should name a torch device such as 'cpu' or 'cuda:0', but got {device!r}."
+        ) from err
+
+
+def _move(value: Any, device: str) -> Any:
+    """Move tensors (also inside lists, tuples, dicts and HasDevice objects) to ``device``."""
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, HasDevice):
+        return value.to(device)
+    if isinstance(value, list):
+        return [_move(v, device) for v in value]
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return tuple(_move(v, device) for v in value)
+    if isinstance(value, dict):
+        return {k: _move(v, device) for k, v in value.items()}
+    return value
+
+
+class HasDevice:
+    """Mixin for objects that hold tensors on one device (as ``cebra.io.HasDevice``).
+
+    ``.to(device)`` moves every tensor the object holds -- attributes, and
+    tensors inside lists, tuples, dicts and nested :class:`HasDevice` objects --
+    and returns the object itself.
+
+    Args:
+        device: the device the object's tensors live on, e.g. ``"cpu"``.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data import HasDevice
+        >>> class Holder(HasDevice):
+        ...     def __init__(self):
+        ...         super().__init__("cpu")
+        ...         self.values = torch.zeros(3)
+        >>> Holder().to("cpu").device
+        'cpu'
+    """
+
+    def __init__(self, device: Optional[DeviceLike] = None) -> None:
+        self._device = normalize_device(device) if device is not None else None
+
+    @property
+    def device(self) -> Optional[str]:
+        """The device of the object's tensors, as a string."""
+        return getattr(self, "_device", None)
+
+    @device.setter
+    def device(self, device: DeviceLike) -> None:
+        self.to(device)
+
+    def to(self, device: DeviceLike) -> "HasDevice":
+        """Move every tensor the object holds to ``device`` and return ``self``."""
+        device = normalize_device(device)
+        for name, value in list(vars(self).items()):
+            if name == "_device":
+                continue
+            moved = _move(value, device)
+            if moved is not value:
+                object.__setattr__(self, name, moved)
+        object.__setattr__(self, "_device", device)
+        return self

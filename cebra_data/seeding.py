@@ -1,0 +1,155 @@
+"""Seeding: the one place where random generators are made (layer L0).
+
+Every random draw in :mod:`cebra_data` goes through a ``torch.Generator`` that
+an object owns, created by :func:`as_generator`. Nothing reads or writes a
+global random state (``torch.manual_seed``, ``np.random``, ``random``). A
+component that creates sub-components (a loader creating distributions, a
+distribution creating a prior) gives each of them a seed drawn from its own
+generator with :func:`derive_seed`, so one seed fixes the whole tree and the
+order of construction fixes which child gets which stream.
+
+Generators always live on the CPU: random numbers are drawn on the CPU and the
+resulting indices moved to the device where they are used. Drawing a few
+thousand integers per batch costs microseconds, and the same seed then gives
+the same indices on every device.
+
+These names are also importable from :mod:`cebra_data.distributions.base`,
+where CEBRA keeps ``HasGenerator``.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Tuple, Union
+
+import numpy as np
+import torch
+
+from cebra_data.device import DeviceLike, HasDevice
+
+__all__ = ["SeedLike", "as_generator", "derive_seed", "spawn_generator", "HasGenerator"]
+
+#: What a ``seed`` argument accepts: an integer, ``None`` (fresh entropy) or a generator.
+SeedLike = Union[int, None, torch.Generator]
+
+_SEED_HIGH = 2**63 - 1
+
+
+def as_generator(seed: SeedLike = None) -> torch.Generator:
+    """Turn ``seed`` into a ``torch.Generator``; the one place where generators are made.
+
+    Args:
+        seed: a non-negative integer (a new generator seeded with it), ``None``
+            (a new generator seeded from operating-system entropy, never from a
+            global random state) or a ``torch.Generator`` (returned as is, so the
+            caller and this object share one stream).
+
+    Returns:
+        The generator.
+
+    Raises:
+        TypeError: if ``seed`` is neither an integer, ``None`` nor a generator.
+        ValueError: if ``seed`` is a negative integer or too large for 64 bits.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data.seeding import as_generator
+        >>> a, b = as_generator(7), as_generator(7)
+        >>> bool((torch.rand(3, generator=a) == torch.rand(3, generator=b)).all())
+        True
+        >>> g = torch.Generator()
+        >>> as_generator(g) is g
+        True
+    """
+    if isinstance(seed, torch.Generator):
+        return seed
+    generator = torch.Generator()
+    if seed is None:
+        generator.seed()
+        return generator
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(
+            "seed should be a non-negative integer, None or a torch.Generator, but got "
+            f"seed={seed!r} of type {type(seed).__name__}."
+        )
+    seed = int(seed)
+    if not 0 <= seed <= 2**64 - 1:
+        raise ValueError(
+            f"seed should be an integer in [0, 2**64 - 1], but got seed={seed}."
+        )
+    generator.manual_seed(seed)
+    return generator
+
+
+def derive_seed(generator: torch.Generator) -> int:
+    """Draw a child seed (an integer in ``[0, 2**63 - 1)``) from ``generator``.
+
+    Use this to seed a sub-component: the child's stream is fixed by the
+    parent's seed but independent of the parent's later draws.
+
+    Example:
+        >>> from cebra_data.seeding import as_generator, derive_seed
+        >>> derive_seed(as_generator(1)) == derive_seed(as_generator(1))
+        True
+    """
+    return int(torch.randint(0, _SEED_HIGH, (1,), generator=generator).item())
+
+
+def spawn_generator(generator: torch.Generator) -> torch.Generator:
+    """Return a new generator seeded with :func:`derive_seed` of ``generator``."""
+    return as_generator(derive_seed(generator))
+
+
+class HasGenerator(HasDevice):
+    """Base for every object that draws random numbers.
+
+    Owns a CPU ``torch.Generator`` made by :func:`as_generator` and offers
+    the few draws the samplers need, each passing ``generator=`` explicitly and
+    moving the result to :attr:`device`.
+
+    Args:
+        device: the device of the returned tensors.
+        seed: see :func:`as_generator`.
+
+    Example:
+        >>> from cebra_data.seeding import HasGenerator
+        >>> a, b = HasGenerator(seed=3), HasGenerator(seed=3)
+        >>> bool((a.randint(0, 100, (5,)) == b.randint(0, 100, (5,))).all())
+        True
+    """
+
+    def __init__(self, device: DeviceLike = "cpu", seed: SeedLike = None) -> None:
+        HasDevice.__init__(self, device)
+        self._seed = None if isinstance(seed, torch.Generator) else seed
+        self._generator = as_generator(seed)
+
+    @property
+    def generator(self) -> torch.Generator:
+        """The generator every draw of this object uses."""
+        return self._generator
+
+    @property
+    def seed(self) -> Optional[int]:
+        """The integer seed given at construction (``None`` for entropy or a shared generator)."""
+        return self._seed
+
+    def child_seed(self) -> int:
+        """A seed for a sub-component, drawn from :attr:`generator`."""
+        return derive_seed(self._generator)
+
+    def randint(self, low: int, high: int, size: Tuple[int, ...]) -> torch.Tensor:
+        """Integers uniform in ``[low, high)``, shape ``size``, on :attr:`device`."""
+        out = torch.randint(low, high, size, generator=self._generator)
+        return out.to(self.device)
+
+    def randperm(self, n: int) -> torch.Tensor:
+        """A uniformly random permutation of ``0 .. n - 1`` on :attr:`device`."""
+        return torch.randperm(n, generator=self._generator).to(self.device)
+
+    def randn(self, size: Tuple[int, ...], dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """Standard normal numbers of shape ``size`` on :attr:`device`."""
+        return torch.randn(size, generator=self._generator, dtype=dtype).to(self.device)
+
+    def choice(self, candidates: torch.Tensor, num_samples: int) -> torch.Tensor:
+        """Draw ``num_samples`` entries of ``candidates`` uniformly, with replacement."""
+        pick = torch.randint(0, len(candidates), (num_samples,), generator=self._generator)
+        return candidates[pick.to(candidates.device)]
