@@ -1,4 +1,4 @@
-"""Abstract bases for datasets and loaders, and the shared device handling.
+"""Abstract bases for datasets and loaders (layer L2).
 
 Data flows one way: a :class:`Loader` asks a distribution for a
 :class:`~cebra_data.BatchIndex`, then hands it to :meth:`Dataset.load_batch`,
@@ -10,113 +10,50 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from typing import Any, Iterator, Optional, Union
+import pathlib
+from typing import Any, ClassVar, Iterator, Optional
 
 import numpy as np
 import torch
 
 from cebra_data._validation import check_int, check_positive_int
 from cebra_data.datatypes import Batch, BatchIndex, Offset
+from cebra_data.device import DeviceLike, HasDevice
+from cebra_data.distributions.base import JointDistribution
+from cebra_data.distributions.registry import make_conditional
+from cebra_data.errors import MissingIndexError
+from cebra_data.io.download import download_file, extract_gzip, file_checksum
 from cebra_data.masking import MaskedMixin
+from cebra_data.seeding import as_generator, derive_seed
+from cebra_data.summary import describe
 
 __all__ = ["HasDevice", "Dataset", "Loader", "as_offset", "as_index_tensor"]
-
-DeviceLike = Union[str, torch.device]
-
-
-def _normalize_device(device: DeviceLike) -> str:
-    """Return the canonical string of ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:1"``)."""
-    if isinstance(device, torch.device):
-        return str(device)
-    if not isinstance(device, str):
-        raise TypeError(
-            f"device should be a string such as 'cpu' or 'cuda', or a torch.device, "
-            f"but got {device!r} of type {type(device).__name__}."
-        )
-    try:
-        return str(torch.device(device))
-    except RuntimeError as err:
-        raise ValueError(
-            f"device should name a torch device such as 'cpu' or 'cuda:0', but got {device!r}."
-        ) from err
-
-
-def _move(value: Any, device: str) -> Any:
-    """Move tensors (also inside lists, tuples, dicts and HasDevice objects) to ``device``."""
-    if isinstance(value, torch.Tensor):
-        return value.to(device)
-    if isinstance(value, HasDevice):
-        return value.to(device)
-    if isinstance(value, list):
-        return [_move(v, device) for v in value]
-    if isinstance(value, tuple) and not hasattr(value, "_fields"):
-        return tuple(_move(v, device) for v in value)
-    if isinstance(value, dict):
-        return {k: _move(v, device) for k, v in value.items()}
-    return value
-
-
-class HasDevice:
-    """Mixin for objects that hold tensors on one device (as ``cebra.io.HasDevice``).
-
-    ``.to(device)`` moves every tensor the object holds -- attributes, and
-    tensors inside lists, tuples, dicts and nested :class:`HasDevice` objects --
-    and returns the object itself.
-
-    Args:
-        device: the device the object's tensors live on, e.g. ``"cpu"``.
-
-    Example:
-        >>> import torch
-        >>> from cebra_data import HasDevice
-        >>> class Holder(HasDevice):
-        ...     def __init__(self):
-        ...         super().__init__("cpu")
-        ...         self.values = torch.zeros(3)
-        >>> Holder().to("cpu").device
-        'cpu'
-    """
-
-    def __init__(self, device: Optional[DeviceLike] = None) -> None:
-        self._device = _normalize_device(device) if device is not None else None
-
-    @property
-    def device(self) -> Optional[str]:
-        """The device of the object's tensors, as a string."""
-        return getattr(self, "_device", None)
-
-    @device.setter
-    def device(self, device: DeviceLike) -> None:
-        self.to(device)
-
-    def to(self, device: DeviceLike) -> "HasDevice":
-        """Move every tensor the object holds to ``device`` and return ``self``."""
-        device = _normalize_device(device)
-        for name, value in list(vars(self).items()):
-            if name == "_device":
-                continue
-            moved = _move(value, device)
-            if moved is not value:
-                object.__setattr__(self, name, moved)
-        object.__setattr__(self, "_device", device)
-        return self
-
 
 def as_offset(offset: Any) -> Offset:
     """Return ``offset`` as an :class:`Offset`; ``None`` gives ``Offset(0, 1)``.
 
-    Integers and ``(left, right)`` tuples are accepted for convenience.
+    Accepted: an :class:`Offset`; any object with integer ``left`` and
+    ``right`` attributes, such as the ``cebra.data.Offset`` that CEBRA's
+    models return from ``get_offset()`` (converted, values unchanged); an
+    integer (symmetric); a ``(left, right)`` tuple.
+
+    Raises:
+        TypeError: for anything else.
+        ValueError: for invalid bounds (see :class:`Offset`).
     """
     if offset is None:
         return Offset(0, 1)
     if isinstance(offset, Offset):
         return offset
+    if hasattr(offset, "left") and hasattr(offset, "right"):
+        return Offset(offset.left, offset.right)
     if isinstance(offset, (tuple, list)):
         return Offset(*offset)
     if isinstance(offset, (int, np.integer)) and not isinstance(offset, bool):
         return Offset(int(offset))
     raise TypeError(
-        "offset should be a cebra_data.Offset, an integer or a (left, right) tuple, "
+        "Invalid offset: offset should be a cebra_data.Offset (or any object with left and "
+        "right, such as cebra.data.Offset), an integer or a (left, right) tuple, "
         f"but got {offset!r} of type {type(offset).__name__}."
     )
 
@@ -161,6 +98,10 @@ class Dataset(abc.ABC, HasDevice, MaskedMixin):
             :func:`cebra_data.io.download.download_file`).
         data_url: the URL to download from; required when ``download=True``.
         data_checksum: the file's expected checksum; required when ``download=True``.
+        gzipped_checksum: the MD5 of the gzip file served at ``data_url``, for
+            data stored compressed: it is downloaded as ``file_name + ".gz"``,
+            checked, extracted, checked against ``data_checksum`` and removed
+            (``file_name`` is then required).
         location: the folder to download into.
         file_name: the name to store the file under; by default taken from
             the server's response.
@@ -175,6 +116,7 @@ class Dataset(abc.ABC, HasDevice, MaskedMixin):
         download: bool = False,
         data_url: Optional[str] = None,
         data_checksum: Optional[str] = None,
+        gzipped_checksum: Optional[str] = None,
         location: Optional[str] = None,
         file_name: Optional[str] = None,
     ) -> None:
@@ -183,6 +125,7 @@ class Dataset(abc.ABC, HasDevice, MaskedMixin):
         self.download = download
         self.data_url = data_url
         self.data_checksum = data_checksum
+        self.gzipped_checksum = gzipped_checksum
         self.location = location
         self.file_name = file_name
         self.downloaded_file = None
@@ -202,11 +145,32 @@ class Dataset(abc.ABC, HasDevice, MaskedMixin):
                     "download=True needs location, the folder to store the file in, "
                     "but got location=None."
                 )
-            from cebra_data.io.download import download_file
+            self.downloaded_file = self._download()
 
-            self.downloaded_file = download_file(
-                data_url, checksum=data_checksum, location=location, file_name=file_name
+    def _download(self) -> Any:
+        """Fetch ``data_url`` into ``location`` (see the class arguments)."""
+        if self.gzipped_checksum is None:
+            return download_file(
+                self.data_url, checksum=self.data_checksum, location=self.location,
+                file_name=self.file_name,
             )
+        if self.file_name is None:
+            raise ValueError(
+                "gzipped_checksum needs file_name, the name of the extracted file, but got "
+                "file_name=None."
+            )
+        target = pathlib.Path(self.location) / self.file_name
+        if target.is_file() and file_checksum(target) == self.data_checksum:
+            return target
+        archive = download_file(
+            self.data_url, checksum=self.gzipped_checksum, location=self.location,
+            file_name=f"{self.file_name}.gz",
+        )
+        try:
+            extract_gzip(archive, target, self.data_checksum)
+        finally:
+            archive.unlink(missing_ok=True)
+        return target
 
     # -- offset ---------------------------------------------------------------
 
@@ -239,7 +203,13 @@ class Dataset(abc.ABC, HasDevice, MaskedMixin):
                 "configure_for expects a model with a get_offset() method returning an "
                 f"Offset, but got {type(model).__name__}."
             )
-        self.offset = get_offset()
+        offset = get_offset()
+        if offset is None:
+            raise TypeError(
+                f"configure_for expects {type(model).__name__}.get_offset() to return an Offset, "
+                "but it returned None. Return the model's receptive field, e.g. Offset(5, 5)."
+            )
+        self.offset = offset
 
     # -- labels ---------------------------------------------------------------
 
@@ -422,8 +392,6 @@ class Dataset(abc.ABC, HasDevice, MaskedMixin):
         Args:
             as_text: return the readable text instead of the summary dict.
         """
-        from cebra_data.summary import describe
-
         return describe(self, as_text=as_text)
 
     @abc.abstractmethod
@@ -437,26 +405,52 @@ class Dataset(abc.ABC, HasDevice, MaskedMixin):
 
 @dataclasses.dataclass
 class Loader(abc.ABC, HasDevice):
-    """Base class of every loader: composes a distribution with a dataset.
+    """Base class of every loader: composes distributions with a dataset.
 
-    Iterating over a loader yields ``num_steps`` batches, each
-    ``dataset.load_batch(self.get_indices(batch_size))``.
+    The fields are ``cebra.data.Loader``'s, in its order and with its
+    defaults, so positional arguments mean what they mean in CEBRA; our
+    additions are keyword-only. Iterating over a loader yields ``num_steps``
+    batches, each ``dataset.load_batch(self.get_indices(batch_size))``.
+
+    The base class owns what every sampling loader shares: the loader's
+    ``torch.Generator`` (from ``seed``), the child seeds of its distributions
+    (:meth:`_child_seed`, drawn in construction order), uniform draws from a
+    support (:meth:`_draw`), the number of references and negatives of a batch
+    (:meth:`_num_samples`, :meth:`_num_negatives`), registered conditionals
+    (:meth:`_make_conditional`) and offset tracking: distributions are built
+    by :meth:`_build` for the dataset's offset and rebuilt, before the next
+    batch, when the offset changes (e.g. after ``dataset.configure_for(model)``),
+    so every window keeps fitting. A subclass says only what differs:
+    :meth:`_check_configuration`, :meth:`_build` and :meth:`get_indices`.
 
     Args:
         dataset: the dataset to draw from.
+        time_offset: the time lag of the ``"time"`` and ``"time_delta"``
+            conditionals (loaders that use no lag accept and ignore it, as in
+            CEBRA).
         num_steps: the number of batches an iteration yields.
         batch_size: the number of references per batch (``None`` where a
             loader supports full-batch training).
-        seed: seed of the loader's random generator. The same seed and data
-            give the identical stream of batches, in any process; ``None``
-            draws fresh entropy from the operating system (never from a global
-            random state).
+        seed: keyword-only; seed of the loader's random generator. The same
+            seed and data give the identical stream of batches, in any
+            process; ``None`` draws fresh entropy from the operating system
+            (never from a global random state).
+        num_negatives: keyword-only; the number of negatives per batch.
+            ``None`` (default) draws as many negatives as references; an integer
+            draws that many from the prior, so the loss sees more (or fewer)
+            negatives than the batch size (CEBRA's "decouple batch size and
+            number of negatives").
     """
 
     dataset: Optional[Dataset] = None
+    time_offset: int = 10
     num_steps: Optional[int] = None
     batch_size: Optional[int] = None
     seed: Optional[int] = dataclasses.field(default=None, kw_only=True)
+    num_negatives: Optional[int] = dataclasses.field(default=None, kw_only=True)
+
+    #: Build the distributions at construction (``False``: before the first batch).
+    _build_at_init: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         if self.dataset is None or not isinstance(self.dataset, Dataset):
@@ -464,11 +458,100 @@ class Loader(abc.ABC, HasDevice):
                 "dataset should be a cebra_data.Dataset (e.g. TensorDataset), but got "
                 f"{type(self.dataset).__name__}."
             )
+        self.time_offset = check_int(self.time_offset, "time_offset", minimum=0)
         self.num_steps = check_positive_int(self.num_steps, "num_steps")
         if self.batch_size is not None:
             self.batch_size = check_positive_int(self.batch_size, "batch_size")
         if self.seed is not None:
             self.seed = check_int(self.seed, "seed", minimum=0)
+        if self.num_negatives is not None:
+            self.num_negatives = check_positive_int(self.num_negatives, "num_negatives")
+        self._check_configuration()
+        self._init_generators()
+        self._built_for: Optional[Offset] = None
+        if self._build_at_init:
+            self._refresh()
+
+    # -- what subclasses say -----------------------------------------------------
+
+    def _check_configuration(self) -> None:
+        """Validate names and required indices (cheap, before any distribution is built)."""
+
+    def _build(self) -> None:
+        """Create the distributions for the dataset's current offset."""
+
+    @abc.abstractmethod
+    def get_indices(self, num_samples: Optional[int] = None) -> BatchIndex:
+        """Draw the indices of one batch of ``num_samples`` references."""
+
+    # -- shared machinery ----------------------------------------------------------
+
+    def _init_generators(self) -> None:
+        """Create the loader's generator from :attr:`seed`."""
+        self._generator = as_generator(self.seed)
+
+    def _refresh(self) -> None:
+        """(Re)build the distributions if the dataset's offset changed since the last build."""
+        offset = self.dataset.offset
+        if offset != self._built_for:
+            self._build()
+            self._built_for = offset
+
+    def _child_seed(self) -> int:
+        """A seed for a distribution of this loader, drawn from its generator."""
+        return derive_seed(self._generator)
+
+    def _draw(self, support: torch.Tensor, num_samples: int) -> torch.Tensor:
+        """``num_samples`` entries of ``support``, uniformly with replacement."""
+        pick = torch.randint(0, len(support), (num_samples,), generator=self._generator)
+        return support[pick.to(support.device)]
+
+    def _num_samples(self, num_samples: Optional[int]) -> int:
+        """The number of references of a batch: ``num_samples``, by default :attr:`batch_size`."""
+        if num_samples is None:
+            num_samples = self.batch_size
+        if num_samples is None:
+            raise ValueError(
+                f"{type(self).__name__} needs a batch size: set batch_size or pass num_samples "
+                "to get_indices, but both are None."
+            )
+        return check_positive_int(num_samples, "num_samples")
+
+    def _num_negatives(self, num_samples: int) -> int:
+        """The number of negatives of a batch of ``num_samples`` references."""
+        return num_samples if self.num_negatives is None else self.num_negatives
+
+    def _require_index(self, kind: str, why: str = "") -> None:
+        """Raise :class:`~cebra_data.errors.MissingIndexError` if the dataset lacks a ``kind`` index."""
+        if getattr(self.dataset, f"{kind}_index") is None:
+            who = f"{type(self).__name__} {why}" if why else type(self).__name__
+            raise MissingIndexError(
+                f"{who} needs a dataset with a {kind} index, but "
+                f"{type(self.dataset).__name__}.{kind}_index is None. Pass {kind}=... when "
+                "building the dataset, or choose another loader."
+            )
+
+    def _make_conditional(
+        self, name: str, valid: torch.Tensor, trial_ids: Optional[torch.Tensor]
+    ) -> JointDistribution:
+        """The registered conditional ``name`` on the dataset's continuous index.
+
+        Uses the loader's ``time_offset`` and ``delta`` (``0.1`` for loaders
+        without one) and a seed derived from the loader's generator.
+        """
+        return make_conditional(
+            name,
+            continuous=self.dataset.continuous_index,
+            num_samples=len(self.dataset),
+            time_offset=self.time_offset,
+            delta=getattr(self, "delta", 0.1),
+            device=self.device,
+            seed=self._child_seed(),
+            valid=valid,
+            trial_ids=trial_ids,
+        )
+
+    # -- iteration and device --------------------------------------------------------
 
     @property
     def device(self) -> Optional[str]:
@@ -487,7 +570,3 @@ class Loader(abc.ABC, HasDevice):
     def __iter__(self) -> Iterator[Batch]:
         for _ in range(len(self)):
             yield self.dataset.load_batch(self.get_indices(self.batch_size))
-
-    @abc.abstractmethod
-    def get_indices(self, num_samples: Optional[int] = None) -> BatchIndex:
-        """Draw the indices of one batch of ``num_samples`` references."""

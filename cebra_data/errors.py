@@ -10,6 +10,9 @@ from __future__ import annotations
 __all__ = [
     "CebraDataError",
     "DimensionMismatchError",
+    "HeldOutFitError",
+    "UnsupportedCombinationError",
+    "ShapeError",
     "MissingIndexError",
     "UnknownChoiceError",
 ]
@@ -25,6 +28,10 @@ class DimensionMismatchError(CebraDataError, ValueError):
 
 class MissingIndexError(CebraDataError, ValueError):
     """A dataset lacks the (continuous or discrete) index a component needs."""
+
+
+class HeldOutFitError(CebraDataError, ValueError):
+    """A normaliser was asked to fit on a held-out (validation or test) part of a split."""
 
 
 class UnknownChoiceError(CebraDataError, ValueError):
@@ -134,3 +141,21 @@ class ChecksumMismatchError(CebraDataError, ValueError):
 
 class NotDeepLabCutError(CebraDataError, ValueError):
     """A file given to ``load_deeplabcut`` holds no DeepLabCut pose table."""
+
+
+class UnsupportedCombinationError(CebraDataError, ValueError, NotImplementedError):
+    """No loader serves this combination of labels and training options.
+
+    A ``ValueError`` (the options are wrong for the data) and a
+    ``NotImplementedError`` (what CEBRA's estimator raises for most of these
+    combinations), so existing handlers of either keep working. The message
+    lists the combinations that are possible for the data.
+    """
+
+
+class ShapeError(CebraDataError, ValueError, TypeError):
+    """An array has the wrong number of dimensions.
+
+    A ``ValueError`` and a ``TypeError``: CEBRA raised ``TypeError`` for some of
+    these (e.g. a 2-D discrete index), so handlers of either keep working.
+    """

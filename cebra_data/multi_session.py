@@ -8,20 +8,26 @@ from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 
-from cebra_data._validation import check_choice, check_int, check_positive_int
+from cebra_data._validation import check_choice
 from cebra_data.base import Dataset, Loader, as_offset
 from cebra_data.datatypes import Batch, BatchIndex, Offset
-from cebra_data.distributions.base import as_generator, derive_seed
 from cebra_data.distributions.multisession import (
-    MULTISESSION_CONDITIONALS,
     DiscreteMultisessionSampler,
     MixedMultisessionSampler,
     MultisessionSampler,
     UnifiedSampler,
 )
+from cebra_data.distributions.registry import MULTISESSION_CONDITIONALS
 from cebra_data.single_session import SingleSessionDataset
 
-__all__ = ["MultiSessionDataset"]
+__all__ = [
+    "MultiSessionDataset",
+    "MultiSessionLoader",
+    "ContinuousMultiSessionDataLoader",
+    "DiscreteMultiSessionDataLoader",
+    "MixedMultiSessionDataLoader",
+    "UnifiedLoader",
+]
 
 
 class MultiSessionDataset(Dataset):
@@ -186,15 +192,6 @@ class MultiSessionDataset(Dataset):
 
 # -- loaders ---------------------------------------------------------------------
 
-__all__ += [
-    "MultiSessionLoader",
-    "ContinuousMultiSessionDataLoader",
-    "DiscreteMultiSessionDataLoader",
-    "MixedMultiSessionDataLoader",
-    "UnifiedLoader",
-]
-
-
 @dataclasses.dataclass
 class MultiSessionLoader(Loader):
     """Contrastive batches drawn across the sessions of a multi-session dataset.
@@ -238,42 +235,21 @@ class MultiSessionLoader(Loader):
         [(16, 10, 5), (16, 25, 5)]
     """
 
-    time_offset: int = 10
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
+    def _check_configuration(self) -> None:
         if not isinstance(self.dataset, MultiSessionDataset):
             raise TypeError(
                 f"{type(self).__name__} expects a multi-session dataset (e.g. "
                 f"cebra_data.DatasetCollection), but got {type(self.dataset).__name__}. Use a "
                 "single-session loader for a single session."
             )
-        self.time_offset = check_int(self.time_offset, "time_offset", minimum=0)
-        self._check_arguments()
-        self._generator = as_generator(self.seed)
-        self._build_sampler()
-
-    def _check_arguments(self) -> None:
-        """Validate subclass fields before the sampler is built."""
 
     def _make_sampler(self, seed: int) -> Any:
         return MultisessionSampler(
             self.dataset, self.time_offset, conditional="time_delta", seed=seed
         )
 
-    def _build_sampler(self) -> None:
-        self.sampler = self._make_sampler(derive_seed(self._generator))
-        self._sampler_offset = self.dataset.offset
-
-    def _num_samples(self, num_samples: Optional[int]) -> int:
-        if num_samples is None:
-            num_samples = self.batch_size
-        if num_samples is None:
-            raise ValueError(
-                f"{type(self).__name__} needs a batch size: set batch_size or pass num_samples "
-                "to get_indices, but both are None."
-            )
-        return check_positive_int(num_samples, "num_samples")
+    def _build(self) -> None:
+        self.sampler = self._make_sampler(self._child_seed())
 
     def get_indices(self, num_samples: Optional[int] = None) -> BatchIndex:
         """Draw the indices of one batch.
@@ -283,14 +259,17 @@ class MultiSessionLoader(Loader):
 
         Returns:
             A :class:`~cebra_data.BatchIndex`: reference, positive and negative
-            of shape ``(num_sessions, num_samples)`` (time indices of each row's
+            of shape ``(num_sessions, num_samples)`` (negatives
+            ``(num_sessions, num_negatives)``; time indices of each row's
             session), ``index`` and ``index_reversed`` of length
             ``num_sessions * num_samples``.
         """
         num_samples = self._num_samples(num_samples)
-        if self.dataset.offset != self._sampler_offset:
-            self._build_sampler()
-        return self.sampler.get_indices(num_samples)
+        self._refresh()
+        reference = self.sampler.sample_prior(num_samples)
+        negative = self.sampler.sample_prior(self._num_negatives(num_samples))
+        positive, index, index_reversed = self.sampler.sample_conditional(reference)
+        return BatchIndex(reference, positive, negative, index, index_reversed)
 
 
 @dataclasses.dataclass
@@ -326,7 +305,8 @@ class ContinuousMultiSessionDataLoader(MultiSessionLoader):
 
     conditional: str = "time_delta"
 
-    def _check_arguments(self) -> None:
+    def _check_configuration(self) -> None:
+        super()._check_configuration()
         check_choice(self.conditional, "multi-session conditional", MULTISESSION_CONDITIONALS)
 
     def _make_sampler(self, seed: int) -> Any:
@@ -429,8 +409,18 @@ class UnifiedLoader(ContinuousMultiSessionDataLoader):
         torch.Size([4, 15, 1])
     """
 
-    def _check_arguments(self) -> None:
+    def _check_configuration(self) -> None:
+        super()._check_configuration()
         check_choice(self.conditional, "UnifiedLoader conditional", ["time_delta"])
 
     def _make_sampler(self, seed: int) -> Any:
         return UnifiedSampler(self.dataset, self.time_offset, seed=seed)
+
+    def get_indices(self, num_samples: Optional[int] = None) -> BatchIndex:
+        """Draw one batch of ``(num_sessions, num_samples)`` indices (no ``index`` to re-order)."""
+        num_samples = self._num_samples(num_samples)
+        self._refresh()
+        reference = self.sampler.sample_prior(num_samples)
+        negative = self.sampler.sample_prior(self._num_negatives(num_samples))
+        positive = self.sampler.sample_conditional(reference)
+        return BatchIndex(reference, positive, negative)

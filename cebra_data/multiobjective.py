@@ -35,16 +35,39 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import (
+    Any,
+    ClassVar,
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 import numpy as np
 import torch
 
-from cebra_data._validation import check_choice, check_consistent_length, check_positive_int
-from cebra_data.base import DeviceLike, Loader, as_index_tensor
-from cebra_data.datasets import _validate_continuous, _validate_neural
+from cebra_data._validation import (
+    check_choice,
+    check_consistent_length,
+    check_continuous,
+    check_neural,
+    check_positive_int,
+)
+from cebra_data.base import Loader, as_index_tensor
 from cebra_data.datatypes import Batch, BatchIndex, Offset
-from cebra_data.distributions.base import JointDistribution, as_generator, derive_seed, spawn_generator
+from cebra_data.device import DeviceLike
+from cebra_data.distributions.base import (
+    JointDistribution,
+    as_generator,
+    derive_seed,
+    spawn_generator,
+)
+from cebra_data.distributions.continuous import Prior  # noqa: F401  (re-exported as in cebra.data.multiobjective)
 from cebra_data.distributions.registry import CONDITIONALS, make_conditional
 from cebra_data.single_session import SingleSessionDataset
 
@@ -80,7 +103,7 @@ _CONFIG_KWARGS: Dict[str, str] = {
 def _validate_label(name: str, value: Any, n: int) -> torch.Tensor:
     """A label as a float32 ``(N, d)`` tensor; errors name the label."""
     try:
-        return _validate_continuous(value, n)
+        return check_continuous(value, name, dtype=torch.float32, finite_or_nan=True)
     except (TypeError, ValueError) as err:
         raise type(err)(f"label {name!r} is not a valid continuous label: {err}") from err
 
@@ -119,7 +142,7 @@ class DatasetxCEBRA(SingleSessionDataset):
 
     def __init__(self, neural: ArrayLike, device: DeviceLike = "cpu", **labels: ArrayLike) -> None:
         super().__init__(device=device)
-        neural_t, _ = _validate_neural(neural)
+        neural_t, _ = check_neural(neural)
         labels_t = {name: _validate_label(name, value, len(neural_t)) for name, value in labels.items()}
         check_consistent_length(neural=neural_t, **labels_t)
         self.neural = neural_t.to(self.device)
@@ -273,8 +296,10 @@ class MultiObjectiveLoader(Loader):
         ValueError: if ``batch_size`` is missing or larger than the dataset.
     """
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
+    #: Supports are built before the first batch, once objectives are configured.
+    _build_at_init: ClassVar[bool] = False
+
+    def _check_configuration(self) -> None:
         if not isinstance(self.dataset, DatasetxCEBRA):
             raise TypeError(
                 f"{type(self).__name__} needs a cebra_data.DatasetxCEBRA, but got "
@@ -287,26 +312,15 @@ class MultiObjectiveLoader(Loader):
                 f"batch_size should be at most the {len(self.dataset)} samples of the dataset, "
                 f"but got batch_size={self.batch_size}."
             )
+
+    def _init_generators(self) -> None:
+        """Two streams from ``seed``: draws, and the seeds of the configured distributions."""
         root = as_generator(self.seed)
         self._generator = spawn_generator(root)
         self._seed_generator = spawn_generator(root)
-        self._built_for: Optional[Offset] = None
 
-    def _draw(self, support: torch.Tensor, num_samples: int) -> torch.Tensor:
-        """``num_samples`` entries of ``support``, uniformly with replacement."""
-        pick = torch.randint(0, len(support), (num_samples,), generator=self._generator)
-        return support[pick.to(support.device)]
-
-    def _refresh(self) -> None:
-        """Recompute what depends on the dataset's offset, if it changed since the last call."""
-        offset = self.dataset.offset
-        if offset != self._built_for:
-            self._build(self.dataset.sample_mask())
-            self._built_for = offset
-
-    def _build(self, valid: torch.Tensor) -> None:
-        """Build the supports (and distributions) for the sample mask ``valid``."""
-        raise NotImplementedError
+    def _child_seed(self) -> int:
+        return derive_seed(self._seed_generator)
 
     def add_config(self, config: Mapping[str, Any]) -> None:
         """Add one objective (see the subclasses)."""
@@ -388,8 +402,8 @@ class SupervisedMultiObjectiveLoader(MultiObjectiveLoader):
         self.dataset.label(name)
         self.labels.append(name)
 
-    def _build(self, valid: torch.Tensor) -> None:
-        self._reference_support = _support(valid, "a reference")
+    def _build(self) -> None:
+        self._reference_support = _support(self.dataset.sample_mask(), "a reference")
 
     def get_indices(self, num_samples: Optional[int] = None, num_negatives: Optional[int] = None) -> BatchIndex:
         """Draw ``num_samples`` references (``positive`` and ``negative`` are ``None``).
@@ -406,9 +420,7 @@ class SupervisedMultiObjectiveLoader(MultiObjectiveLoader):
             raise ValueError(
                 f"supervised batches have no negatives, but got num_negatives={num_negatives}."
             )
-        num_samples = check_positive_int(
-            self.batch_size if num_samples is None else num_samples, "num_samples"
-        )
+        num_samples = self._num_samples(num_samples)
         self._refresh()
         reference = self._draw(self._reference_support, num_samples)
         return BatchIndex(reference=reference, positive=None, negative=None)
@@ -527,7 +539,7 @@ class ContrastiveMultiObjectiveLoader(MultiObjectiveLoader):
         self._arguments(name, kwargs)  # validate before consuming a seed
         kwargs = dict(kwargs)
         self._refresh_distributions()
-        seed = derive_seed(self._seed_generator)
+        seed = self._child_seed()
         distribution = self._make(name, kwargs, seed, self.dataset.sample_mask())
         self._configs.append((name, kwargs, seed))
         self.distributions.append(distribution)
@@ -548,7 +560,8 @@ class ContrastiveMultiObjectiveLoader(MultiObjectiveLoader):
             ]
             self._distributions_for = offset
 
-    def _build(self, valid: torch.Tensor) -> None:
+    def _build(self) -> None:
+        valid = self.dataset.sample_mask()
         self._refresh_distributions()
         shared = valid.clone()
         for distribution in self.distributions:
@@ -563,7 +576,8 @@ class ContrastiveMultiObjectiveLoader(MultiObjectiveLoader):
 
         Args:
             num_samples: number of references; defaults to ``batch_size``.
-            num_negatives: number of negatives; defaults to ``num_samples``.
+            num_negatives: number of negatives; defaults to the loader's
+                ``num_negatives``, else ``num_samples``.
 
         Returns:
             A :class:`~cebra_data.BatchIndex` whose ``positive`` is a list with
@@ -577,12 +591,10 @@ class ContrastiveMultiObjectiveLoader(MultiObjectiveLoader):
                 "ContrastiveMultiObjectiveLoader has no objective: add one with "
                 'add_config({"distribution": "time", "kwargs": {"time_offset": 10}}).'
             )
-        num_samples = check_positive_int(
-            self.batch_size if num_samples is None else num_samples, "num_samples"
-        )
-        num_negatives = check_positive_int(
-            num_samples if num_negatives is None else num_negatives, "num_negatives"
-        )
+        num_samples = self._num_samples(num_samples)
+        if num_negatives is None:
+            num_negatives = self._num_negatives(num_samples)
+        num_negatives = check_positive_int(num_negatives, "num_negatives")
         self._refresh()
         reference = self._draw(self._reference_support, num_samples)
         negative = self._draw(self._negative_support, num_negatives)

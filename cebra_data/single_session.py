@@ -1,15 +1,42 @@
-"""Single-session datasets and the loaders that sample from them."""
+"""Single-session datasets and the loaders that sample from them (layer L3).
+
+Each loader composes distributions from :mod:`cebra_data.distributions` with a
+dataset; the machinery they share (generator, child seeds, offset tracking,
+negatives, registered conditionals) is :class:`cebra_data.Loader`'s. Conditional
+and prior names are looked up in :mod:`cebra_data.distributions.registry`;
+distributions are built from the dataset's ``sample_mask()`` and ``trial_ids``,
+so every returned index has a full window.
+"""
 
 from __future__ import annotations
 
 import abc
+import dataclasses
+from typing import Iterator, Optional
 
 import torch
 
-from cebra_data.base import Dataset, as_index_tensor
+from cebra_data._validation import check_choice
+from cebra_data.base import Dataset, Loader, as_index_tensor
 from cebra_data.datatypes import Batch, BatchIndex, Offset
+from cebra_data.distributions.base import JointDistribution
+from cebra_data.distributions.discrete import Discrete
+from cebra_data.distributions.registry import (
+    CONDITIONALS,
+    MIXED_CONDITIONALS,
+    PRIORS,
+    make_mixed_conditional,
+    make_prior,
+)
 
-__all__ = ["SingleSessionDataset"]
+__all__ = [
+    "SingleSessionDataset",
+    "DiscreteDataLoader",
+    "ContinuousDataLoader",
+    "MixedDataLoader",
+    "HybridDataLoader",
+    "FullDataLoader",
+]
 
 
 class SingleSessionDataset(Dataset):
@@ -64,121 +91,29 @@ class SingleSessionDataset(Dataset):
         )
 
 
-# --- single-session loaders ----------------------------------------------------
-#
-# Each loader composes distributions from cebra_data.distributions with a
-# dataset. Conditional and prior names are looked up in the one registry of
-# each (cebra_data.distributions.registry); distributions are built from the
-# dataset's sample_mask() and trial_ids, so every returned index has a full
-# window, and are rebuilt when the dataset's offset changes (e.g. after
-# dataset.configure_for(model)).
-
-import dataclasses  # noqa: E402
-from typing import Iterator, Optional  # noqa: E402
-
-from cebra_data._validation import check_choice, check_positive_int  # noqa: E402
-from cebra_data.base import Loader  # noqa: E402
-from cebra_data.distributions.base import JointDistribution, as_generator, derive_seed  # noqa: E402
-from cebra_data.distributions.discrete import PRIORS, Discrete, make_prior  # noqa: E402
-from cebra_data.distributions.registry import (  # noqa: E402
-    CONDITIONALS,
-    make_conditional,
-    make_mixed_conditional,
-)
-from cebra_data.errors import MissingIndexError  # noqa: E402
-
-__all__ += [
-    "DiscreteDataLoader",
-    "ContinuousDataLoader",
-    "MixedDataLoader",
-    "HybridDataLoader",
-    "FullDataLoader",
-]
-
-
-def _require_index(dataset: Dataset, kind: str, loader: str, why: str = "") -> None:
-    if getattr(dataset, f"{kind}_index") is None:
-        who = f"{loader} {why}" if why else loader
-        raise MissingIndexError(
-            f"{who} needs a dataset with a {kind} index, but "
-            f"{type(dataset).__name__}.{kind}_index is None. Pass {kind}=... when building "
-            "the dataset, or choose another loader."
-        )
-
-
 @dataclasses.dataclass
-class _SamplingLoader(Loader):
-    """Shared machinery: the loader's generator and distributions that follow the offset."""
+class _JointLoader(Loader):
+    """A loader over one joint distribution (``self.distribution``, built by ``_build``)."""
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self._check_configuration()
-        self._generator = as_generator(self.seed)
-        self._built_for: Optional[Offset] = None
-        self._refresh()
-
-    def _check_configuration(self) -> None:
-        """Validate names and required indices (cheap, before any distribution is built)."""
-
-    def _build(self, valid: torch.Tensor, trial_ids: Optional[torch.Tensor]) -> None:
-        """Create the distributions for the given sample mask and trials."""
-        raise NotImplementedError
-
-    def _refresh(self) -> None:
-        """(Re)build the distributions if the dataset's offset changed since the last build."""
-        offset = self.dataset.offset
-        if offset != self._built_for:
-            self._build(self.dataset.sample_mask(), self.dataset.trial_ids)
-            self._built_for = offset
-
-    def _child_seed(self) -> int:
-        return derive_seed(self._generator)
-
-    def _draw(self, support: torch.Tensor, num_samples: int) -> torch.Tensor:
-        pick = torch.randint(0, len(support), (num_samples,), generator=self._generator)
-        return support[pick.to(support.device)]
-
-    def _num_samples(self, num_samples: Optional[int]) -> int:
-        return check_positive_int(num_samples, "num_samples")
-
-    def _make_conditional(
-        self, name: str, valid: torch.Tensor, trial_ids: Optional[torch.Tensor]
-    ) -> JointDistribution:
-        """The registered conditional ``name`` on the dataset's continuous index.
-
-        Uses the loader's ``time_offset`` and ``delta`` and a seed derived from
-        the loader's generator; loaders without those fields never call it.
-        """
-        return make_conditional(
-            name,
-            continuous=self.dataset.continuous_index,
-            num_samples=len(self.dataset),
-            time_offset=self.time_offset,
-            delta=self.delta,
-            device=self.device,
-            seed=self._child_seed(),
-            valid=valid,
-            trial_ids=trial_ids,
-        )
-
-    def get_indices(self, num_samples: int) -> BatchIndex:
+    def get_indices(self, num_samples: Optional[int] = None) -> BatchIndex:
         """Draw ``num_samples`` references, positives and negatives.
 
-        References and negatives are one prior draw of ``2 * num_samples``,
-        split in two (as in CEBRA); positives come from the loader's
-        conditional (for :class:`DiscreteDataLoader`, a time step with the
-        reference's label).
+        References and negatives are one prior draw, split in two (as in
+        CEBRA); positives come from the conditional.
+
+        Args:
+            num_samples: the number of references; by default ``batch_size``.
         """
         num_samples = self._num_samples(num_samples)
         self._refresh()
-        drawn = self.distribution.sample_prior(2 * num_samples)
+        drawn = self.distribution.sample_prior(num_samples + self._num_negatives(num_samples))
         reference, negative = drawn[:num_samples], drawn[num_samples:]
         positive = self.distribution.sample_conditional(reference)
         return BatchIndex(reference=reference, positive=positive, negative=negative)
 
 
 @dataclasses.dataclass
-class DiscreteDataLoader(_SamplingLoader):
+class DiscreteDataLoader(_JointLoader):
     """Supervised contrastive learning on a discrete index.
 
     References and negatives are drawn from the ``prior``; each positive is a
@@ -189,7 +124,7 @@ class DiscreteDataLoader(_SamplingLoader):
         dataset: a dataset with a discrete index.
         num_steps: number of batches an iteration yields.
         batch_size: number of references per batch.
-        prior: a name of :data:`cebra_data.distributions.discrete.PRIORS`:
+        prior: a name of :data:`cebra_data.distributions.registry.PRIORS`:
             ``"empirical"`` (every valid time step equally likely: labels keep
             their frequencies) or ``"uniform"`` (every label value equally
             likely, exactly).
@@ -221,16 +156,17 @@ class DiscreteDataLoader(_SamplingLoader):
 
     def _check_configuration(self) -> None:
         check_choice(self.prior, "prior", PRIORS)
-        _require_index(self.dataset, "discrete", "DiscreteDataLoader")
+        self._require_index("discrete")
 
-    def _build(self, valid: torch.Tensor, trial_ids: Optional[torch.Tensor]) -> None:
+    def _build(self) -> None:
+        valid = self.dataset.sample_mask()
         self.distribution: Discrete = make_prior(
             self.prior, self.index, device=self.device, seed=self._child_seed(), valid=valid
         )
 
 
 @dataclasses.dataclass
-class ContinuousDataLoader(_SamplingLoader):
+class ContinuousDataLoader(_JointLoader):
     """Contrastive learning conditioned on time or a continuous index.
 
     References and negatives are drawn uniformly from the time steps the
@@ -270,25 +206,22 @@ class ContinuousDataLoader(_SamplingLoader):
     """
 
     conditional: str = "time_delta"
-    time_offset: int = 10
     delta: float = 0.1
 
     def _check_configuration(self) -> None:
         check_choice(self.conditional, "conditional", CONDITIONALS)
         if CONDITIONALS[self.conditional].needs_continuous:
-            _require_index(
-                self.dataset, "continuous", type(self).__name__,
-                f"with conditional={self.conditional!r}",
-            )
+            self._require_index("continuous", f"with conditional={self.conditional!r}")
 
-    def _build(self, valid: torch.Tensor, trial_ids: Optional[torch.Tensor]) -> None:
+    def _build(self) -> None:
+        valid, trial_ids = self.dataset.sample_mask(), self.dataset.trial_ids
         self.distribution: JointDistribution = self._make_conditional(
             self.conditional, valid, trial_ids
         )
 
 
 @dataclasses.dataclass
-class MixedDataLoader(_SamplingLoader):
+class MixedDataLoader(Loader):
     """Positives share the reference's discrete label and are close in the continuous index.
 
     The query of a reference is its continuous value plus an empirical
@@ -325,8 +258,7 @@ class MixedDataLoader(_SamplingLoader):
     """
 
     conditional: str = "time_delta"
-    time_offset: int = 10
-    prior: str = "uniform"
+    prior: str = dataclasses.field(default="uniform", kw_only=True)
 
     @property
     def dindex(self) -> torch.Tensor:
@@ -339,13 +271,13 @@ class MixedDataLoader(_SamplingLoader):
         return self.dataset.continuous_index
 
     def _check_configuration(self) -> None:
-        mixed = [name for name, spec in CONDITIONALS.items() if spec.build_mixed is not None]
-        check_choice(self.conditional, "conditional for MixedDataLoader", mixed)
+        check_choice(self.conditional, "conditional for MixedDataLoader", MIXED_CONDITIONALS)
         check_choice(self.prior, "prior", PRIORS)
-        _require_index(self.dataset, "discrete", "MixedDataLoader")
-        _require_index(self.dataset, "continuous", "MixedDataLoader")
+        self._require_index("discrete")
+        self._require_index("continuous")
 
-    def _build(self, valid: torch.Tensor, trial_ids: Optional[torch.Tensor]) -> None:
+    def _build(self) -> None:
+        valid, trial_ids = self.dataset.sample_mask(), self.dataset.trial_ids
         self.distribution: JointDistribution = make_mixed_conditional(
             self.conditional,
             discrete=self.dindex,
@@ -358,7 +290,7 @@ class MixedDataLoader(_SamplingLoader):
             prior=self.prior,
         )
 
-    def get_indices(self, num_samples: int) -> BatchIndex:
+    def get_indices(self, num_samples: Optional[int] = None) -> BatchIndex:
         """Draw ``num_samples`` references, positives and negatives.
 
         References and negatives are two independent prior draws (as in CEBRA).
@@ -366,13 +298,13 @@ class MixedDataLoader(_SamplingLoader):
         num_samples = self._num_samples(num_samples)
         self._refresh()
         reference = self.distribution.sample_prior(num_samples)
-        negative = self.distribution.sample_prior(num_samples)
+        negative = self.distribution.sample_prior(self._num_negatives(num_samples))
         positive = self.distribution.sample_conditional(reference)
         return BatchIndex(reference=reference, positive=positive, negative=negative)
 
 
 @dataclasses.dataclass
-class HybridDataLoader(_SamplingLoader):
+class HybridDataLoader(Loader):
     """Contrastive learning on behaviour and time together.
 
     Each batch has ``num_samples`` references and negatives and ``2 *
@@ -409,7 +341,6 @@ class HybridDataLoader(_SamplingLoader):
 
     conditional: str = "time_delta"
     time_distribution: str = "time"
-    time_offset: int = 10
     delta: float = 0.1
 
     @property
@@ -420,9 +351,10 @@ class HybridDataLoader(_SamplingLoader):
     def _check_configuration(self) -> None:
         check_choice(self.conditional, "conditional", CONDITIONALS)
         check_choice(self.time_distribution, "time_distribution", CONDITIONALS)
-        _require_index(self.dataset, "continuous", "HybridDataLoader")
+        self._require_index("continuous")
 
-    def _build(self, valid: torch.Tensor, trial_ids: Optional[torch.Tensor]) -> None:
+    def _build(self) -> None:
+        valid, trial_ids = self.dataset.sample_mask(), self.dataset.trial_ids
         self.behavior_distribution = self._make_conditional(self.conditional, valid, trial_ids)
         self.time_distribution_ = self._make_conditional(self.time_distribution, valid, trial_ids)
         behaviour, time = self.behavior_distribution.support, self.time_distribution_.support
@@ -433,11 +365,11 @@ class HybridDataLoader(_SamplingLoader):
                 "check the offset, time_offset and the NaN rows of the continuous index."
             )
 
-    def get_indices(self, num_samples: int) -> BatchIndex:
+    def get_indices(self, num_samples: Optional[int] = None) -> BatchIndex:
         """Draw ``num_samples`` references and negatives and ``2 * num_samples`` positives."""
         num_samples = self._num_samples(num_samples)
         self._refresh()
-        drawn = self._draw(self.support, 2 * num_samples)
+        drawn = self._draw(self.support, num_samples + self._num_negatives(num_samples))
         reference, negative = drawn[:num_samples], drawn[num_samples:]
         behaviour = self.behavior_distribution.sample_conditional(reference)
         time = self.time_distribution_.sample_conditional(reference)
@@ -475,6 +407,14 @@ class FullDataLoader(ContinuousDataLoader):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.batch_size = None
+
+    def _check_configuration(self) -> None:
+        super()._check_configuration()
+        if self.num_negatives is not None:
+            raise ValueError(
+                "FullDataLoader uses every valid time step as a negative (a permutation of the "
+                f"references), so num_negatives should be None, but got {self.num_negatives}."
+            )
 
     @property
     def offset(self) -> Offset:

@@ -51,11 +51,22 @@ import numpy as np
 import torch
 
 from cebra_data._validation import check_float, check_int, check_positive_int
-from cebra_data.base import Dataset, DeviceLike, Loader
+from cebra_data.base import Dataset, Loader
 from cebra_data.datasets import DatasetCollection, TensorDataset
-from cebra_data.errors import CebraDataError
-from cebra_data.multi_session import MultiSessionDataset
-from cebra_data.single_session import SingleSessionDataset
+from cebra_data.device import DeviceLike
+from cebra_data.errors import UnsupportedCombinationError
+from cebra_data.multi_session import (
+    ContinuousMultiSessionDataLoader,
+    MultiSessionDataset,
+)
+from cebra_data.single_session import (
+    ContinuousDataLoader,
+    DiscreteDataLoader,
+    FullDataLoader,
+    HybridDataLoader,
+    MixedDataLoader,
+    SingleSessionDataset,
+)
 
 __all__ = [
     "SklearnDataset",
@@ -305,22 +316,12 @@ class SklearnDataset(TensorDataset):
 # --------------------------------------------------------------------------- loader selection
 
 
-class UnsupportedCombinationError(CebraDataError, ValueError, NotImplementedError):
-    """No loader serves this combination of labels and training options.
-
-    A ``ValueError`` (the options are wrong for the data) and a
-    ``NotImplementedError`` (what CEBRA's estimator raises for most of these
-    combinations), so existing handlers of either keep working. The message
-    lists the combinations that are possible for the data.
-    """
-
-
 @dataclasses.dataclass(frozen=True)
 class LoaderChoice:
     """One row of :data:`LOADER_TABLE`.
 
     Attributes:
-        loader: name of the loader class in :mod:`cebra_data`.
+        loader: the loader class.
         solver: the kind of training loop the loader's batches need, as named
             by CEBRA (``"single-session"``, ``"single-session-full"``,
             ``"single-session-hybrid"``, ``"multi-session"``).
@@ -332,7 +333,7 @@ class LoaderChoice:
         uses_time_offset: the loader takes ``time_offset``.
     """
 
-    loader: str
+    loader: type
     solver: str
     conditional: Optional[str]
     fixed_conditional: bool = False
@@ -344,22 +345,22 @@ class LoaderChoice:
 #: to use. Mirrors CEBRA's ``_init_loader``; everything absent is refused.
 LOADER_TABLE: Dict[Tuple[bool, bool, bool, bool, bool], LoaderChoice] = {
     (False, False, False, False, False): LoaderChoice(
-        "ContinuousDataLoader", "single-session", "time", fixed_conditional=True),
+        ContinuousDataLoader, "single-session", "time", fixed_conditional=True),
     (False, False, False, True, False): LoaderChoice(
-        "FullDataLoader", "single-session-full", "time", fixed_conditional=True),
+        FullDataLoader, "single-session-full", "time", fixed_conditional=True),
     (False, True, False, False, False): LoaderChoice(
-        "ContinuousDataLoader", "single-session", "time_delta", uses_delta=True),
+        ContinuousDataLoader, "single-session", "time_delta", uses_delta=True),
     (False, True, False, False, True): LoaderChoice(
-        "HybridDataLoader", "single-session-hybrid", "time_delta", uses_delta=True),
+        HybridDataLoader, "single-session-hybrid", "time_delta", uses_delta=True),
     (False, True, False, True, False): LoaderChoice(
-        "FullDataLoader", "single-session-full", "time_delta", uses_delta=True),
+        FullDataLoader, "single-session-full", "time_delta", uses_delta=True),
     (False, False, True, False, False): LoaderChoice(
-        "DiscreteDataLoader", "single-session", None, fixed_conditional=True,
+        DiscreteDataLoader, "single-session", None, fixed_conditional=True,
         uses_time_offset=False),
     (False, True, True, False, False): LoaderChoice(
-        "MixedDataLoader", "single-session", "time_delta"),
+        MixedDataLoader, "single-session", "time_delta"),
     (True, True, False, False, False): LoaderChoice(
-        "ContinuousMultiSessionDataLoader", "multi-session", "time_delta"),
+        ContinuousMultiSessionDataLoader, "multi-session", "time_delta"),
 }
 
 
@@ -402,12 +403,12 @@ def select_loader(
 
     Example:
         >>> from cebra_data.sklearn import select_loader
-        >>> select_loader(False, True, False, False, True).loader
+        >>> select_loader(False, True, False, False, True).loader.__name__
         'HybridDataLoader'
         >>> select_loader(True, False, True, False, False)
         Traceback (most recent call last):
         ...
-        cebra_data.sklearn.UnsupportedCombinationError: No loader for several sessions with a discrete index only and batch_size=<int>, hybrid=False. ...
+        cebra_data.errors.UnsupportedCombinationError: No loader for several sessions with a discrete index only and batch_size=<int>, hybrid=False. ...
     """
     key = (bool(multi_session), bool(continuous), bool(discrete), bool(full_batch), bool(hybrid))
     choice = LOADER_TABLE.get(key)
@@ -416,7 +417,7 @@ def select_loader(
     sessions = "several sessions" if multi_session else "one session"
     labels = _describe_labels(continuous, discrete)
     possible = [
-        f"{_describe_options(k[3], k[4])} -> {c.loader}"
+        f"{_describe_options(k[3], k[4])} -> {c.loader.__name__}"
         for k, c in LOADER_TABLE.items()
         if k[:3] == key[:3]
     ]
@@ -520,8 +521,6 @@ def make_loader(
         >>> type(make_loader(SklearnDataset(X, ()), 5, None, seed=0)).__name__
         'FullDataLoader'
     """
-    import cebra_data
-
     dataset = _as_dataset(data)
     num_steps = check_positive_int(num_steps, "num_steps")
     if batch_size is not None:
@@ -538,16 +537,12 @@ def make_loader(
         if conditional != choice.conditional:
             raise UnsupportedCombinationError(
                 f"conditional={conditional!r} has no effect for data with "
-                f"{_describe_labels(has_continuous, has_discrete)}: {choice.loader} "
+                f"{_describe_labels(has_continuous, has_discrete)}: {choice.loader.__name__} "
                 + ("draws positives by label" if choice.conditional is None
                    else f"always uses conditional={choice.conditional!r}")
                 + ". Pass conditional=None, or add a continuous index to choose one."
             )
-    loader_cls = getattr(cebra_data, choice.loader, None)
-    if loader_cls is None:
-        raise UnsupportedCombinationError(
-            f"{choice.loader} is not available in this installation of cebra_data."
-        )
+    loader_cls = choice.loader
     kwargs: Dict[str, Any] = {"seed": seed}
     if choice.conditional is not None:
         kwargs["conditional"] = conditional if conditional is not None else choice.conditional

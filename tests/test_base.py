@@ -155,4 +155,4 @@ def test_loader_validates_and_iterates():
         _FixedLoader(np.zeros(3), num_steps=1, batch_size=2)
     with pytest.raises(ValueError, match="seed should be an integer >= 0"):
         _FixedLoader(ds, num_steps=1, batch_size=2, seed=-1)
-    assert _FixedLoader(ds, 1, 2).device == "cpu"
+    assert _FixedLoader(ds, num_steps=1, batch_size=2).device == "cpu"

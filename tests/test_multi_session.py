@@ -64,7 +64,8 @@ def test_fields_and_defaults_follow_cebra():
     def fields(cls):
         return [(f.name, f.default) for f in dataclasses.fields(cls) if not f.kw_only]
 
-    base = [("dataset", None), ("num_steps", None), ("batch_size", None), ("time_offset", 10)]
+    # CEBRA 0.6.1: dataclasses.fields(cebra.data.MultiSessionLoader)
+    base = [("dataset", None), ("time_offset", 10), ("num_steps", None), ("batch_size", None)]
     assert fields(MultiSessionLoader) == base
     assert fields(DiscreteMultiSessionDataLoader) == base
     assert fields(MixedMultiSessionDataLoader) == base
@@ -73,8 +74,9 @@ def test_fields_and_defaults_follow_cebra():
     for cls in LOADERS:
         seed = {f.name: f for f in dataclasses.fields(cls)}["seed"]
         assert seed.kw_only and seed.default is None
-    loader = ContinuousMultiSessionDataLoader(DatasetCollection(make_sessions()), 2, 8, 3, "time", seed=1)
-    assert (loader.time_offset, loader.conditional) == (3, "time")
+    # positional arguments mean what they mean in CEBRA: time_offset, num_steps, batch_size
+    loader = ContinuousMultiSessionDataLoader(DatasetCollection(make_sessions()), 3, 2, 8, "time", seed=1)
+    assert (loader.time_offset, loader.num_steps, loader.batch_size, loader.conditional) == (3, 2, 8, "time")
 
 
 # -- batch layout --------------------------------------------------------------------
@@ -200,22 +202,22 @@ def test_errors_are_early_and_name_what_is_wrong():
     with pytest.raises(TypeError, match="multi-session dataset .* got TensorDataset"):
         ContinuousMultiSessionDataLoader(sessions[0], num_steps=1, batch_size=4)
     with pytest.raises(UnknownChoiceError, match="'time', 'time_delta'"):
-        ContinuousMultiSessionDataLoader(DatasetCollection(sessions), 1, 4, conditional="delta")
+        ContinuousMultiSessionDataLoader(DatasetCollection(sessions), num_steps=1, batch_size=4, conditional="delta")
     with pytest.raises(UnknownChoiceError, match="'time_delta'"):
-        UnifiedLoader(UnifiedDataset(sessions), 1, 4, conditional="time")
+        UnifiedLoader(UnifiedDataset(sessions), num_steps=1, batch_size=4, conditional="time")
     behaviour_only = [TensorDataset(torch.zeros(40, 3), continuous=torch.rand(40, 1)) for _ in range(2)]
     with pytest.raises(MissingIndexError, match=r"discrete index in every session, but session\(s\) \[0, 1\]"):
-        DiscreteMultiSessionDataLoader(DatasetCollection(behaviour_only), 1, 4)
+        DiscreteMultiSessionDataLoader(DatasetCollection(behaviour_only), num_steps=1, batch_size=4)
     with pytest.raises(MissingIndexError, match=r"discrete index"):
-        MixedMultiSessionDataLoader(DatasetCollection(behaviour_only), 1, 4)
+        MixedMultiSessionDataLoader(DatasetCollection(behaviour_only), num_steps=1, batch_size=4)
     labels_only = [TensorDataset(torch.zeros(40, 3), discrete=torch.arange(40) % 2) for _ in range(2)]
     with pytest.raises(MissingIndexError, match=r"continuous index in every session"):
-        ContinuousMultiSessionDataLoader(DatasetCollection(labels_only), 1, 4)
+        ContinuousMultiSessionDataLoader(DatasetCollection(labels_only), num_steps=1, batch_size=4)
     mismatched = [TensorDataset(torch.zeros(40, 3), continuous=torch.rand(40, d)) for d in (2, 3)]
     with pytest.raises(DimensionMismatchError, match="session 0: 2, session 1: 3"):
-        ContinuousMultiSessionDataLoader(DatasetCollection(mismatched), 1, 4)
+        ContinuousMultiSessionDataLoader(DatasetCollection(mismatched), num_steps=1, batch_size=4)
     with pytest.raises(ValueError, match="num_steps"):
-        ContinuousMultiSessionDataLoader(DatasetCollection(sessions), 0, 4)
+        ContinuousMultiSessionDataLoader(DatasetCollection(sessions), num_steps=0, batch_size=4)
 
 
 # -- alignment without a neural network ---------------------------------------------------

@@ -181,13 +181,13 @@ def test_supervised_loader_batches_and_label_values():
 
 def test_supervised_references_respect_the_offset_and_seed():
     ds = _dataset(offset=(10, 10))
-    index = SupervisedMultiObjectiveLoader(ds, 1, 256, seed=3, labels=["clock"]).get_indices(4000)
+    index = SupervisedMultiObjectiveLoader(ds, num_steps=1, batch_size=256, seed=3, labels=["clock"]).get_indices(4000)
     valid = ds.sample_mask()
     assert bool(valid[index.reference].all())
     assert int(index.reference.min()) == 10 and int(index.reference.max()) == N - 10
     assert index.positive is None and index.negative is None
-    again = SupervisedMultiObjectiveLoader(ds, 1, 256, seed=3).get_indices(4000)
-    other = SupervisedMultiObjectiveLoader(ds, 1, 256, seed=4).get_indices(4000)
+    again = SupervisedMultiObjectiveLoader(ds, num_steps=1, batch_size=256, seed=3).get_indices(4000)
+    other = SupervisedMultiObjectiveLoader(ds, num_steps=1, batch_size=256, seed=4).get_indices(4000)
     assert torch.equal(index.reference, again.reference)
     assert not torch.equal(index.reference, other.reference)
 
@@ -208,7 +208,7 @@ def test_supervised_loader_errors(kwargs, error, match):
 
 
 def test_supervised_loader_config_and_iteration_errors():
-    loader = SupervisedMultiObjectiveLoader(_dataset(), 1, 8, seed=0)
+    loader = SupervisedMultiObjectiveLoader(_dataset(), num_steps=1, batch_size=8, seed=0)
     with pytest.raises(UnknownChoiceError, match="Valid choices are: 'clock', 'position'"):
         loader.add_config({"label": "speed"})
     with pytest.raises(TypeError, match="'label'"):
@@ -303,7 +303,7 @@ def test_no_global_random_state_is_used():
     state = torch.random.get_rng_state()
     loader = _contrastive(None, TIME, DELTA_NORMAL, seed=1)
     list(loader)
-    supervised = SupervisedMultiObjectiveLoader(_dataset(), 2, 16, seed=1, labels=["clock"])
+    supervised = SupervisedMultiObjectiveLoader(_dataset(), num_steps=2, batch_size=16, seed=1, labels=["clock"])
     list(supervised)
     assert torch.equal(torch.random.get_rng_state(), state)
 

@@ -24,7 +24,7 @@ from cebra_data import (
 )
 from cebra_data.base import Loader
 from cebra_data.datatypes import Batch, BatchIndex
-from cebra_data.distributions.discrete import PRIORS
+from cebra_data.distributions.registry import PRIORS
 from cebra_data.distributions.registry import CONDITIONALS
 from cebra_data.errors import MissingIndexError, UnknownChoiceError
 

@@ -48,6 +48,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
         elif self.path == "/escape":
             self._send(BODY, {"Content-Disposition": 'attachment; filename="../../escape.bin"'})
+        elif self.path == "/archive.gz":  # a gzip file served as is (no Content-Encoding)
+            self._send(gzip.compress(BODY), {})
         elif self.path == "/slash/":
             self._send(BODY, {})
         else:
@@ -198,6 +200,24 @@ def test_dataset_base_downloads_once_and_verifies(server: str, tmp_path: pathlib
         _RemoteDataset.make(download=True, data_url=url, data_checksum="0" * 32,
                             location=tmp_path / "other")
     assert not (tmp_path / "other" / "served.bin").exists()
+
+
+def test_dataset_base_downloads_and_extracts_a_gzipped_file(server: str, tmp_path: pathlib.Path) -> None:
+    url = f"{server}/archive.gz"
+    gz_md5 = hashlib.md5(gzip.compress(BODY)).hexdigest()
+    kwargs = dict(download=True, data_url=url, data_checksum=MD5, gzipped_checksum=gz_md5,
+                  location=tmp_path, file_name="data.bin")
+    first = _RemoteDataset.make(**kwargs)
+    assert first.downloaded_file == tmp_path / "data.bin"
+    assert first.downloaded_file.read_bytes() == BODY
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.bin"]  # the archive is removed
+    _RemoteDataset.make(**kwargs)
+    assert _Handler.hits["/archive.gz"] == 1  # the extracted file is verified, not fetched again
+    with pytest.raises(errors.ChecksumMismatchError):
+        _RemoteDataset.make(**dict(kwargs, data_checksum="0" * 32, location=tmp_path / "bad"))
+    assert not (tmp_path / "bad" / "data.bin").exists()
+    with pytest.raises(ValueError, match="gzipped_checksum needs file_name"):
+        _RemoteDataset.make(**dict(kwargs, file_name=None))
 
 
 @pytest.mark.parametrize(
