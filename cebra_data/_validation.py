@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, Tuple
 
 import numpy as np
 import torch
 
-from cebra_data.errors import UnknownChoiceError
+from cebra_data.errors import ShapeError, UnknownChoiceError
 
 __all__ = [
     "check_int",
@@ -24,6 +24,13 @@ __all__ = [
     "check_choice",
     "check_consistent_length",
     "as_tensor",
+    "check_nonempty",
+    "check_neural",
+    "check_continuous",
+    "check_discrete",
+    "check_trial_ids",
+    "NEURAL_NAN_POLICIES",
+    "FLOAT32_EXACT",
 ]
 
 
@@ -131,3 +138,186 @@ def as_tensor(value: Any, name: str) -> torch.Tensor:
     raise TypeError(
         f"{name} should be a numpy array or a torch.Tensor, but got {type(value).__name__}."
     )
+
+
+#: Largest integer that float32 represents exactly; beyond it converting
+#: integer data to float32 changes values.
+FLOAT32_EXACT = 2**24
+
+
+def check_nonempty(tensor: torch.Tensor, name: str) -> torch.Tensor:
+    """Return ``tensor`` if it holds at least one element, else raise ``ValueError``."""
+    if tensor.numel() == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(tensor.shape)}); it needs at least one sample.")
+    return tensor
+
+
+#: Values of ``TensorDataset(neural_nan=...)``.
+NEURAL_NAN_POLICIES = ("raise", "mask")
+
+
+def check_neural(neural: Any, neural_nan: str = "raise") -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """The validated float32 signal ``(N, D)`` and, for ``neural_nan="mask"``, the ``(N,)`` mask of NaN rows.
+
+    Raises:
+        TypeError: for a non-numeric or complex array.
+        ValueError: for a shape other than ``(N, D)``, an empty array, or
+            non-finite values (NaN allowed with ``neural_nan="mask"``).
+    """
+    tensor = as_tensor(neural, "neural")
+    if tensor.ndim != 2:
+        hint = (
+            " Reshape your data using array.reshape(-1, 1) if it has a single feature."
+            if tensor.ndim == 1
+            else ""
+        )
+        raise ValueError(
+            f"neural should be a 2-D array of shape (time steps, features), but got a "
+            f"{tensor.ndim}-D array of shape {tuple(tensor.shape)}.{hint}"
+        )
+    check_nonempty(tensor, "neural")
+    if tensor.is_complex():
+        raise TypeError(f"neural should be real-valued, but got dtype {tensor.dtype}.")
+    if not tensor.is_floating_point():
+        # Integer (e.g. spike counts) and boolean data are converted to float32.
+        if tensor.dtype != torch.bool:
+            largest = int(tensor.abs().max())
+            if largest > FLOAT32_EXACT:
+                warnings.warn(
+                    f"neural has integer values up to {largest}, beyond 2**24: converting "
+                    f"{tensor.dtype} to float32 rounds them.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+        tensor = tensor.to(torch.float32)
+    elif tensor.dtype != torch.float32:
+        tensor = tensor.to(torch.float32)
+    finite = torch.isfinite(tensor)
+    if bool(finite.all()):
+        return tensor, None
+    nan = torch.isnan(tensor)
+    num_nan = int(nan.sum())
+    num_inf = int(torch.isinf(tensor).sum())
+    if neural_nan == "mask" and num_inf == 0:
+        # A new tensor: the caller's array is never written to.
+        return torch.where(nan, torch.zeros((), dtype=tensor.dtype), tensor), nan.any(dim=1)
+    bad = (~finite).nonzero()
+    row, col = (int(v) for v in bad[0])
+    if num_inf:
+        fix = "impute or remove them (neural_nan='mask' masks NaN, never infinite values)."
+    else:
+        fix = ("impute or remove these samples, or pass neural_nan='mask' to exclude every "
+               "window that touches them from sampling.")
+    raise ValueError(
+        f"neural contains {num_nan} NaN and {num_inf} infinite values (first at time step "
+        f"{row}, feature {col}). Neural data must be finite: {fix}"
+    )
+
+
+def check_continuous(
+    values: Any,
+    name: str = "continuous",
+    *,
+    dtype: Optional[torch.dtype] = None,
+    finite_or_nan: bool = False,
+) -> torch.Tensor:
+    """Return a continuous index as a floating point ``(N, d)`` tensor (a 1-D input becomes ``(N, 1)``).
+
+    The one check of continuous labels, used by datasets and distributions.
+    Integer labels (e.g. frame numbers) are accepted with their values
+    unchanged: they become float32 while float32 holds them exactly, float64
+    beyond ``2**24``.
+
+    Args:
+        values: a numpy array or tensor.
+        name: the argument's name, for messages.
+        dtype: convert to this floating point dtype (``None`` keeps the float dtype).
+        finite_or_nan: refuse infinite values (NaN still marks a missing label).
+
+    Raises:
+        TypeError: for a non-numeric, boolean or complex array.
+        ValueError: for a shape other than ``(N,)`` or ``(N, d)`` with ``d >= 1``,
+            or an infinite value with ``finite_or_nan=True``.
+    """
+    tensor = as_tensor(values, name)
+    if tensor.ndim == 1:
+        tensor = tensor[:, None]
+    if tensor.ndim != 2 or tensor.shape[1] == 0:
+        raise ValueError(
+            f"{name} should be a 1-D array (time steps,) or a 2-D array (time steps, "
+            f"dimensions) with d >= 1, but got a {tensor.ndim}-D array of shape "
+            f"{tuple(tensor.shape)}."
+        )
+    if tensor.is_complex() or tensor.dtype == torch.bool:
+        raise TypeError(
+            f"{name} should hold real numbers (a floating point dtype, or integers), but got "
+            f"dtype {tensor.dtype}."
+        )
+    if not tensor.is_floating_point():
+        exact = tensor.numel() == 0 or int(tensor.abs().max()) <= FLOAT32_EXACT
+        tensor = tensor.to(torch.float32 if exact else torch.float64)
+    if dtype is not None and tensor.dtype != dtype:
+        tensor = tensor.to(dtype)
+    if finite_or_nan:
+        num_inf = int(torch.isinf(tensor).sum())
+        if num_inf:
+            raise ValueError(
+                f"{name} contains {num_inf} infinite values; labels must be finite "
+                "(missing values may be NaN, which excludes those time steps from sampling)."
+            )
+    return tensor
+
+
+def check_discrete(discrete: Any, name: str = "discrete") -> torch.Tensor:
+    """Return integer labels as a 1-D long tensor (an ``(N, 1)`` input is flattened).
+
+    Raises:
+        ShapeError: (a ``ValueError`` and a ``TypeError``, as CEBRA raised) for
+            another shape.
+        TypeError: for float, complex or non-numeric labels.
+    """
+    tensor = as_tensor(discrete, name)
+    if tensor.ndim == 2 and tensor.shape[1] == 1:
+        tensor = tensor[:, 0]
+    if tensor.ndim != 1:
+        raise ShapeError(
+            f"{name} should be a 1-D array of integer labels (time steps,), but got a "
+            f"{tensor.ndim}-D array of shape {tuple(tensor.shape)}."
+        )
+    check_nonempty(tensor, name)
+    if tensor.is_floating_point() or tensor.is_complex():
+        raise TypeError(
+            f"{name} should hold integer labels, but got dtype {tensor.dtype}. Convert "
+            "integer-valued labels with labels.astype(int) (numpy) or labels.long() (torch); "
+            "pass real-valued labels as continuous instead."
+        )
+    if tensor.dtype != torch.long:
+        tensor = tensor.to(torch.long)
+    return tensor
+
+
+def check_trial_ids(trial_ids: Any, n: int) -> torch.Tensor:
+    """Return per-sample trial ids ``(n,)`` as a long tensor, each trial one contiguous block.
+
+    Raises:
+        ValueError: for a wrong length or a trial split into several blocks.
+    """
+    if isinstance(trial_ids, (list, tuple)):
+        trial_ids = np.asarray(trial_ids)
+    tensor = check_discrete(trial_ids, "trial_ids")
+    if tensor.numel() != n:
+        raise ValueError(
+            "Found input variables with inconsistent numbers of samples: "
+            f"neural={n}, trial_ids={tensor.numel()}."
+        )
+    starts = torch.ones(n, dtype=torch.bool)
+    starts[1:] = tensor[1:] != tensor[:-1]
+    block_ids = tensor[starts]
+    if block_ids.unique().numel() != block_ids.numel():
+        counts = torch.bincount(torch.unique(block_ids, return_inverse=True)[1])
+        repeated = block_ids.unique()[counts > 1][:5].tolist()
+        raise ValueError(
+            "trial_ids should mark each trial as one contiguous block of time steps, but "
+            f"trial(s) {repeated} appear in several separate blocks."
+        )
+    return tensor

@@ -1,239 +1,56 @@
-"""Concrete datasets: arrays in memory, collections of sessions, unified sessions."""
+"""Concrete datasets: arrays in memory, collections of sessions, unified sessions (layer L3)."""
 
 from __future__ import annotations
 
 import copy
+import os
 import types
-import warnings
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 import numpy as np
 import torch
 
-from cebra_data._validation import as_tensor, check_choice, check_consistent_length
-from cebra_data.base import DeviceLike, _normalize_device, as_index_tensor, as_offset
-from cebra_data.datatypes import Batch, BatchIndex
+from cebra_data._validation import (
+    NEURAL_NAN_POLICIES,
+    check_choice,
+    check_consistent_length,
+    check_continuous,
+    check_discrete,
+    check_neural,
+    check_trial_ids,
+)
+from cebra_data.base import as_index_tensor, as_offset
+from cebra_data.datatypes import Batch, BatchIndex, Offset  # noqa: F401  (Offset re-exported as in cebra.data.datasets)
+from cebra_data.device import DeviceLike
 from cebra_data.errors import DimensionMismatchError
+from cebra_data.io.dataset_file import read_dataset_file
+from cebra_data.missing import MissingValues
 from cebra_data.multi_session import MultiSessionDataset
+from cebra_data.multiobjective import DatasetxCEBRA  # noqa: F401  (re-exported as in cebra.data.datasets)
+from cebra_data.neurons import (
+    NeuronMetadata,
+    check_neuron_meta,
+    check_selection_keys,
+)
 from cebra_data.single_session import SingleSessionDataset
+from cebra_data.trials import concatenate_trials, trial_bounds
 
 __all__ = ["TensorDataset", "DatasetCollection", "UnifiedDataset"]
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
-#: Largest integer that float32 represents exactly; beyond it converting
-#: integer data to float32 changes values.
-_FLOAT32_EXACT = 2**24
 
-
-def _check_empty(tensor: torch.Tensor, name: str) -> None:
-    if tensor.numel() == 0:
-        raise ValueError(f"{name} is empty (shape {tuple(tensor.shape)}); it needs at least one sample.")
-
-
-#: Values of ``TensorDataset(neural_nan=...)``.
-NEURAL_NAN_POLICIES = ("raise", "mask")
-
-
-def _validate_neural(neural: Any, neural_nan: str = "raise") -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
-    """Validated float32 signal and, for ``neural_nan="mask"``, the ``(N,)`` mask of NaN rows."""
-    tensor = as_tensor(neural, "neural")
-    if tensor.ndim != 2:
-        hint = (
-            " Reshape your data using array.reshape(-1, 1) if it has a single feature."
-            if tensor.ndim == 1
-            else ""
-        )
-        raise ValueError(
-            f"neural should be a 2-D array of shape (time steps, features), but got a "
-            f"{tensor.ndim}-D array of shape {tuple(tensor.shape)}.{hint}"
-        )
-    _check_empty(tensor, "neural")
-    if tensor.is_complex():
-        raise TypeError(f"neural should be real-valued, but got dtype {tensor.dtype}.")
-    if not tensor.is_floating_point():
-        # Integer (e.g. spike counts) and boolean data are converted to float32.
-        if tensor.dtype != torch.bool:
-            largest = int(tensor.abs().max())
-            if largest > _FLOAT32_EXACT:
-                warnings.warn(
-                    f"neural has integer values up to {largest}, beyond 2**24: converting "
-                    f"{tensor.dtype} to float32 rounds them.",
-                    UserWarning,
-                    stacklevel=4,
-                )
-        tensor = tensor.to(torch.float32)
-    elif tensor.dtype != torch.float32:
-        tensor = tensor.to(torch.float32)
-    finite = torch.isfinite(tensor)
-    if bool(finite.all()):
-        return tensor, None
-    nan = torch.isnan(tensor)
-    num_nan = int(nan.sum())
-    num_inf = int(torch.isinf(tensor).sum())
-    if neural_nan == "mask" and num_inf == 0:
-        # A new tensor: the caller's array is never written to.
-        return torch.where(nan, torch.zeros((), dtype=tensor.dtype), tensor), nan.any(dim=1)
-    bad = (~finite).nonzero()
-    row, col = (int(v) for v in bad[0])
-    if num_inf:
-        fix = "impute or remove them (neural_nan='mask' masks NaN, never infinite values)."
-    else:
-        fix = ("impute or remove these samples, or pass neural_nan='mask' to exclude every "
-               "window that touches them from sampling.")
-    raise ValueError(
-        f"neural contains {num_nan} NaN and {num_inf} infinite values (first at time step "
-        f"{row}, feature {col}). Neural data must be finite: {fix}"
-    )
-
-
-def _validate_neuron_meta(neuron_meta: Any, num_neurons: int) -> Optional[List[Dict[str, Any]]]:
-    """Per-neuron metadata as a list of ``num_neurons`` fresh dicts (``None`` passes through)."""
-    if neuron_meta is None:
-        return None
-    if hasattr(neuron_meta, "to_dict") and hasattr(neuron_meta, "columns"):  # a pandas DataFrame
-        records = neuron_meta.to_dict("records")
-    elif isinstance(neuron_meta, (list, tuple)):
-        records = list(neuron_meta)
-        for i, record in enumerate(records):
-            if not isinstance(record, Mapping):
-                raise TypeError(
-                    "neuron_meta should be a list of dicts (one per neuron) or a pandas "
-                    f"DataFrame, but entry {i} is a {type(record).__name__}."
-                )
-    else:
-        raise TypeError(
-            "neuron_meta should be a list of dicts (one per neuron) or a pandas DataFrame, "
-            f"but got {type(neuron_meta).__name__}."
-        )
-    if len(records) != num_neurons:
-        raise ValueError(
-            f"neuron_meta should describe every neuron (neural has {num_neurons} features), "
-            f"but got {len(records)} entries."
-        )
-    return [dict(record) for record in records]
-
-
-_MISSING = object()
-
-
-def _match_neurons(
-    meta: Optional[List[Dict[str, Any]]],
-    predicate: Optional[Callable[[Dict[str, Any]], Any]],
-    attributes: Dict[str, Any],
-) -> Tuple[List[bool], set, bool, bool]:
-    """Which neurons match, the keys seen, whether the predicate ever ran, whether any neuron
-    passed the attribute filter.
-
-    A neuron whose metadata lacks an attribute's key is not selected; a
-    predicate raising ``KeyError`` for a key the neuron lacks is "not selected"
-    too. The caller decides whether a key that no neuron has is an error.
-    """
-    keys: set = set()
-    predicate_ran = any_candidate = False
-    selected = []
-    for record in meta or []:
-        keys.update(record)
-        keep = all(record.get(k, _MISSING) is not _MISSING and bool(record[k] == v)
-                   for k, v in attributes.items())
-        any_candidate = any_candidate or keep
-        if keep and predicate is not None:
-            try:
-                keep = bool(predicate(record))
-                predicate_ran = True
-            except KeyError as err:
-                if err.args and err.args[0] in record:
-                    raise
-                keep = False
-        selected.append(keep)
-    return selected, keys, predicate_ran, any_candidate
-
-
-def _check_selection_keys(
-    attributes: Dict[str, Any], keys: set, predicate: Any, predicate_ran: bool, any_candidate: bool
-) -> None:
-    available = ", ".join(repr(k) for k in sorted(keys, key=str)) or "none"
-    unknown = [k for k in attributes if k not in keys]
-    if unknown:
-        raise KeyError(
-            f"select_neurons: no neuron has the metadata key(s) {unknown}; available keys: "
-            f"{available}."
-        )
-    if predicate is not None and any_candidate and not predicate_ran:
-        raise KeyError(
-            "select_neurons: the predicate raised KeyError for every neuron, so it looks up a "
-            f"key that no neuron has; available keys: {available}. Use record.get(key, default) "
-            "for keys only some neurons have."
-        )
-
-
-def _validate_continuous(continuous: Any, n: int) -> torch.Tensor:
-    tensor = as_tensor(continuous, "continuous")
-    if tensor.ndim == 1:
-        tensor = tensor[:, None]
-    if tensor.ndim != 2:
-        raise ValueError(
-            "continuous should be a 1-D array (time steps,) or a 2-D array (time steps, "
-            f"dimensions), but got a {tensor.ndim}-D array of shape {tuple(tensor.shape)}."
-        )
-    _check_empty(tensor, "continuous")
-    if tensor.is_complex():
-        raise TypeError(f"continuous should be real-valued, but got dtype {tensor.dtype}.")
-    if tensor.dtype != torch.float32:
-        tensor = tensor.to(torch.float32)
-    num_inf = int(torch.isinf(tensor).sum())
-    if num_inf:
-        raise ValueError(
-            f"continuous contains {num_inf} infinite values; labels must be finite "
-            "(missing values may be NaN, which excludes those time steps from sampling)."
-        )
-    return tensor
-
-
-def _validate_discrete(discrete: Any) -> torch.Tensor:
-    tensor = as_tensor(discrete, "discrete")
-    if tensor.ndim == 2 and tensor.shape[1] == 1:
-        tensor = tensor[:, 0]
-    if tensor.ndim != 1:
-        raise ValueError(
-            "discrete should be a 1-D array of integer labels (time steps,), but got a "
-            f"{tensor.ndim}-D array of shape {tuple(tensor.shape)}."
-        )
-    _check_empty(tensor, "discrete")
-    if tensor.is_floating_point() or tensor.is_complex():
-        raise TypeError(
-            f"discrete should hold integer labels, but got dtype {tensor.dtype}. Convert "
-            "integer-valued labels with labels.astype(int) (numpy) or labels.long() (torch); "
-            "pass real-valued labels as continuous instead."
-        )
-    if tensor.dtype != torch.long:
-        tensor = tensor.to(torch.long)
-    return tensor
-
-
-def _validate_trial_ids(trial_ids: Any, n: int) -> torch.Tensor:
-    if isinstance(trial_ids, (list, tuple)):
-        trial_ids = np.asarray(trial_ids)
-    tensor = _validate_discrete(trial_ids)
-    if tensor.numel() != n:
-        raise ValueError(
-            "Found input variables with inconsistent numbers of samples: "
-            f"neural={n}, trial_ids={tensor.numel()}."
-        )
-    starts = torch.ones(n, dtype=torch.bool)
-    starts[1:] = tensor[1:] != tensor[:-1]
-    block_ids = tensor[starts]
-    if block_ids.unique().numel() != block_ids.numel():
-        counts = torch.bincount(torch.unique(block_ids, return_inverse=True)[1])
-        repeated = block_ids.unique()[counts > 1][:5].tolist()
-        raise ValueError(
-            "trial_ids should mark each trial as one contiguous block of time steps, but "
-            f"trial(s) {repeated} appear in several separate blocks."
-        )
-    return tensor
-
-
-class TensorDataset(SingleSessionDataset):
+class TensorDataset(NeuronMetadata, MissingValues, SingleSessionDataset):
     """A single session held in memory as numpy arrays or tensors.
 
     Args:
@@ -326,12 +143,12 @@ class TensorDataset(SingleSessionDataset):
                 "time as np.arange(N)) and/or discrete labels."
             )
         check_choice(neural_nan, "neural_nan", NEURAL_NAN_POLICIES)
-        neural_t, missing = _validate_neural(neural, neural_nan)
-        continuous_t = _validate_continuous(continuous, len(neural_t)) if continuous is not None else None
-        discrete_t = _validate_discrete(discrete) if discrete is not None else None
+        neural_t, missing = check_neural(neural, neural_nan)
+        continuous_t = check_continuous(continuous, dtype=torch.float32, finite_or_nan=True) if continuous is not None else None
+        discrete_t = check_discrete(discrete) if discrete is not None else None
         n = check_consistent_length(neural=neural_t, continuous=continuous_t, discrete=discrete_t)
-        trial_t = _validate_trial_ids(trial_ids, n) if trial_ids is not None else None
-        meta = _validate_neuron_meta(neuron_meta, neural_t.shape[1])
+        trial_t = check_trial_ids(trial_ids, n) if trial_ids is not None else None
+        meta = check_neuron_meta(neuron_meta, neural_t.shape[1])
         self._setup(
             neural=neural_t,
             continuous=continuous_t,
@@ -342,7 +159,8 @@ class TensorDataset(SingleSessionDataset):
             offset=as_offset(offset),
         )
 
-    _STATE = ("neural", "continuous", "discrete", "trial_ids", "neural_missing", "neuron_meta",
+    #: The state a dataset is made of, the fields :meth:`replace` accepts.
+    STATE_FIELDS = ("neural", "continuous", "discrete", "trial_ids", "neural_missing", "neuron_meta",
               "offset", "split_part", "held_out", "source_index", "normalization", "source_neurons")
 
     def _setup(
@@ -361,7 +179,7 @@ class TensorDataset(SingleSessionDataset):
         normalization: Tuple[Dict[str, Any], ...] = (),
         source_neurons: Optional[torch.Tensor] = None,
     ) -> None:
-        """Store already validated state; shared by ``__init__`` and :meth:`_replace`."""
+        """Store already validated state; shared by ``__init__`` and :meth:`replace`."""
         device = self.device
         self.neural = neural.to(device)
         self.continuous = continuous.to(device) if continuous is not None else None
@@ -369,7 +187,7 @@ class TensorDataset(SingleSessionDataset):
         self._trial_ids = trial_ids.to(device) if trial_ids is not None else None
         self._trial_low = self._trial_high = None
         if trial_ids is not None:
-            self._trial_low, self._trial_high = self._trial_bounds(trial_ids)
+            self._trial_low, self._trial_high = trial_bounds(trial_ids)
             self._trial_low, self._trial_high = self._trial_low.to(device), self._trial_high.to(device)
         self._label_missing = None
         if self.continuous is not None:
@@ -387,11 +205,22 @@ class TensorDataset(SingleSessionDataset):
         self._source_neurons = source_neurons
         self.offset = offset
 
-    def _replace(self, **changes: Any) -> "TensorDataset":
-        """A new dataset with some state replaced; the tensors not replaced are shared."""
-        unknown = set(changes) - set(self._STATE)
+    def replace(self, **changes: Any) -> "TensorDataset":
+        """A new dataset with some state replaced; the tensors not replaced are shared.
+
+        The fields are those of :attr:`STATE_FIELDS`. The new values are taken
+        as already checked: this is the constructor of derived datasets
+        (split parts, normalised copies, neuron selections), not of user data.
+
+        Raises:
+            TypeError: for a field that is not one of :attr:`STATE_FIELDS`.
+        """
+        unknown = set(changes) - set(self.STATE_FIELDS)
         if unknown:
-            raise TypeError(f"_replace got unknown fields {sorted(unknown)}.")
+            raise TypeError(
+                f"replace got unknown fields {sorted(unknown)}; valid fields are "
+                f"{list(self.STATE_FIELDS)}."
+            )
         state = {
             "neural": self.neural,
             "continuous": self.continuous,
@@ -410,6 +239,50 @@ class TensorDataset(SingleSessionDataset):
         new = copy.copy(self)
         new._setup(**state)
         return new
+
+    @classmethod
+    def from_file(
+        cls,
+        file: Union[str, os.PathLike],
+        *,
+        offset: Any = None,
+        device: DeviceLike = "cpu",
+        trusted: bool = False,
+    ) -> "TensorDataset":
+        """A dataset from a *dataset file* (see :mod:`cebra_data.io.dataset_file`).
+
+        The file is any file :func:`~cebra_data.load_data` reads whose entries are
+        named like this class's arguments: ``neural``, and ``continuous`` and/or
+        ``discrete``, optionally ``trial_ids``; other entries are ignored.
+
+        Args:
+            file: the file.
+            offset: the dataset's offset (default ``Offset(0, 1)``).
+            device: the device of the dataset's tensors.
+            trusted: passed to :func:`~cebra_data.load_data` (pickle-based files).
+
+        Raises:
+            cebra_data.errors.MissingKeyError: if the file has no ``neural`` entry or
+                neither a ``continuous`` nor a ``discrete`` one (the message lists
+                what it has).
+            ValueError, TypeError: from the validation of the arrays.
+
+        Example:
+            >>> import numpy as np
+            >>> from cebra_data import TensorDataset
+            >>> np.savez(tmp_path / "session.npz", neural=np.zeros((50, 3)), discrete=np.arange(50) % 2)
+            >>> TensorDataset.from_file(tmp_path / "session.npz", offset=(2, 2))
+            TensorDataset(N=50, input_dimension=3, discrete_labels=2, Offset(left=2, right=2, length=4), device='cpu')
+        """
+        data = read_dataset_file(file, trusted=trusted)
+        return cls(
+            data["neural"],
+            continuous=data["continuous"],
+            discrete=data["discrete"],
+            offset=offset,
+            device=device,
+            trial_ids=data["trial_ids"],
+        )
 
     @classmethod
     def from_trials(
@@ -466,8 +339,6 @@ class TensorDataset(SingleSessionDataset):
             >>> int(ds.sample_mask().sum())  # 3 trials x (length - 4) full windows
             88
         """
-        from cebra_data.trials import concatenate_trials
-
         parts = concatenate_trials(neural_trials, continuous, discrete, trial_ids)
         if parts["continuous"] is None and parts["discrete"] is None:
             raise ValueError(
@@ -484,18 +355,6 @@ class TensorDataset(SingleSessionDataset):
             neural_nan=neural_nan,
             neuron_meta=neuron_meta,
         )
-
-    @staticmethod
-    def _trial_bounds(trial_ids: torch.Tensor):
-        """Per sample: index of the first sample of its trial and one past its last."""
-        n = trial_ids.numel()
-        position = torch.arange(n)
-        new_trial = torch.ones(n, dtype=torch.bool)
-        new_trial[1:] = trial_ids[1:].cpu() != trial_ids[:-1].cpu()
-        starts = position[new_trial]
-        ends = torch.cat([starts[1:], torch.tensor([n])])
-        block = torch.cumsum(new_trial.long(), 0) - 1
-        return starts[block], ends[block]
 
     def __len__(self) -> int:
         return self.neural.shape[0]
@@ -532,186 +391,6 @@ class TensorDataset(SingleSessionDataset):
         starts = torch.unique_consecutive(self._trial_low)
         ends = torch.unique_consecutive(self._trial_high)
         return (ends - starts).tolist()
-
-    # -- missing values ---------------------------------------------------------
-
-    @property
-    def neural_missing(self) -> Optional[torch.Tensor]:
-        """``(N,)`` ``True`` at time steps whose neural values were NaN (``neural_nan="mask"``)."""
-        return self._neural_missing
-
-    @property
-    def excluded_mask(self) -> Optional[torch.Tensor]:
-        """``True`` at time steps excluded from sampling, ``None`` if there are none.
-
-        A time step is excluded when its continuous label is NaN, or (with
-        ``neural_nan="mask"``) when its window under the current
-        :attr:`offset` touches a time step with missing neural values.
-        """
-        excluded = self._label_missing
-        if self._neural_missing is not None:
-            touches = self._window_touches(self._neural_missing)
-            excluded = touches if excluded is None else excluded | touches
-        return excluded
-
-    def _window_touches(self, marked: torch.Tensor) -> torch.Tensor:
-        """``(N,)`` ``True`` where ``[i - left, i + right)`` (clipped to the recording) has a marked step."""
-        n = len(self)
-        left, right = self.offset
-        counts = torch.zeros(n + 1, dtype=torch.long, device=marked.device)
-        counts[1:] = torch.cumsum(marked.long(), 0)
-        position = torch.arange(n, device=marked.device)
-        low = (position - left).clamp(min=0)
-        high = (position + right).clamp(max=n)
-        return counts[high] > counts[low]
-
-    @property
-    def num_excluded(self) -> int:
-        """The number of time steps excluded from sampling (missing label or missing neural values)."""
-        excluded = self.excluded_mask
-        return 0 if excluded is None else int(excluded.sum())
-
-    @property
-    def num_missing_labels(self) -> int:
-        """The number of time steps whose continuous label has a NaN."""
-        return 0 if self._label_missing is None else int(self._label_missing.sum())
-
-    @property
-    def num_missing_neural(self) -> int:
-        """The number of time steps whose neural values had a NaN (``neural_nan="mask"``)."""
-        return 0 if self._neural_missing is None else int(self._neural_missing.sum())
-
-    # -- neurons ------------------------------------------------------------------
-
-    @property
-    def neuron_meta(self) -> Optional[List[Dict[str, Any]]]:
-        """Per-neuron metadata (a list of ``input_dimension`` dicts, copies), or ``None``."""
-        if self._neuron_meta is None:
-            return None
-        return [dict(record) for record in self._neuron_meta]
-
-    @property
-    def source_neurons(self) -> torch.Tensor:
-        """The original column of every neuron, after any :meth:`select_neurons`."""
-        if self._source_neurons is None:
-            return torch.arange(self.input_dimension)
-        return self._source_neurons
-
-    def with_neuron_meta(self, **columns: Any) -> "TensorDataset":
-        """A new dataset whose :attr:`neuron_meta` has extra (or replaced) keys.
-
-        Args:
-            **columns: ``key=values`` with one value per neuron (a list, numpy
-                array or 1-D tensor of length :attr:`input_dimension`), e.g.
-                the output of :func:`cebra_data.quality.neuron_quality`.
-
-        Returns:
-            A new dataset sharing this one's tensors.
-
-        Raises:
-            ValueError: if a column does not have one value per neuron.
-
-        Example:
-            >>> import numpy as np, cebra_data
-            >>> ds = cebra_data.TensorDataset(np.zeros((20, 3)), discrete=np.zeros(20, dtype=int))
-            >>> ds.with_neuron_meta(area=["V1", "V1", "LM"]).neuron_meta[2]
-            {'area': 'LM'}
-        """
-        records = self.neuron_meta or [{} for _ in range(self.input_dimension)]
-        for key, values in columns.items():
-            if isinstance(values, torch.Tensor):
-                values = values.detach().cpu().numpy()
-            values = list(values.tolist() if isinstance(values, np.ndarray) else values)
-            if len(values) != self.input_dimension:
-                raise ValueError(
-                    f"neuron metadata column {key!r} should have one value per neuron "
-                    f"({self.input_dimension}), but got {len(values)}."
-                )
-            for record, value in zip(records, values):
-                record[key] = value
-        return self._replace(neuron_meta=records)
-
-    def _neuron_matches(self, predicate: Any, attributes: Dict[str, Any]) -> Tuple[List[bool], set, bool, bool]:
-        return _match_neurons(self._neuron_meta, predicate, attributes)
-
-    def select_neurons(
-        self,
-        predicate: Optional[Callable[[Dict[str, Any]], Any]] = None,
-        **attributes: Any,
-    ) -> "TensorDataset":
-        """A new dataset with the neurons whose metadata match.
-
-        A neuron is kept when ``record[key] == value`` for every ``key=value``
-        in ``attributes`` and ``predicate(record)`` is true, where ``record``
-        is its :attr:`neuron_meta` dict. A neuron whose record lacks one of the
-        keys is **not selected** (also when the predicate raises ``KeyError``
-        for a key the record lacks), so one call works on sessions with
-        different metadata; a key that *no* neuron has is an error, since it
-        is almost always a typo.
-
-        The new dataset shares labels, trials and offset, holds a copy of the
-        selected columns, keeps the matching part of every neural
-        normalisation, and records the original columns in
-        :attr:`source_neurons`.
-
-        Args:
-            predicate: a function of one neuron's metadata dict.
-            **attributes: required metadata values.
-
-        Returns:
-            A new :class:`TensorDataset`.
-
-        Raises:
-            ValueError: without :attr:`neuron_meta`, without any criterion, or
-                when no neuron matches.
-            KeyError: for a key that no neuron's metadata has.
-
-        Example:
-            >>> import numpy as np, cebra_data
-            >>> meta = [{"area": "V1", "snr": 0.9}, {"area": "V1", "snr": 0.1}, {"area": "LM"}]
-            >>> ds = cebra_data.TensorDataset(np.zeros((20, 3)), discrete=np.zeros(20, dtype=int),
-            ...                               neuron_meta=meta)
-            >>> ds.select_neurons(area="V1").input_dimension
-            2
-            >>> ds.select_neurons(lambda n: n["snr"] > 0.5).source_neurons.tolist()
-            [0]
-        """
-        if predicate is None and not attributes:
-            raise ValueError("select_neurons needs a predicate and/or attribute=value criteria.")
-        if predicate is not None and not callable(predicate):
-            raise TypeError(
-                f"predicate should be a function of a neuron's metadata dict, but got "
-                f"{type(predicate).__name__}."
-            )
-        if self._neuron_meta is None:
-            raise ValueError(
-                "select_neurons needs per-neuron metadata: build the dataset with neuron_meta=... "
-                "or add columns with with_neuron_meta(...)."
-            )
-        selected, keys, ran, candidates = self._neuron_matches(predicate, attributes)
-        _check_selection_keys(attributes, keys, predicate, ran, candidates)
-        return self._take_neurons(selected)
-
-    def _take_neurons(self, selected: List[bool]) -> "TensorDataset":
-        keep = torch.tensor(selected, dtype=torch.bool)
-        if not bool(keep.any()):
-            raise ValueError(
-                f"select_neurons matched none of the {self.input_dimension} neurons; a dataset "
-                "needs at least one."
-            )
-        columns = keep.nonzero().flatten()
-        normalization = []
-        for record in self.normalization:
-            if record["target"] == "neural":
-                record = dict(record, location=record["location"][columns.to(record["location"].device)],
-                              scale=record["scale"][columns.to(record["scale"].device)])
-            normalization.append(record)
-        return self._replace(
-            neural=self.neural[:, columns.to(self.neural.device)].contiguous(),
-            neuron_meta=[self._neuron_meta[int(c)] for c in columns] if self._neuron_meta else None,
-            normalization=tuple(normalization),
-            source_neurons=self.source_neurons[columns],
-        )
 
     # -- windows ------------------------------------------------------------------
 
@@ -948,18 +627,18 @@ class DatasetCollection(MultiSessionDataset):
         keys: set = set()
         ran = candidates = False
         for i, session in enumerate(self._datasets):
-            if not hasattr(session, "_neuron_matches"):
+            if not hasattr(session, "neuron_matches"):
                 raise TypeError(
                     f"session {i} is a {type(session).__name__}, which does not support "
                     "select_neurons; use TensorDataset sessions."
                 )
-            selected, session_keys, session_ran, session_candidates = session._neuron_matches(
+            selected, session_keys, session_ran, session_candidates = session.neuron_matches(
                 predicate, attributes
             )
             matches.append(selected)
             keys |= session_keys
             ran, candidates = ran or session_ran, candidates or session_candidates
-        _check_selection_keys(attributes, keys, predicate, ran, candidates)
+        check_selection_keys(attributes, keys, predicate, ran, candidates)
         empty = [i for i, selected in enumerate(matches) if not any(selected)]
         if empty:
             raise ValueError(

@@ -144,14 +144,13 @@ def describe(dataset: Any, as_text: bool = False) -> Union[DatasetSummary, str]:
           sampleable: 92 of 100 time steps; excluded: 0
           neurons: 4, no metadata
     """
-    from cebra_data.base import Dataset
-    from cebra_data.multi_session import MultiSessionDataset
-
-    if not isinstance(dataset, Dataset):
+    # Duck-typed on purpose: this module sits beside cebra_data.base (which
+    # calls it from Dataset.describe), so it cannot import the dataset classes.
+    if not all(hasattr(dataset, name) for name in ("sample_mask", "offset", "load_batch")):
         raise TypeError(
             f"describe expects a cebra_data.Dataset, but got {type(dataset).__name__}."
         )
-    if isinstance(dataset, MultiSessionDataset):
+    if callable(getattr(dataset, "iter_sessions", None)):
         sessions = [_single(s) for s in dataset.iter_sessions()]
         summary = DatasetSummary(
             kind=type(dataset).__name__,

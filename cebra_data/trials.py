@@ -23,6 +23,7 @@ import torch
 
 __all__ = [
     "trial_starts",
+    "trial_bounds",
     "frame_in_trial",
     "repeat_frame_labels",
     "concatenate_trials",
@@ -352,3 +353,26 @@ def concatenate_trials(
             check_lengths("discrete", discrete_list)
             result["discrete"] = _concat(discrete_list)
     return result
+
+
+def trial_bounds(trial_ids: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Per sample: the index of the first sample of its trial and one past its last.
+
+    Args:
+        trial_ids: ``(N,)`` trial ids, each trial one contiguous block.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data.trials import trial_bounds
+        >>> low, high = trial_bounds(torch.tensor([4, 4, 7, 7, 7]))
+        >>> low.tolist(), high.tolist()
+        ([0, 0, 2, 2, 2], [2, 2, 5, 5, 5])
+    """
+    n = trial_ids.numel()
+    position = torch.arange(n)
+    new_trial = torch.ones(n, dtype=torch.bool)
+    new_trial[1:] = trial_ids[1:].cpu() != trial_ids[:-1].cpu()
+    starts = position[new_trial]
+    ends = torch.cat([starts[1:], torch.tensor([n])])
+    block = torch.cumsum(new_trial.long(), 0) - 1
+    return starts[block], ends[block]

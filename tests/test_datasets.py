@@ -60,7 +60,7 @@ def test_integer_neural_is_converted_to_float32():
         (dict(neural=NEURAL.astype(str), continuous=np.zeros(50)), TypeError, "numeric array, but got an array of dtype <U"),
         (dict(neural=NEURAL, continuous=np.zeros(50), offset=Offset(30, 30)), ValueError,
          "recording has 50 samples, fewer than the 60 samples of one window"),
-        (dict(neural=NEURAL, continuous=np.zeros(50), offset="5"), TypeError, "offset should be a cebra_data.Offset"),
+        (dict(neural=NEURAL, continuous=np.zeros(50), offset="5"), TypeError, "Invalid offset: offset should be a cebra_data.Offset"),
         (dict(neural=NEURAL, continuous=np.zeros(50), trial_ids=[0] * 20 + [1] * 20 + [0] * 10), ValueError,
          "contiguous block .* trial\\(s\\) \\[0\\] appear in several separate blocks"),
         (dict(neural=NEURAL, continuous=np.zeros(50), trial_ids=[0] * 10), ValueError,
