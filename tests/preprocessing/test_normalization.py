@@ -60,6 +60,42 @@ def test_fitting_on_a_held_out_part_needs_allow_test(part):
         Normalizer().fit(collection)
 
 
+def test_held_out_fit_error_is_one_class_under_every_import_path():
+    from cebra_data.errors import CebraDataError
+    from cebra_data.errors import HeldOutFitError as from_errors
+    from cebra_data.preprocessing import HeldOutFitError as from_preprocessing
+    from cebra_data.preprocessing.normalization import HeldOutFitError as from_module
+
+    assert HeldOutFitError is from_errors is from_preprocessing is from_module
+    assert issubclass(HeldOutFitError, CebraDataError) and issubclass(HeldOutFitError, ValueError)
+
+
+class _NotATensorDataset(cebra_data.SingleSessionDataset):
+    """A valid dataset that is not a TensorDataset: Normalizer cannot build a new one from it."""
+
+    def __init__(self):
+        super().__init__()
+        self.neural = torch.zeros(50, 3)
+
+    def __len__(self):
+        return 50
+
+    @property
+    def input_dimension(self):
+        return 3
+
+    def __getitem__(self, index):
+        return self.neural[index].unsqueeze(-1)
+
+
+def test_other_dataset_types_are_rejected_with_a_type_error():
+    with pytest.raises(TypeError, match="Normalizer works on TensorDataset .* got _NotATensorDataset"):
+        Normalizer().fit(_NotATensorDataset())
+    scaler = Normalizer().fit(drifting())
+    with pytest.raises(TypeError, match="got _NotATensorDataset"):
+        scaler.transform(_NotATensorDataset())
+
+
 def test_continuous_statistics_skip_nan_and_keep_it():
     behaviour = np.array([[1.0], [np.nan], [3.0], [5.0], [np.nan]])
     ds = TensorDataset(np.zeros((5, 2), dtype=np.float32) + np.arange(5)[:, None], continuous=behaviour)

@@ -35,6 +35,8 @@ import numpy as np
 import torch
 
 from cebra_data._validation import check_choice, check_int
+from cebra_data.datasets import TensorDataset
+from cebra_data.multi_session import MultiSessionDataset
 
 __all__ = ["DatasetSplit", "split_dataset", "SPLIT_BY"]
 
@@ -314,7 +316,7 @@ def _make_part(dataset: Any, blocks: List[Block], part: int, name: str, by: str)
         raise ValueError(f"part {name!r} received no time steps.")
     index = torch.cat([torch.arange(a, b) for a, b in spans]).to(dataset.device)
     source = dataset.source_index[index] if dataset.source_index is not None else index
-    return dataset._replace(
+    return dataset.replace(
         neural=_gather(dataset.neural, spans),
         continuous=_gather(dataset.continuous, spans),
         discrete=_gather(dataset.discrete, spans),
@@ -352,7 +354,7 @@ def _split_single(
     rng: Optional[np.random.Generator], num_blocks: Optional[int], parts: Optional[Mapping[str, Any]],
     gap: Optional[int], session: Optional[int],
 ) -> Tuple[Tuple[str, ...], List[Any], List[Dict[str, Any]], List[int], int]:
-    if not hasattr(dataset, "_replace"):
+    if not isinstance(dataset, TensorDataset):
         where = "" if session is None else f" (session {session})"
         raise TypeError(
             f"split_dataset supports TensorDataset and collections of them, but got a "
@@ -509,8 +511,6 @@ def split_dataset(
                 stacklevel=2,
             )
             break
-
-    from cebra_data.multi_session import MultiSessionDataset
 
     if isinstance(dataset, MultiSessionDataset):
         sessions = list(dataset.iter_sessions())

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from cebra_data import DatasetCollection, DiscreteDataLoader, TensorDataset
-from cebra_data.quality import group_repeats, neuron_quality, signal_to_noise, split_half_reliability
+from cebra_data.preprocessing.quality import (group_repeats, neuron_quality, signal_to_noise,
+                                              split_half_reliability)
 
 NOISE = np.array([0.25, 0.5, 1.0, 2.0, 4.0])   # signal variance 1 in every neuron
 

@@ -201,3 +201,30 @@ def test_a_part_can_be_split_again_and_keeps_its_origin():
     inner = split_dataset(train, (0.75, 0.25))
     assert inner.train.source_index[0] == 0 and inner.test.held_out
     assert int(inner.test.source_index[-1]) == int(train.source_index[-1])
+
+
+class _NotATensorDataset(cebra_data.SingleSessionDataset):
+    """A valid dataset that is not a TensorDataset: split_dataset cannot cut it into parts."""
+
+    def __len__(self):
+        return 100
+
+    @property
+    def input_dimension(self):
+        return 2
+
+    @property
+    def continuous_index(self):
+        return torch.zeros(100, 1)
+
+    def __getitem__(self, index):
+        return torch.zeros(len(index), 2, len(self.offset))
+
+
+def test_other_dataset_types_are_rejected_with_a_type_error():
+    with pytest.raises(TypeError, match="supports TensorDataset .* got a _NotATensorDataset\\."):
+        split_dataset(_NotATensorDataset())
+    collection = DatasetCollection([TensorDataset(np.zeros((100, 2)), continuous=np.zeros(100)),
+                                    _NotATensorDataset()])
+    with pytest.raises(TypeError, match="got a _NotATensorDataset \\(session 1\\)"):
+        split_dataset(collection)

@@ -52,6 +52,7 @@ import numpy as np
 import torch
 
 from cebra_data._validation import check_int, check_positive_int
+from cebra_data.trials import trial_starts
 
 __all__ = [
     "group_repeats",
@@ -117,7 +118,7 @@ def signal_to_noise(responses: Responses) -> np.ndarray:
 
     Example:
         >>> import numpy as np
-        >>> from cebra_data.quality import signal_to_noise
+        >>> from cebra_data.preprocessing.quality import signal_to_noise
         >>> rng = np.random.default_rng(0)
         >>> signal = rng.normal(size=(1, 2000, 1))              # variance 1
         >>> noise = rng.normal(size=(10, 2000, 2)) * [1.0, 2.0]  # noise variance 1 and 4
@@ -171,7 +172,7 @@ def split_half_reliability(
 
     Example:
         >>> import numpy as np
-        >>> from cebra_data.quality import split_half_reliability
+        >>> from cebra_data.preprocessing.quality import split_half_reliability
         >>> rng = np.random.default_rng(0)
         >>> signal = rng.normal(size=(1, 500, 1))
         >>> noise = rng.normal(size=(8, 500, 2)) * [0.5, 5.0]
@@ -232,8 +233,6 @@ def group_repeats(
         >>> {k: v.shape for k, v in cebra_data.quality.group_repeats(ds, ["a", "b", "a"]).items()}
         {'a': (2, 20, 3), 'b': (1, 30, 3)}
     """
-    from cebra_data.trials import trial_starts
-
     trial_ids = getattr(dataset, "trial_ids", None)
     if trial_ids is None:
         raise ValueError(

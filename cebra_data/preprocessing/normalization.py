@@ -5,7 +5,7 @@ and rescales any dataset with them (``transform``), returning a new dataset:
 the input is never modified. Statistics fitted on the training part and applied
 to validation and test parts keep held-out data out of the statistics; fitting
 on a held-out part of a split (see :func:`cebra_data.split_dataset`) raises
-:class:`HeldOutFitError` unless ``allow_test=True`` says it is intended.
+:class:`~cebra_data.errors.HeldOutFitError` unless ``allow_test=True`` says it is intended.
 
 Every transformed dataset records what was applied in its ``normalization``
 tuple (method, target, location, scale, the part it was fitted on), which
@@ -22,7 +22,9 @@ import numpy as np
 import torch
 
 from cebra_data._validation import check_choice
-from cebra_data.errors import CebraDataError, MissingIndexError
+from cebra_data.datasets import TensorDataset
+from cebra_data.errors import HeldOutFitError, MissingIndexError
+from cebra_data.multi_session import MultiSessionDataset
 
 __all__ = ["Normalizer", "HeldOutFitError", "NORMALIZATION_METHODS", "NORMALIZATION_TARGETS"]
 
@@ -30,10 +32,6 @@ __all__ = ["Normalizer", "HeldOutFitError", "NORMALIZATION_METHODS", "NORMALIZAT
 NORMALIZATION_METHODS = ("zscore", "max")
 #: The values of ``Normalizer(target=...)``.
 NORMALIZATION_TARGETS = ("neural", "continuous")
-
-
-class HeldOutFitError(CebraDataError, ValueError):
-    """A normaliser was asked to fit on a held-out (validation or test) part of a split."""
 
 
 def _values_and_rows(dataset: Any, target: str) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
@@ -119,7 +117,7 @@ class Normalizer:
         >>> scaler.fit(test)
         Traceback (most recent call last):
         ...
-        cebra_data.normalization.HeldOutFitError: the dataset is 'test', a held-out part of a split: ...
+        cebra_data.errors.HeldOutFitError: the dataset is 'test', a held-out part of a split: ...
     """
 
     location_: Union[torch.Tensor, List[torch.Tensor]]
@@ -158,8 +156,6 @@ class Normalizer:
             MissingIndexError: for ``target="continuous"`` without a continuous index.
             ValueError: if a feature has no finite value.
         """
-        from cebra_data.multi_session import MultiSessionDataset
-
         if getattr(dataset, "held_out", False) and not allow_test:
             raise HeldOutFitError(
                 f"the dataset is {getattr(dataset, 'split_part', None)!r}, a held-out part of a "
@@ -258,8 +254,6 @@ class Normalizer:
             ValueError: if the dataset's features do not match the fitted
                 ones, or its ``target`` is already normalised.
         """
-        from cebra_data.multi_session import MultiSessionDataset
-
         self._check_fitted()
         if isinstance(dataset, MultiSessionDataset):
             sessions = list(dataset.iter_sessions())
@@ -292,7 +286,7 @@ class Normalizer:
             "fitted_on": self.fitted_on,
         }
         scaled = (values - location) / scale
-        return dataset._replace(**{self.target: scaled}, normalization=dataset.normalization + (record,))
+        return dataset.replace(**{self.target: scaled}, normalization=dataset.normalization + (record,))
 
     def inverse_transform(self, data: Any, session_id: Optional[int] = None) -> Any:
         """Undo the normalisation of a dataset, a tensor or a numpy array.
@@ -312,8 +306,6 @@ class Normalizer:
         Raises:
             ValueError: if a dataset carries no matching normalisation record.
         """
-        from cebra_data.multi_session import MultiSessionDataset
-
         self._check_fitted()
         if isinstance(data, MultiSessionDataset):
             return type(data)([self.inverse_transform(s, i if self._per_session else None)
@@ -331,14 +323,14 @@ class Normalizer:
                 values = data.neural if self.target == "neural" else data.continuous
                 restored = values * record["scale"] + record["location"]
                 del records[k]
-                return data._replace(**{self.target: restored}, normalization=tuple(records))
+                return data.replace(**{self.target: restored}, normalization=tuple(records))
         raise ValueError(
             f"the dataset carries no normalisation of {self.target}, so there is nothing to undo."
         )
 
 
 def _check_supported(dataset: Any) -> None:
-    if not hasattr(dataset, "_replace") or not hasattr(dataset, "normalization"):
+    if not isinstance(dataset, TensorDataset):
         raise TypeError(
             "Normalizer works on TensorDataset and collections of them, but got "
             f"{type(dataset).__name__}."
