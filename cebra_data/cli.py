@@ -1,11 +1,13 @@
-"""The ``cebra-data`` command line: ``demo``, ``inspect`` and ``bench``.
+"""The ``cebra-data`` command line: ``demo`` and ``inspect``.
 
 This module only parses arguments and prints; the work is done by
-:mod:`cebra_data.demo` (the demo and the loader benchmark) and
-:func:`cebra_data.io.inspect_file`. Every subcommand has ``--help``. A user
-error (a bad file, a bad option value) prints one line ``cebra-data: error:
-...`` on stderr and exits with status 1; argparse's own usage errors exit
-with status 2; success exits with 0.
+:mod:`cebra_data.demo` and :func:`cebra_data.io.inspect_file`. Every
+subcommand has ``--help``. A user error (a bad file, a bad option value)
+prints one line ``cebra-data: error: ...`` on stderr and exits with status 1;
+argparse's own usage errors exit with status 2; success exits with 0.
+
+The loader throughput benchmark (formerly ``cebra-data bench``) is the script
+``python benchmarks/bench_loaders.py`` in the source tree.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sys
 from typing import Any, Dict, Optional, Sequence
 
 from cebra_data.errors import CebraDataError
+from cebra_data.io.deeplabcut import DEFAULT_PCUTOFF
 
 __all__ = ["main", "build_parser", "USER_ERRORS"]
 
@@ -170,30 +173,14 @@ def _inspect(args: argparse.Namespace) -> int:
 
 def _dataset_summary(args: argparse.Namespace) -> Optional[Any]:
     """``describe()`` of the file as a dataset, or ``None`` if it is not a dataset file."""
-    from cebra_data.io.dataset_file import dataset_entries, load_dataset
+    from cebra_data.io.dataset_file import dataset_entries
 
     present = dataset_entries(args.file, trusted=args.trusted)
     if "neural" not in present or not {"continuous", "discrete"} & set(present):
         return None
-    return load_dataset(args.file, trusted=args.trusted).describe()
+    from cebra_data import TensorDataset
 
-
-# --------------------------------------------------------------------------- bench
-
-
-def _bench(args: argparse.Namespace) -> int:
-    from cebra_data import demo
-
-    device = _check_device(args.device)
-    rows = demo.benchmark_loaders(num_samples=args.samples, num_neurons=args.neurons,
-                                  batch_size=args.batch_size, steps=args.steps, seed=args.seed,
-                                  device=device, threads=args.threads)
-    print(f"Loader throughput on synthetic data: {args.samples} time steps x {args.neurons} "
-          f"neurons (multi-session: 3 sessions of {args.samples // 3} steps), batch size "
-          f"{args.batch_size}, window 10, {args.steps} batches each, device {device}")
-    print()
-    print(demo.format_benchmark(rows))
-    return 0
+    return TensorDataset.from_file(args.file, trusted=args.trusted).describe()
 
 
 # --------------------------------------------------------------------------- parser
@@ -220,7 +207,7 @@ def _nonnegative_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``cebra-data`` and its three subcommands."""
+    """The argument parser of ``cebra-data`` and its two subcommands."""
     parser = argparse.ArgumentParser(
         prog="cebra-data",
         description="cebra_data: a data layer for contrastive embedding of neural recordings.",
@@ -276,35 +263,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inspect.add_argument("file", help="the file to describe")
     inspect.add_argument("--key", help="describe only this entry")
-    inspect.add_argument("--pcutoff", type=float, default=0.6,
-                         help="likelihood threshold for DeepLabCut files (default 0.6)")
+    inspect.add_argument("--pcutoff", type=float, default=DEFAULT_PCUTOFF,
+                         help=f"likelihood threshold for DeepLabCut files (default {DEFAULT_PCUTOFF})")
     inspect.add_argument("--trusted", action="store_true",
                          help="allow pickle-based files that can run code (only for files you trust)")
     inspect.add_argument("--json", action="store_true", help="print the description as JSON")
     inspect.set_defaults(func=_inspect)
 
-    bench = sub.add_parser(
-        "bench",
-        help="measure the sampling throughput of every loader",
-        description=(
-            "Draw batches from every loader on synthetic data of the chosen size and print, per "
-            "loader, the time to draw the indices, the time to gather the windows and the "
-            "batches per second."
-        ),
-    )
-    bench.add_argument("--samples", type=_positive_int, default=100_000,
-                       help="time steps of the synthetic recording (default 100000)")
-    bench.add_argument("--neurons", type=_positive_int, default=120,
-                       help="neurons of the synthetic recording (default 120)")
-    bench.add_argument("--batch-size", type=_positive_int, default=512,
-                       help="references per batch (default 512)")
-    bench.add_argument("--steps", type=_positive_int, default=50,
-                       help="batches timed per loader (default 50)")
-    bench.add_argument("--seed", type=_nonnegative_int, default=0, help="seed (default 0)")
-    bench.add_argument("--device", default="cpu", help="torch device (default cpu)")
-    bench.add_argument("--threads", type=_positive_int, default=1,
-                       help="torch CPU threads (default 1)")
-    bench.set_defaults(func=_bench)
     return parser
 
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -12,18 +13,21 @@ from cebra_data import cli
 from cebra_data.demo import DemoConfig, make_linear_track
 
 
-def run(*args, cwd=None):
-    """Run ``python -m cebra_data ARGS`` and return the completed process."""
+BENCH_LOADERS = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_loaders.py"
+
+
+def run(*args, cwd=None, command=("-m", "cebra_data")):
+    """Run ``python -m cebra_data ARGS`` (or another ``command``) and return the completed process."""
     env = dict(os.environ, PYTHONWARNINGS="ignore")
-    return subprocess.run([sys.executable, "-m", "cebra_data", *map(str, args)],
+    return subprocess.run([sys.executable, *map(str, command), *map(str, args)],
                           capture_output=True, text=True, timeout=300, cwd=cwd, env=env)
 
 
-def assert_one_line_error(process, *fragments):
+def assert_one_line_error(process, *fragments, prog="cebra-data"):
     assert process.returncode == 1, process.stderr
     lines = process.stderr.strip().splitlines()
     assert len(lines) == 1, process.stderr
-    assert lines[0].startswith("cebra-data: error: ")
+    assert lines[0].startswith(f"{prog}: error: ")
     assert "Traceback" not in process.stderr
     for fragment in fragments:
         assert fragment in lines[0]
@@ -32,18 +36,27 @@ def assert_one_line_error(process, *fragments):
 # --------------------------------------------------------------------------- help
 
 
-@pytest.mark.parametrize("command", [[], ["demo"], ["inspect"], ["bench"]])
+@pytest.mark.parametrize("command", [[], ["demo"], ["inspect"]])
 def test_help_on_every_subcommand(command, capsys):
     with pytest.raises(SystemExit) as info:
         cli.main([*command, "--help"])
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith("usage: cebra-data")
-    for option in {"demo": ["--steps", "--seed", "--out", "--device", "--neural", "--behavior",
-                            "--neural-key", "--behavior-key"],
-                   "inspect": ["--key", "--json"],
-                   "bench": ["--samples", "--batch-size"]}.get("".join(command), ["demo", "inspect", "bench"]):
+    for option in {"demo": ["--steps", "--batch-size", "--seed", "--samples", "--out", "--device",
+                            "--threads", "--neural", "--behavior", "--neural-key",
+                            "--behavior-key", "--quiet"],
+                   "inspect": ["--key", "--json"]}.get("".join(command), ["demo", "inspect"]):
         assert option in out
+
+
+def test_bench_is_no_longer_a_subcommand(capsys):
+    """The loader benchmark moved to benchmarks/bench_loaders.py."""
+    assert "bench" not in cli.build_parser().format_help()
+    with pytest.raises(SystemExit) as info:
+        cli.main(["bench"])
+    assert info.value.code == 2
+    assert "invalid choice: 'bench'" in capsys.readouterr().err
 
 
 def test_usage_errors_exit_2(capsys):
@@ -183,13 +196,29 @@ def test_inspect_errors_are_one_line(tmp_path, capsys):
         assert all(fragment in err for fragment in fragments)
 
 
-# --------------------------------------------------------------------------- bench
+# --------------------------------------------------------------------------- the loader benchmark script
 
 
-def test_bench_prints_every_loader():
-    process = run("bench", "--samples", 600, "--neurons", 8, "--batch-size", 16, "--steps", 2)
+needs_script = pytest.mark.skipif(not BENCH_LOADERS.exists(),
+                                  reason="benchmarks/ is not part of this installation")
+
+
+@needs_script
+def test_bench_loaders_script_has_the_former_bench_options():
+    process = run("--help", command=[BENCH_LOADERS])
     assert process.returncode == 0, process.stderr
-    assert "600 time steps x 8 neurons" in process.stdout
+    assert process.stdout.startswith("usage: bench_loaders.py")
+    for option in ["--samples", "--neurons", "--batch-size", "--steps", "--seed", "--device",
+                   "--threads"]:
+        assert option in process.stdout
+
+
+@needs_script
+def test_bench_loaders_script_prints_every_loader():
+    process = run("--samples", 600, "--neurons", 8, "--batch-size", 16, "--steps", 2,
+                  command=[BENCH_LOADERS])
+    assert process.returncode == 0, process.stderr
+    assert "600 time steps x 8 neurons (multi-session: 3 sessions of 200 steps)" in process.stdout
     table = process.stdout.split("\n\n", 1)[1].splitlines()
     assert table[0].split() == ["loader", "setup", "s", "indices", "ms", "gather", "ms",
                                 "batches/s"]
@@ -201,8 +230,20 @@ def test_bench_prints_every_loader():
     assert all(float(line.split()[-1]) > 0 for line in table[2:])
 
 
-def test_bench_error_is_one_line():
-    assert_one_line_error(run("bench", "--samples", 10), "num_samples should be at least")
+@needs_script
+@pytest.mark.parametrize("args, fragment", [
+    (["--samples", 10], "num_samples should be at least 33"),
+    (["--device", "not-a-device"], "--device should name a torch device"),
+])
+def test_bench_loaders_script_errors_are_one_line(args, fragment):
+    assert_one_line_error(run(*args, command=[BENCH_LOADERS]), fragment, prog="bench_loaders.py")
+
+
+@needs_script
+def test_bench_loaders_script_usage_error_exits_2():
+    process = run("--steps", 0, command=[BENCH_LOADERS])
+    assert process.returncode == 2
+    assert "expected a positive integer, got '0'" in process.stderr
 
 
 def test_key_error_messages_lose_their_quotes():
