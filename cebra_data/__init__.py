@@ -15,61 +15,71 @@ __all__ = [
     "DiscreteDataLoader", "ContinuousDataLoader", "MixedDataLoader", "HybridDataLoader",
     "FullDataLoader", "MultiSessionLoader", "ContinuousMultiSessionDataLoader",
     "DiscreteMultiSessionDataLoader", "MixedMultiSessionDataLoader", "UnifiedLoader",
-    "SupervisedMultiObjectiveLoader", "ContrastiveMultiObjectiveLoader",
-    "MaskedMixin", "RandomNeuronMask", "RandomTimestepMask", "NeuronBlockMask", "TimeBlockMask",
+    "MultiObjectiveLoader", "SupervisedMultiObjectiveLoader", "ContrastiveMultiObjectiveLoader",
+    "Mask", "MaskedMixin", "RandomNeuronMask", "RandomTimestepMask", "NeuronBlockMask",
+    "TimeBlockMask", "Prior",
     "load_data", "load_deeplabcut",
+    "OrthogonalProcrustesAlignment", "ensemble_embeddings", "get_loader_options",
     # cebra_data's additions: trials, splits, normalisation, summaries, estimators
     "split_dataset", "DatasetSplit", "Normalizer", "HeldOutFitError", "describe",
     "DatasetSummary", "repeat_frame_labels", "frame_in_trial", "quality",
     "SklearnDataset", "make_loader",
 ]
 
-# --- core (datatypes, bases, datasets) ---
+# core: datatypes, bases, datasets
 from cebra_data.base import Dataset, HasDevice, Loader
 from cebra_data.datasets import DatasetCollection, TensorDataset, UnifiedDataset
 from cebra_data.datatypes import Batch, BatchIndex, Offset
-from cebra_data.multi_session import MultiSessionDataset
-from cebra_data.single_session import SingleSessionDataset
+from cebra_data.distributions.continuous import Prior
 
-# --- sampling (single-session loaders, masking, multi-objective) ---
-from cebra_data.single_session import (
-    ContinuousDataLoader,
-    DiscreteDataLoader,
-    FullDataLoader,
-    HybridDataLoader,
-    MixedDataLoader,
-)
+# CEBRA's helpers for comparing and combining embeddings
+from cebra_data.helper import OrthogonalProcrustesAlignment, ensemble_embeddings, get_loader_options
+
+# io
+from cebra_data.io import load_data, load_deeplabcut
+
+# masking
 from cebra_data.masking import (
+    Mask,
     MaskedMixin,
     NeuronBlockMask,
     RandomNeuronMask,
     RandomTimestepMask,
     TimeBlockMask,
 )
-from cebra_data.multiobjective import (
-    ContrastiveMultiObjectiveLoader,
-    DatasetxCEBRA,
-    SupervisedMultiObjectiveLoader,
-)
 
-# --- multi-session ---
+# multi-session and multi-objective loaders
 from cebra_data.multi_session import (
     ContinuousMultiSessionDataLoader,
     DiscreteMultiSessionDataLoader,
     MixedMultiSessionDataLoader,
+    MultiSessionDataset,
     MultiSessionLoader,
     UnifiedLoader,
 )
+from cebra_data.multiobjective import (
+    ContrastiveMultiObjectiveLoader,
+    DatasetxCEBRA,
+    MultiObjectiveLoader,
+    SupervisedMultiObjectiveLoader,
+)
 
-# --- io ---
-from cebra_data.io import load_data, load_deeplabcut
+# trials, splits, normalisation, summaries
+from cebra_data.preprocessing import quality
+from cebra_data.preprocessing.normalization import HeldOutFitError, Normalizer
+from cebra_data.preprocessing.splits import DatasetSplit, split_dataset
 
-# --- trials, splits, normalisation ---
-from cebra_data import quality
-from cebra_data.normalization import HeldOutFitError, Normalizer
-from cebra_data.splits import DatasetSplit, split_dataset
+# single-session loaders
+from cebra_data.single_session import (
+    ContinuousDataLoader,
+    DiscreteDataLoader,
+    FullDataLoader,
+    HybridDataLoader,
+    MixedDataLoader,
+    SingleSessionDataset,
+)
+
+# estimators
+from cebra_data.sklearn import SklearnDataset, make_loader
 from cebra_data.summary import DatasetSummary, describe
 from cebra_data.trials import frame_in_trial, repeat_frame_labels
-
-# --- estimators ---
-from cebra_data.sklearn import SklearnDataset, make_loader
