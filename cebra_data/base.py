@@ -11,7 +11,8 @@ from __future__ import annotations
 import abc
 import dataclasses
 import pathlib
-from typing import Any, ClassVar, Iterator, Optional
+import pickle
+from typing import Any, ClassVar, Iterator, Optional, Tuple
 
 import numpy as np
 import torch
@@ -24,10 +25,10 @@ from cebra_data.distributions.registry import make_conditional
 from cebra_data.errors import MissingIndexError
 from cebra_data.io.download import download_file, extract_gzip, file_checksum
 from cebra_data.masking import MaskedMixin
-from cebra_data.seeding import as_generator, derive_seed
+from cebra_data.seeding import as_generator, derive_seed, stream_seed
 from cebra_data.summary import describe
 
-__all__ = ["HasDevice", "Dataset", "Loader", "as_offset", "as_index_tensor"]
+__all__ = ["HasDevice", "Dataset", "Loader", "PickledByValue", "as_offset", "as_index_tensor"]
 
 def as_offset(offset: Any) -> Offset:
     """Return ``offset`` as an :class:`Offset`; ``None`` gives ``Offset(0, 1)``.
@@ -84,7 +85,31 @@ def as_index_tensor(index: Any, name: str = "index", device: Optional[str] = Non
     return tensor
 
 
-class Dataset(abc.ABC, HasDevice, MaskedMixin):
+def _unpickle_by_value(data: bytes) -> Any:
+    function, arguments, state = pickle.loads(data)
+    obj = function(*arguments)
+    if state:
+        obj.__dict__.update(state)
+    return obj
+
+
+class PickledByValue:
+    """Mixin: an object pickles as one plain pickle of its state (tensors by value).
+
+    Multiprocessing with ``spawn`` sends a ``DataLoader``'s dataset to each
+    worker through torch's ``ForkingPickler``, which shares every tensor's
+    storage through a file descriptor; two tensors viewing one storage then
+    hand the same descriptor twice and the worker fails to start ("bad
+    value(s) in fds_to_keep"). Pickling the state with the standard pickler
+    first copies each storage once and works with every sharing strategy.
+    """
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        function, arguments, state = object.__reduce_ex__(self, protocol)[:3]
+        return _unpickle_by_value, (pickle.dumps((function, arguments, state), protocol),)
+
+
+class Dataset(PickledByValue, abc.ABC, HasDevice, MaskedMixin):
     """Abstract base class of every dataset.
 
     A dataset holds a signal (e.g. neural activity) and, optionally, the
@@ -404,7 +429,7 @@ class Dataset(abc.ABC, HasDevice, MaskedMixin):
 
 
 @dataclasses.dataclass
-class Loader(abc.ABC, HasDevice):
+class Loader(PickledByValue, abc.ABC, HasDevice, torch.utils.data.IterableDataset):
     """Base class of every loader: composes distributions with a dataset.
 
     The fields are ``cebra.data.Loader``'s, in its order and with its
@@ -423,6 +448,12 @@ class Loader(abc.ABC, HasDevice):
     so every window keeps fitting. A subclass says only what differs:
     :meth:`_check_configuration`, :meth:`_build` and :meth:`get_indices`.
 
+    Every loader is a ``torch.utils.data.IterableDataset``: in
+    ``DataLoader(loader, batch_size=None, num_workers=W)`` the ``num_steps``
+    batches are split among the workers (and among the ranks of
+    ``torch.distributed``), each drawing its own stream derived from
+    ``(seed, shard)``; see :meth:`shard` and :meth:`set_epoch`.
+
     Args:
         dataset: the dataset to draw from.
         time_offset: the time lag of the ``"time"`` and ``"time_delta"``
@@ -435,6 +466,10 @@ class Loader(abc.ABC, HasDevice):
             seed and data give the identical stream of batches, in any
             process; ``None`` draws fresh entropy from the operating system
             (never from a global random state).
+        rank: keyword-only, with ``world_size``: this process's rank among
+            ``world_size`` data-parallel processes. By default taken from
+            ``torch.distributed`` when it is initialised, else ``0`` of ``1``.
+        world_size: keyword-only; see ``rank``.
         num_negatives: keyword-only; the number of negatives per batch.
             ``None`` (default) draws as many negatives as references; an integer
             draws that many from the prior, so the loss sees more (or fewer)
@@ -448,6 +483,8 @@ class Loader(abc.ABC, HasDevice):
     batch_size: Optional[int] = None
     seed: Optional[int] = dataclasses.field(default=None, kw_only=True)
     num_negatives: Optional[int] = dataclasses.field(default=None, kw_only=True)
+    rank: Optional[int] = dataclasses.field(default=None, kw_only=True)
+    world_size: Optional[int] = dataclasses.field(default=None, kw_only=True)
 
     #: Build the distributions at construction (``False``: before the first batch).
     _build_at_init: ClassVar[bool] = True
@@ -466,8 +503,10 @@ class Loader(abc.ABC, HasDevice):
             self.seed = check_int(self.seed, "seed", minimum=0)
         if self.num_negatives is not None:
             self.num_negatives = check_positive_int(self.num_negatives, "num_negatives")
+        self._check_rank()
+        self._epoch: Optional[int] = None
         self._check_configuration()
-        self._init_generators()
+        self._init_generators(self.seed)
         self._built_for: Optional[Offset] = None
         if self._build_at_init:
             self._refresh()
@@ -486,9 +525,12 @@ class Loader(abc.ABC, HasDevice):
 
     # -- shared machinery ----------------------------------------------------------
 
-    def _init_generators(self) -> None:
-        """Create the loader's generator from :attr:`seed`."""
-        self._generator = as_generator(self.seed)
+    def _init_generators(self, seed: Optional[int]) -> None:
+        """Create the loader's generator from ``seed``."""
+        self._generator = as_generator(seed)
+
+    def _reseed_children(self) -> None:
+        """Re-derive seeds a subclass stored outside :meth:`_build` (after a re-seed)."""
 
     def _refresh(self) -> None:
         """(Re)build the distributions if the dataset's offset changed since the last build."""
@@ -568,5 +610,78 @@ class Loader(abc.ABC, HasDevice):
         return self.num_steps
 
     def __iter__(self) -> Iterator[Batch]:
-        for _ in range(len(self)):
-            yield self.dataset.load_batch(self.get_indices(self.batch_size))
+        """Yield this process's share of the ``num_steps`` batches (see :meth:`shard`)."""
+        shard, num_shards = self._start_stream()
+        for _ in range(shard, len(self), num_shards):
+            yield self._next_batch()
+
+    def _next_batch(self) -> Any:
+        """One batch of the stream: ``dataset.load_batch(get_indices(batch_size))``."""
+        return self.dataset.load_batch(self.get_indices(self.batch_size))
+
+    # -- workers, ranks and epochs ---------------------------------------------------
+
+    def _check_rank(self) -> None:
+        if (self.rank is None) != (self.world_size is None):
+            raise ValueError(
+                "rank and world_size go together: pass both or neither, but got "
+                f"rank={self.rank!r}, world_size={self.world_size!r}."
+            )
+        if self.world_size is not None:
+            self.world_size = check_positive_int(self.world_size, "world_size")
+            self.rank = check_int(self.rank, "rank", minimum=0)
+            if self.rank >= self.world_size:
+                raise ValueError(
+                    f"rank should be in 0 .. world_size - 1 = {self.world_size - 1}, but got "
+                    f"rank={self.rank}."
+                )
+
+    def rank_and_world_size(self) -> Tuple[int, int]:
+        """``(rank, world_size)``: the explicit fields, else ``torch.distributed``'s, else ``(0, 1)``."""
+        if self.world_size is not None:
+            return self.rank, self.world_size
+        distributed = torch.distributed
+        if distributed.is_available() and distributed.is_initialized():
+            return distributed.get_rank(), distributed.get_world_size()
+        return 0, 1
+
+    def shard(self) -> Tuple[int, int]:
+        """``(shard, num_shards)`` of the current process: one shard per rank and worker.
+
+        Inside a ``torch.utils.data.DataLoader`` worker (``num_workers=W``) of
+        rank ``r`` (of ``R``), the shard is ``r * W + worker_id`` of ``R * W``;
+        in a plain process it is ``(0, 1)``. Iterating yields the steps
+        ``shard, shard + num_shards, ...`` of ``range(num_steps)``, so the
+        shards together yield exactly ``num_steps`` batches.
+        """
+        info = torch.utils.data.get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info is not None else (0, 1)
+        rank, world = self.rank_and_world_size()
+        return rank * workers + worker, world * workers
+
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next iteration's stream a function of ``(seed, epoch, shard)``.
+
+        As ``torch.utils.data.distributed.DistributedSampler.set_epoch``: worker
+        processes start from a copy of the loader, so without it every epoch
+        of a ``DataLoader`` with workers would repeat the same batches. Call it
+        at the start of every epoch.
+        """
+        self._epoch = check_int(epoch, "epoch", minimum=0)
+
+    def _start_stream(self) -> Tuple[int, int]:
+        """Seed this process's stream and return ``(shard, num_shards)``.
+
+        One process without :meth:`set_epoch` continues the loader's own stream
+        (the behaviour of a loader outside any ``DataLoader``). Otherwise the
+        loader and all its distributions are re-seeded from
+        ``(seed, shard, epoch)``, so shards never repeat each other's batches
+        and the same seed, shard count and epoch give the same batches.
+        """
+        shard, num_shards = self.shard()
+        if num_shards > 1 or self._epoch is not None:
+            base = self.seed if self.seed is not None else derive_seed(self._generator)
+            self._init_generators(stream_seed(base, shard, self._epoch or 0))
+            self._reseed_children()
+            self._built_for = None
+        return shard, num_shards

@@ -313,14 +313,20 @@ class MultiObjectiveLoader(Loader):
                 f"but got batch_size={self.batch_size}."
             )
 
-    def _init_generators(self) -> None:
+    def _init_generators(self, seed: Optional[int]) -> None:
         """Two streams from ``seed``: draws, and the seeds of the configured distributions."""
-        root = as_generator(self.seed)
+        root = as_generator(seed)
         self._generator = spawn_generator(root)
         self._seed_generator = spawn_generator(root)
 
     def _child_seed(self) -> int:
         return derive_seed(self._seed_generator)
+
+    def _reseed_children(self) -> None:
+        """Give the configured distributions new seeds from the new seed stream (in order)."""
+        configs = getattr(self, "_configs", [])
+        self._configs = [(name, kwargs, self._child_seed()) for name, kwargs, _ in configs]
+        self._distributions_for = None
 
     def add_config(self, config: Mapping[str, Any]) -> None:
         """Add one objective (see the subclasses)."""
@@ -431,8 +437,10 @@ class SupervisedMultiObjectiveLoader(MultiObjectiveLoader):
                 "SupervisedMultiObjectiveLoader has no label to load: add one with "
                 'add_config({"label": name}) or pass labels=[...].'
             )
-        for _ in range(len(self)):
-            yield self.dataset.load_batch_supervised(self.get_indices(self.batch_size), self.labels)
+        yield from super().__iter__()
+
+    def _next_batch(self) -> Batch:
+        return self.dataset.load_batch_supervised(self.get_indices(self.batch_size), self.labels)
 
 
 @dataclasses.dataclass
@@ -601,6 +609,5 @@ class ContrastiveMultiObjectiveLoader(MultiObjectiveLoader):
         positive = [distribution.sample_conditional(reference) for distribution in self.distributions]
         return BatchIndex(reference=reference, positive=positive, negative=negative)
 
-    def __iter__(self) -> Iterator[Batch]:
-        for _ in range(len(self)):
-            yield self.dataset.load_batch_contrastive(self.get_indices(self.batch_size))
+    def _next_batch(self) -> Batch:
+        return self.dataset.load_batch_contrastive(self.get_indices(self.batch_size))

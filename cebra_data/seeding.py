@@ -26,7 +26,7 @@ import torch
 
 from cebra_data.device import DeviceLike, HasDevice
 
-__all__ = ["SeedLike", "as_generator", "derive_seed", "spawn_generator", "HasGenerator"]
+__all__ = ["SeedLike", "as_generator", "derive_seed", "spawn_generator", "stream_seed", "HasGenerator"]
 
 #: What a ``seed`` argument accepts: an integer, ``None`` (fresh entropy) or a generator.
 SeedLike = Union[int, None, torch.Generator]
@@ -97,6 +97,21 @@ def derive_seed(generator: torch.Generator) -> int:
 def spawn_generator(generator: torch.Generator) -> torch.Generator:
     """Return a new generator seeded with :func:`derive_seed` of ``generator``."""
     return as_generator(derive_seed(generator))
+
+
+def stream_seed(seed: int, *keys: int) -> int:
+    """A seed in ``[0, 2**63 - 1)`` derived from ``seed`` and integer ``keys`` (e.g. shard, epoch).
+
+    Different keys give independent streams; the same ``seed`` and keys give the
+    same seed in any process (numpy's ``SeedSequence`` hashing, no global state).
+
+    Example:
+        >>> from cebra_data.seeding import stream_seed
+        >>> stream_seed(7, 0, 1) == stream_seed(7, 0, 1), stream_seed(7, 0, 1) == stream_seed(7, 1, 1)
+        (True, False)
+    """
+    words = np.random.SeedSequence([int(seed), *(int(k) for k in keys)]).generate_state(2, np.uint64)
+    return int(words[0] % np.uint64(_SEED_HIGH))
 
 
 class HasGenerator(HasDevice):

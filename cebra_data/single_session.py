@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from typing import Iterator, Optional
+from typing import Optional
 
 import torch
 
@@ -386,6 +386,12 @@ class FullDataLoader(ContinuousDataLoader):
     As in CEBRA, ``batch_size`` is set to ``None`` and iterating yields the
     :class:`~cebra_data.BatchIndex` of each step (``num_steps`` times).
 
+    With ``R`` data-parallel ranks (``torch.distributed``, or the ``rank`` and
+    ``world_size`` fields), rank ``r`` takes every ``R``-th valid reference
+    starting at the ``r``-th (``support[r::R]``): the shards are disjoint, their
+    union is every valid reference, and their sizes differ by at most one (no
+    padding, no repeats). Negatives are a permutation of the rank's shard.
+
     Args:
         dataset: see :class:`ContinuousDataLoader`.
         num_steps: number of full batches an iteration yields.
@@ -433,12 +439,12 @@ class FullDataLoader(ContinuousDataLoader):
                 f"but got num_samples={num_samples!r}."
             )
         self._refresh()
-        reference = self.distribution.support
+        rank, world_size = self.rank_and_world_size()
+        reference = self.distribution.support[rank::world_size]
         permutation = torch.randperm(len(reference), generator=self._generator)
         negative = reference[permutation.to(reference.device)]
         positive = self.distribution.sample_conditional(reference)
         return BatchIndex(reference=reference, positive=positive, negative=negative)
 
-    def __iter__(self) -> Iterator[BatchIndex]:
-        for _ in range(len(self)):
-            yield self.get_indices()
+    def _next_batch(self) -> BatchIndex:
+        return self.get_indices()

@@ -1,6 +1,6 @@
 """Loader streams recorded before the architecture refactor (issue 10), and how to rebuild them.
 
-``python -m tests._streams`` (from the repository root) rewrites
+``python tests/_streams.py`` (from the repository root) rewrites
 ``tests/data/recorded_streams.npz``; do that only when a change to a stream is
 deliberate and documented. ``tests/test_recorded_streams.py`` checks that every
 loader still draws exactly these indices.

@@ -8,7 +8,7 @@ seeds are derived or how draws are ordered fails here.
 import numpy as np
 import pytest
 
-from tests import _streams
+import _streams  # tests/_streams.py (pytest puts this folder on sys.path)
 
 
 @pytest.fixture(scope="module")
