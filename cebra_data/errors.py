@@ -8,6 +8,11 @@ handlers keep working; the specific types let callers react precisely.
 from __future__ import annotations
 
 __all__ = [
+    "MaskingValueError",
+    "MaskingTypeError",
+    "NotPoseFileError",
+    "DenseTooLargeError",
+    "FileChangedError",
     "CebraDataError",
     "DimensionMismatchError",
     "HeldOutFitError",
@@ -158,4 +163,37 @@ class ShapeError(CebraDataError, ValueError, TypeError):
 
     A ``ValueError`` and a ``TypeError``: CEBRA raised ``TypeError`` for some of
     these (e.g. a 2-D discrete index), so handlers of either keep working.
+    """
+
+
+class FileChangedError(CebraDataError, OSError):
+    """The file behind a file-backed dataset changed size or time stamp, or disappeared."""
+
+
+class DenseTooLargeError(CebraDataError, MemoryError):
+    """A sparse matrix in a file would not fit in memory as the dense array ``load_data`` returns."""
+
+
+class NotPoseFileError(NotDeepLabCutError):
+    """A file given to ``load_pose`` holds no poses; the message says what it holds.
+
+    A :class:`~cebra_data.errors.NotDeepLabCutError` (and so a ``ValueError``).
+    """
+
+
+class MaskingValueError(CebraDataError, ValueError, AssertionError):
+    """A masking value out of range.
+
+    Both the ``ValueError`` we raise and the ``AssertionError`` ``cebra.data``
+    raises (its checks are ``assert`` statements), so handlers written for
+    either keep working.
+    """
+
+
+class MaskingTypeError(CebraDataError, TypeError, ValueError, AssertionError):
+    """A masking value or batch of the wrong type.
+
+    Both our ``TypeError`` and what ``cebra.data`` raises in the same place: an
+    ``AssertionError`` for a masking value, a ``ValueError`` for a batch that is
+    not floating point.
     """

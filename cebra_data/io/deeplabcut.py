@@ -15,6 +15,7 @@ interpolation along time, per coordinate, over whole column blocks at once.
 from __future__ import annotations
 
 import pathlib
+import warnings
 from collections.abc import Hashable, Sequence
 from typing import Any, Optional, Union
 
@@ -27,14 +28,16 @@ from cebra_data.errors import (
     EmptyFileError,
     EmptyKeypointError,
     MissingColumnError,
+    NonNumericDataError,
     NotDeepLabCutError,
 )
-from cebra_data.io.reader import Table, listing
+from cebra_data.io.reader import Table, check_row_widths, listing
 from cebra_data.io.registry import open_entries
 
 __all__ = [
     "DEFAULT_PCUTOFF",
     "PoseSelection",
+    "check_pcutoff",
     "deeplabcut_csv_header",
     "deeplabcut_csv_table",
     "deeplabcut_summary",
@@ -86,6 +89,8 @@ def deeplabcut_csv_table(
     if any(len(r) != width for r in header):
         raise CorruptFileError(f"The DeepLabCut header rows of '{path}' have different lengths.")
     names = [r[0].strip() for r in header]
+    check_row_widths(path, delimiter, width, header_rows=header_rows,
+                     require_final_newline=True)
     columns = [tuple(r[c] for r in header) for c in range(index_columns, width)]
     # The last header row as pandas' header and the index columns as its index is the
     # parser's fast path (an explicit dtype or skiprows is markedly slower).
@@ -93,6 +98,19 @@ def deeplabcut_csv_table(
         path, sep=delimiter, header=header_rows - 1, index_col=list(range(index_columns)),
         engine="c",
     )
+    if frame.shape[1] != len(columns):
+        raise CorruptFileError(f"'{path}' has rows with fewer cells than its header.")
+    bad = [i for i, dtype in enumerate(frame.dtypes) if not pd.api.types.is_numeric_dtype(dtype)]
+    if bad:
+        column = frame.iloc[:, bad[0]]
+        numbers = pd.to_numeric(column, errors="coerce")
+        row = int(np.flatnonzero(numbers.isna().to_numpy() & column.notna().to_numpy())[0])
+        raise NonNumericDataError(
+            f"Column {columns[bad[0]]!r} of '{path}' is not numeric: frame {row} holds "
+            f"{column.iloc[row]!r}"
+            + (f" (and {len(bad) - 1} more column(s) hold text)" if len(bad) > 1 else "")
+            + ". DeepLabCut coordinates and likelihoods must be numbers or empty."
+        )
     values = frame.to_numpy(dtype=np.float64)
     if values.shape[1] != len(columns):
         raise CorruptFileError(f"'{path}' has rows with fewer cells than its header.")
@@ -180,6 +198,8 @@ class PoseSelection:
         self.y = [coords[p]["y"] for p in self.pairs]
         self.likelihood = {k: coords[p]["likelihood"] for k, p in enumerate(self.pairs)
                            if "likelihood" in coords[p]}
+        #: Labels of the selected keypoints that also have a ``z`` column (3-D files).
+        self.with_z = [self.label(p) for p in self.pairs if "z" in coords[p]]
 
     def label(self, pair: tuple[Optional[Hashable], Hashable]) -> str:
         """``"individual/bodypart"`` for multi-animal files, else ``"bodypart"``."""
@@ -257,6 +277,14 @@ def pose_from_table(
 ) -> tuple[np.ndarray, Optional[np.ndarray], list[str]]:
     """Turn a DLC table into ``(poses, mask or None, labels)``; see :func:`load_deeplabcut`."""
     selection = PoseSelection(table, keypoints, individuals, where)
+    if selection.with_z:
+        warnings.warn(
+            f"{where} is a 3-D DeepLabCut file: keypoint(s) {listing(selection.with_z)} have "
+            "a z coordinate. Poses are (frames, 2 * keypoints) x and y, as in CEBRA, so z is "
+            "not part of the result; read the z columns with pandas if you need them.",
+            UserWarning,
+            stacklevel=3,
+        )
     if table.n_rows == 0:
         raise EmptyFileError(f"{where} has no frames.")
     xy, valid = selection.read(table, pcutoff)
@@ -308,6 +336,28 @@ def deeplabcut_summary(table: Table, pcutoff: float) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- public API
+
+
+def check_pcutoff(pcutoff: Any) -> float:
+    """Return ``pcutoff`` as a float in [0, 1] (a likelihood threshold).
+
+    Raises:
+        TypeError: ``pcutoff`` is not a real number.
+        ValueError: ``pcutoff`` is not finite or outside [0, 1]; a cutoff above 1 would
+            mark every keypoint as missing, one below 0 would accept every position.
+
+    Example:
+        >>> from cebra_data.io.deeplabcut import check_pcutoff
+        >>> check_pcutoff(0.6)
+        0.6
+    """
+    value = check_float(pcutoff, "pcutoff")
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(
+            f"pcutoff is a likelihood threshold and should be between 0 and 1, but got "
+            f"pcutoff={value}."
+        )
+    return value
 
 
 def _as_names(value: Union[str, Sequence[str], None], name: str) -> Optional[list[str]]:
@@ -390,7 +440,7 @@ def load_deeplabcut(
     """
     keypoints = _as_names(keypoints, "keypoints")
     individuals = _as_names(individuals, "individuals")
-    pcutoff = check_float(pcutoff, "pcutoff")
+    pcutoff = check_pcutoff(pcutoff)
     with open_entries(filepath, trusted=trusted) as (path, _, entries):
         for entry in entries:
             value = entry.value() if entry.numeric is not False else None

@@ -49,6 +49,7 @@ from cebra_data.io.reader import (
     NonArray,
     Reader,
     Table,
+    check_dense_size,
     is_numeric_dtype,
     listing,
 )
@@ -58,6 +59,8 @@ __all__ = [
     "HDF5_SIGNATURE",
     "Hdf5Reader",
     "Mat73Reader",
+    "MatHdf5Reader",
+    "densify_sparse",
     "hdf5_signature_offset",
     "read_pandas_hdf",
 ]
@@ -121,8 +124,102 @@ def _read_dataset(dataset: Any, matlab: bool) -> Any:
     return np.asarray(array)
 
 
+def _unreadable_entry(name: str, reason: str) -> Entry:
+    """An entry that is listed (so ``inspect`` shows it) but fails only when it is read."""
+
+    def read() -> Any:
+        raise NonNumericDataError(f"Dataset {name!r} {reason}")
+
+    return Entry(name, read, dtype="unsupported", numeric=False)
+
+
+def _matlab_text(value: Any) -> str:
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(-1)[0]
+    return value.decode("latin-1") if isinstance(value, bytes) else str(value)
+
+
+def _sparse_entry(name: str, group: Any) -> Entry:
+    """A MATLAB v7.3 sparse matrix: ``data``/``ir``/``jc`` in a group, densified on read."""
+    n_rows = int(np.asarray(group.attrs["MATLAB_sparse"]).reshape(-1)[0])
+    jc = group.get("jc")
+    n_cols = max(int(jc.shape[0]) - 1, 0) if isinstance(jc, h5py.Dataset) and jc.shape else 0
+    matlab_class = _matlab_text(group.attrs.get("MATLAB_class", b"double"))
+    dtype = np.dtype(bool) if matlab_class == "logical" else np.dtype(np.float64)
+
+    def read() -> np.ndarray:
+        where = f"The MATLAB sparse matrix {name!r}"
+        parts = {k: group[k][()] if isinstance(group.get(k), h5py.Dataset) else None
+                 for k in ("data", "ir", "jc")}
+        data, ir, jc_values = parts["data"], parts["ir"], parts["jc"]
+        if jc_values is None:
+            raise CorruptFileError(f"{where} has no column pointers (jc).")
+        if data is None:  # an all-zero sparse matrix stores no data
+            data, ir = np.zeros(0, dtype), np.zeros(0, np.int64)
+        if isinstance(data, np.ndarray) and data.dtype.names == ("real", "imag"):
+            data = data["real"] + 1j * data["imag"]
+        return densify_sparse(data, ir, jc_values, (n_rows, n_cols), where)
+
+    return Entry(name, read, shape=(n_rows, n_cols), dtype=str(dtype), numeric=True)
+
+
+def densify_sparse(data: Any, indices: Any, indptr: Any, shape: tuple[int, int],
+                   where: str) -> np.ndarray:
+    """A checked compressed-sparse-column matrix as a dense array.
+
+    Args:
+        data: The non-zero values.
+        indices: The row of each value.
+        indptr: Where each column's values start (``shape[1] + 1`` entries).
+        shape: ``(rows, columns)``.
+        where: What the matrix is, for messages.
+
+    Returns:
+        The dense ``(rows, columns)`` array.
+
+    Raises:
+        CorruptFileError: the parts are inconsistent (an index out of range ...).
+        DenseTooLargeError: the dense array would not fit in memory.
+
+    Example:
+        >>> import numpy as np
+        >>> from cebra_data.io.hdf5 import densify_sparse
+        >>> densify_sparse(np.array([5.0]), np.array([1]), np.array([0, 0, 1]), (2, 2), "m")
+        array([[0., 0.],
+               [0., 5.]])
+    """
+    data, indices, indptr = (np.asarray(a).reshape(-1) for a in (data, indices, indptr))
+    n_rows, n_cols = shape
+    if n_rows < 0 or n_cols < 0 or indptr.shape != (n_cols + 1,) \
+            or indices.dtype.kind not in "iu" or indptr.dtype.kind not in "iu" \
+            or data.dtype.kind not in "biufc" or len(indices) != len(data) \
+            or (len(indptr) and (indptr[0] != 0 or indptr[-1] != len(data)
+                                 or np.any(np.diff(indptr.astype(np.int64)) < 0))) \
+            or (len(indices) and (indices.min() < 0 or indices.max() >= n_rows)):
+        raise CorruptFileError(
+            f"{where} is corrupted: its row indices, column pointers and values do not "
+            f"agree with its shape {shape}."
+        )
+    check_dense_size(shape, data.dtype, where)
+    dense = np.zeros(shape, dtype=data.dtype)
+    columns = np.repeat(np.arange(n_cols), np.diff(indptr.astype(np.int64)))
+    np.add.at(dense, (indices.astype(np.intp), columns), data)
+    return dense
+
+
 def _dataset_entry(name: str, dataset: Any, matlab: bool) -> Entry:
-    dtype = dataset.dtype
+    try:
+        dtype = dataset.dtype
+    except (TypeError, ValueError) as exc:
+        return _unreadable_entry(name, f"has an HDF5 type numpy cannot represent ({exc}), "
+                                 "so it cannot be loaded; the file's other entries can.")
+    if matlab and "MATLAB_object_decode" in dataset.attrs:
+        matlab_class = _matlab_text(dataset.attrs.get("MATLAB_class", b"object"))
+
+        def refuse() -> Any:
+            return NonArray(f"MATLAB object of class {matlab_class!r}")
+
+        return Entry(name, refuse, dtype=f"MATLAB {matlab_class} object", numeric=False)
     shape = tuple(int(s) for s in dataset.shape) if dataset.shape is not None else ()
     numeric = (is_numeric_dtype(dtype) or dtype.names == ("real", "imag")) \
         and dataset.shape is not None
@@ -152,10 +249,23 @@ def _walk(group: Any, path: pathlib.Path, trusted: bool, matlab: bool, out: list
         if isinstance(node, h5py.Dataset):
             out.append(_dataset_entry(name, node, matlab))
         elif isinstance(node, h5py.Group):
-            if pandas_type(node) is not None:
+            if matlab and "MATLAB_sparse" in node.attrs:
+                out.append(_sparse_entry(name, node))
+            elif pandas_type(node) is not None:
                 out.append(Entry(name, lambda node=node: _read_pandas(path, node, trusted)))
             else:
                 _walk(node, path, trusted, matlab, out)
+
+
+def _has_external_links(group: Any, depth: int = 0) -> bool:
+    for member in group:
+        link = group.get(member, getlink=True)
+        if isinstance(link, h5py.ExternalLink):
+            return True
+        node = group.get(member) if depth < 32 else None
+        if isinstance(node, h5py.Group) and _has_external_links(node, depth + 1):
+            return True
+    return False
 
 
 class Hdf5Reader(Reader):
@@ -176,6 +286,12 @@ class Hdf5Reader(Reader):
         with h5py.File(path, "r") as handle:
             entries: list[Entry] = []
             _walk(handle, path, trusted, self.matlab, entries)
+            if not entries and not trusted and _has_external_links(handle):
+                raise UnsafeFileError(
+                    f"'{path}' holds only external links, which point into other files; they "
+                    "are followed only with trusted=True (a crafted link can read any file "
+                    "on this machine). If you trust the file, pass trusted=True."
+                )
             yield entries
 
 
@@ -191,11 +307,27 @@ class Mat73Reader(Hdf5Reader):
     matlab = True
 
     def can_read(self, head: bytes) -> bool:
-        """v7.3 files have the HDF5 signature right after MATLAB's 512-byte header."""
-        return hdf5_signature_offset(head) >= 0
+        """v7.3 files have MATLAB's text header and the HDF5 signature after its 512 bytes."""
+        return head.startswith(b"MATLAB") and hdf5_signature_offset(head) == 512
 
 
 register_reader(Mat73Reader())
+
+
+class MatHdf5Reader(Hdf5Reader):
+    """A plain HDF5 file named ``.mat`` (no MATLAB header): read as HDF5, not transposed."""
+
+    name = "hdf5-mat"
+    suffixes = (".mat",)
+    description = "HDF5 (named .mat)"
+    matlab = False
+
+    def can_read(self, head: bytes) -> bool:
+        """HDF5 without MATLAB's header."""
+        return hdf5_signature_offset(head) >= 0 and not head.startswith(b"MATLAB")
+
+
+register_reader(MatHdf5Reader())
 
 
 # ----------------------------------------------------------------------------- pandas objects

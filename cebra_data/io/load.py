@@ -9,11 +9,18 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
+from cebra_data.errors import MissingColumnError, NonNumericDataError
 from cebra_data.io.deeplabcut import DEFAULT_PCUTOFF, pose_from_table
-from cebra_data.io.reader import Entry, Table, select_entry, to_numeric_array
+from cebra_data.io.reader import (
+    Entry,
+    Table,
+    is_numeric_dtype,
+    select_entry,
+    to_numeric_array,
+)
 from cebra_data.io.registry import open_entries
 
-__all__ = ["check_columns", "check_key", "entry_array", "load_data"]
+__all__ = ["check_columns", "check_key", "entry_array", "entry_with_columns", "load_data"]
 
 
 def check_key(key: Any) -> Union[str, int, None]:
@@ -131,7 +138,74 @@ def load_data(
     key = check_key(key)
     columns = check_columns(columns)
     with open_entries(file, trusted=trusted) as (path, _, entries):
-        return entry_array(select_entry(entries, key, f"'{path}'"), columns, path)
+        if key is None and columns is not None:
+            entry = entry_with_columns(entries, columns, f"'{path}'")
+        else:
+            if key is None:
+                _refuse_pose_default(entries, path)
+            entry = select_entry(entries, key, f"'{path}'")
+        return entry_array(entry, columns, path)
+
+
+def entry_with_columns(entries: list[Entry], columns: list[Any], where: str) -> Entry:
+    """The entry ``load_data(file, columns=...)`` reads when no key is given.
+
+    That is the first array-like entry (see :func:`~cebra_data.io.reader.select_entry`)
+    when it is a DeepLabCut table or holds the columns; otherwise the first table that
+    has every named column (even if other columns hold text, as in ``iris.csv``), or the
+    first 2-D numeric array whose column positions cover them.
+
+    Args:
+        entries: The file's entries.
+        columns: Checked column labels (see :func:`check_columns`).
+        where: The file, for messages.
+
+    Returns:
+        The entry; when none holds the columns, the default entry (whose error then
+        lists its columns).
+
+    Raises:
+        EmptyFileError, NonNumericDataError: no entry at all / no array-like entry and
+            no entry with the columns.
+
+    Example:
+        >>> import numpy as np
+        >>> from cebra_data.io.reader import Entry, Table
+        >>> from cebra_data.io.load import entry_with_columns
+        >>> names = np.array([["a"], ["b"]], dtype=object)
+        >>> table = Table(["name", "x"], [None], 2, [None, np.dtype(float)],
+        ...               lambda p: np.ones((2, len(p))))
+        >>> entry_with_columns([Entry("t", lambda: table)], ["x"], "f").name
+        't'
+    """
+    default = next((e for e in entries if e.array_like()), None)
+    if default is not None:
+        value = default.value()
+        if (isinstance(value, Table) and value.is_deeplabcut) or _has_columns(value, columns):
+            return default
+    for entry in entries:
+        if entry is default:
+            continue
+        try:
+            value = entry.value()
+        except NonNumericDataError:
+            continue  # an entry that cannot be represented; it cannot hold the columns
+        if _has_columns(value, columns):
+            return entry
+    return default if default is not None else select_entry(entries, None, where)
+
+
+def _has_columns(value: Any, columns: list[Any]) -> bool:
+    if isinstance(value, Table):
+        try:
+            value.positions(columns)
+        except MissingColumnError:
+            return False
+        return True
+    if isinstance(value, np.ndarray) and value.ndim == 2 and is_numeric_dtype(value.dtype):
+        return all(isinstance(c, numbers.Integral) and not isinstance(c, (bool, np.bool_))
+                   and -value.shape[1] <= int(c) < value.shape[1] for c in columns)
+    return False
 
 
 def entry_array(entry: Entry, columns: Optional[list[Any]], path: pathlib.Path) -> np.ndarray:
@@ -171,3 +245,27 @@ def entry_array(entry: Entry, columns: Optional[list[Any]], path: pathlib.Path) 
     array = to_numeric_array(value, columns, f"Entry {entry.name!r} of '{path}'")
     # a table may hand out a view of a larger read; give the caller its own array
     return array if array.base is None or not isinstance(value, Table) else array.copy()
+
+
+#: Entry names that together mark a SLEAP analysis HDF5 file.
+_SLEAP_ANALYSIS_ENTRIES = {"tracks", "node_names", "track_occupancy"}
+
+
+def _refuse_pose_default(entries: list[Entry], path: Any) -> None:
+    """Refuse to guess an entry of a SLEAP analysis file: its first array is not the poses.
+
+    Such a file holds ``tracks`` as ``(tracks, space, nodes, frames)`` beside
+    bookkeeping arrays (``track_occupancy``, ...); the first numeric entry is
+    rarely what the caller wants, and even ``tracks`` is not time-first.
+
+    Raises:
+        NonNumericDataError: for a SLEAP analysis file, naming :func:`cebra_data.load_pose`.
+    """
+    names = {entry.name for entry in entries}
+    if _SLEAP_ANALYSIS_ENTRIES <= names:
+        raise NonNumericDataError(
+            f"'{path}' is a SLEAP analysis file: its poses are 'tracks' as (tracks, space, "
+            "nodes, frames), beside bookkeeping entries, so load_data does not guess an entry. "
+            "Use cebra_data.load_pose(path) for time-first poses with gaps interpolated, or "
+            "pass key= to read one entry as stored."
+        )

@@ -19,9 +19,10 @@ from typing import Any, Optional
 
 import numpy as np
 import scipy.io
+import scipy.sparse
 
 from cebra_data.errors import CorruptFileError
-from cebra_data.io.hdf5 import hdf5_signature_offset
+from cebra_data.io.hdf5 import densify_sparse, hdf5_signature_offset
 from cebra_data.io.reader import Entry, Reader
 from cebra_data.io.registry import register_reader
 
@@ -34,6 +35,8 @@ _MATRIX, _COMPRESSED = 14, 15
 _NUMERIC_CLASSES = frozenset(range(6, 16))  # mxDOUBLE ... mxUINT64
 _CHAR, _SPARSE, _CELL, _STRUCT, _OBJECT = 4, 5, 1, 2, 3
 _FUNCTION_OR_OPAQUE = frozenset({16, 17})
+_INT32 = {5: "i", 6: "I"}  # miINT32 / miUINT32: flags, dimensions, field-name length
+_TEXT = frozenset({1, 2, 16, 17, 18})  # miINT8, miUINT8, miUTF8/16/32: names
 
 
 def _bad(message: str) -> CorruptFileError:
@@ -89,12 +92,13 @@ def _check_matrix(body: memoryview, order: str, depth: int) -> None:
     parts = _elements(body, order)
     if not parts:
         return  # an empty matrix element is MATLAB's empty placeholder in cells and structs
-    if len(parts) < 3 or parts[0][0] != 6 or len(parts[0][1]) != 8 or parts[1][0] != 5 \
-            or len(parts[1][1]) < 8 or len(parts[1][1]) % 4 or parts[2][0] not in (1, 2):
+    if len(parts) < 3 or parts[0][0] not in _INT32 or len(parts[0][1]) != 8 \
+            or parts[1][0] not in _INT32 or len(parts[1][1]) < 8 or len(parts[1][1]) % 4 \
+            or parts[2][0] not in _TEXT:
         raise _bad("an array header (flags, dimensions, name) is malformed")
     flags = struct.unpack(order + "I", parts[0][1][:4])[0]
     cls, is_complex = flags & 0xFF, bool(flags & 0x800)
-    dims = struct.unpack(order + f"{len(parts[1][1]) // 4}i", parts[1][1])
+    dims = struct.unpack(order + f"{len(parts[1][1]) // 4}{_INT32[parts[1][0]]}", parts[1][1])
     if any(d < 0 for d in dims):
         raise _bad("an array has a negative dimension")
     count = math.prod(dims)
@@ -111,14 +115,15 @@ def _check_matrix(body: memoryview, order: str, depth: int) -> None:
             _check_numeric(element, None, "data")
     elif cls in (_CELL, _STRUCT, _OBJECT):
         if cls == _OBJECT:
-            if not rest or rest[0][0] not in (1, 2):
+            if not rest or rest[0][0] not in _TEXT:
                 raise _bad("an object has no class name")
             rest = rest[1:]
         per_item = 1
         if cls != _CELL:
-            if len(rest) < 2 or rest[0][0] != 5 or len(rest[0][1]) != 4 or rest[1][0] not in (1, 2):
+            if len(rest) < 2 or rest[0][0] not in _INT32 or len(rest[0][1]) != 4 \
+                    or rest[1][0] not in _TEXT:
                 raise _bad("a struct lacks its field names")
-            name_length = struct.unpack(order + "i", rest[0][1])[0]
+            name_length = struct.unpack(order + _INT32[rest[0][0]], rest[0][1])[0]
             if name_length <= 0 or len(rest[1][1]) % name_length:
                 raise _bad("a struct's field names are malformed")
             per_item = len(rest[1][1]) // name_length
@@ -164,8 +169,23 @@ def _flatten(name: str, value: Any, out: list[Entry]) -> None:
         record = value.reshape(-1)[0]
         for field in value.dtype.names:
             _flatten(f"{name}/{field}", record[field], out)
+    elif scipy.sparse.issparse(value):
+        out.append(_sparse_entry(name, value))
     else:
         out.append(Entry(name, lambda value=value: value))
+
+
+def _sparse_entry(name: str, matrix: Any) -> Entry:
+    """A sparse variable, densified (with a memory check) when it is read."""
+    shape = tuple(int(s) for s in matrix.shape)
+
+    def read() -> np.ndarray:
+        csc = matrix.tocsc()
+        return densify_sparse(csc.data, csc.indices, csc.indptr, shape,
+                              f"The MATLAB sparse matrix {name!r}")
+
+    return Entry(name, read, shape=shape, dtype=str(matrix.dtype),
+                 numeric=matrix.dtype.kind in "biufc")
 
 
 class MatReader(Reader):

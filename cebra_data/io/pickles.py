@@ -17,8 +17,11 @@ entry named after the file's stem.
 from __future__ import annotations
 
 import contextlib
+import mmap
 import pathlib
 import pickle
+import zipfile
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,6 +38,9 @@ __all__ = ["JoblibReader", "PickleReader", "TorchReader"]
 
 _PICKLE_PROTOCOL_2_PLUS = b"\x80"
 _ZIP_MAGIC = b"PK\x03\x04"
+# joblib's compressors: zlib, gzip, bz2, xz, lzma, lz4
+_JOBLIB_COMPRESSED = (b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda", b"\x1f\x8b",
+                      b"BZh", b"\xfd7zXZ", b"\x5d\x00\x00", b"\x04\x22\x4d\x18")
 
 
 def _load_guarded(load: Any, path: pathlib.Path) -> Any:
@@ -42,6 +48,27 @@ def _load_guarded(load: Any, path: pathlib.Path) -> Any:
         return load()
     except RecursionError as exc:
         raise CorruptFileError(f"'{path}' is nested deeper than Python's recursion limit.") from exc
+
+
+def _trusted_pickle(handle: Any) -> Any:
+    """``pickle.load``; Python 2 pickles (byte strings) are retried with ``latin1``."""
+    try:
+        return pickle.load(handle)
+    except UnicodeDecodeError:
+        handle.seek(0)
+        return pickle.load(handle, encoding="latin1")
+
+
+def _mentions_joblib(handle: Any) -> bool:
+    """Whether the pickle refers to joblib's array wrapper (searched without reading it all)."""
+    with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        return view.find(b"joblib.numpy_pickle") >= 0
+
+
+def _load_joblib(path: pathlib.Path, handle: Any, trusted: bool) -> Any:
+    if trusted:
+        return _load_guarded(lambda: joblib.load(path), path)
+    return _load_guarded(lambda: restricted_joblib_load(handle), path)
 
 
 class PickleReader(Reader):
@@ -52,15 +79,35 @@ class PickleReader(Reader):
     description = "Python pickle"
 
     def can_read(self, head: bytes) -> bool:
-        """Protocols 2-5 start with ``\\x80``; protocols 0-1 have no magic (text-like opcodes)."""
-        return head.startswith(_PICKLE_PROTOCOL_2_PLUS) or head[:1] in b"(]}cdlN)IFSVX"
+        """Protocols 2-5 start with ``\\x80``; protocols 0-1 have no magic (text-like opcodes).
+
+        Compressed joblib files named ``.pkl`` are accepted too (joblib's own examples
+        use that suffix) and read as joblib files.
+        """
+        return head.startswith(_PICKLE_PROTOCOL_2_PLUS) or head[:1] in b"(]}cdlN)IFSVX" \
+            or head.startswith(_JOBLIB_COMPRESSED)
 
     @contextlib.contextmanager
     def entries(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
         """Unpickle the file (restricted unless trusted) and yield its entries."""
         with open(path, "rb") as handle:
-            load = (lambda: pickle.load(handle)) if trusted else (lambda: restricted_load(handle))
-            obj = _load_guarded(load, path)
+            joblib_file = handle.read(8).startswith(_JOBLIB_COMPRESSED)
+            handle.seek(0)
+            if joblib_file:
+                obj = _load_joblib(path, handle, trusted)
+            elif trusted:
+                if _mentions_joblib(handle):  # a joblib.dump file named .pkl
+                    obj = _load_joblib(path, handle, trusted)
+                else:
+                    obj = _load_guarded(lambda: _trusted_pickle(handle), path)
+            else:
+                try:
+                    obj = _load_guarded(lambda: restricted_load(handle), path)
+                except UnsafeFileError as exc:
+                    if "joblib.numpy_pickle" not in str(exc):
+                        raise
+                    handle.seek(0)  # a joblib.dump file named .pkl: arrays follow the pickle
+                    obj = _load_joblib(path, handle, trusted)
         yield entries_from_object(obj, path.stem)
 
 
@@ -77,11 +124,8 @@ class JoblibReader(Reader):
     @contextlib.contextmanager
     def entries(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
         """Load the file (restricted unless trusted) and yield its entries."""
-        if trusted:
-            obj = _load_guarded(lambda: joblib.load(path), path)
-        else:
-            with open(path, "rb") as handle:
-                obj = _load_guarded(lambda: restricted_joblib_load(handle), path)
+        with open(path, "rb") as handle:
+            obj = _load_joblib(path, handle, trusted)
         yield entries_from_object(obj, path.stem)
 
 
@@ -117,7 +161,23 @@ class TorchReader(Reader):
 
     @contextlib.contextmanager
     def entries(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
-        """Load the file on the CPU and yield its entries."""
+        """Load the file on the CPU and yield its entries.
+
+        Zip-based files are checked first: every member's CRC-32 (torch does not check
+        them, so a flipped byte inside a tensor would load as a different number), and
+        TorchScript archives (``torch.jit.save``), which hold a program, not plain data.
+        """
+        if _check_archive(path):
+            if not trusted:
+                raise UnsafeFileError(
+                    f"'{path}' is a TorchScript archive (written by torch.jit.save): it holds "
+                    "a compiled model (code), not plain tensors. If you trust the file, pass "
+                    "trusted=True to read its parameters and buffers (torch.jit.load), or "
+                    "save the tensors you need with torch.save(model.state_dict(), ...)."
+                )
+            module = torch.jit.load(str(path), map_location="cpu")
+            yield entries_from_object(module.state_dict(), path.stem)
+            return
         if trusted:
             obj = torch.load(path, map_location="cpu", weights_only=False)
         else:
@@ -140,6 +200,32 @@ class TorchReader(Reader):
                     ) from exc
                 raise
         yield entries_from_object(obj, path.stem)
+
+
+def _check_archive(path: pathlib.Path) -> bool:
+    """Check a zip-based torch file's CRCs; return whether it is a TorchScript archive.
+
+    Raises:
+        CorruptFileError: a member's stored bytes do not match its CRC-32, or the zip
+            directory is damaged.
+    """
+    with open(path, "rb") as handle:
+        if not handle.read(4).startswith(_ZIP_MAGIC):
+            return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                with archive.open(info) as member:
+                    while member.read(1 << 24):
+                        pass
+            names = archive.namelist()
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+        raise CorruptFileError(
+            f"'{path}' is corrupted: its zip archive does not verify ({exc}); the stored "
+            "tensors would not be the ones written."
+        ) from exc
+    return any(n.split("/", 1)[-1] == "constants.pkl" for n in names) and \
+        any("/code/" in f"/{n}" for n in names)
 
 
 register_reader(TorchReader())

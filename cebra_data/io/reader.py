@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import csv
+import io
 import math
 import numbers
+import os
 import pathlib
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, ClassVar, Optional, Union
@@ -27,6 +30,8 @@ import pandas as pd
 import torch
 
 from cebra_data.errors import (
+    CorruptFileError,
+    DenseTooLargeError,
     EmptyFileError,
     MissingColumnError,
     MissingKeyError,
@@ -36,12 +41,15 @@ from cebra_data.errors import (
 __all__ = [
     "HEAD_SIZE",
     "NUMERIC_KINDS",
+    "DenseTooLargeError",
     "Entry",
     "NonArray",
     "Reader",
     "Table",
     "Value",
     "as_value",
+    "check_dense_size",
+    "check_row_widths",
     "describe_value",
     "entries_from_object",
     "is_array_like",
@@ -74,6 +82,102 @@ def listing(names: Sequence[object], limit: int = _MAX_LISTED) -> str:
     if len(names) > limit:
         shown += f", ... ({len(names) - limit} more)"
     return shown or "(none)"
+
+
+def check_row_widths(
+    path: pathlib.Path, delimiter: str, width: int, *, header_rows: int = 0,
+    require_final_newline: bool = False,
+) -> None:
+    """Check that every non-blank line of a delimited text file has ``width`` fields.
+
+    pandas pads a row with missing fields with NaN, and a header one name shorter than
+    the rows silently turns the first column into the row index; both change the data, so
+    they are refused here instead.
+
+    Args:
+        path: The text file.
+        delimiter: The field delimiter (one character).
+        width: The number of fields of the first row (the header, if there is one).
+        header_rows: How many leading rows form the header (for messages).
+        require_final_newline: Also refuse a file whose last line has no line end (a
+            machine-written file cut in the middle of its last row).
+
+    Raises:
+        CorruptFileError: naming the first line with a different number of fields.
+
+    Example:
+        >>> from cebra_data.io.reader import check_row_widths
+        >>> path = tmp_path / "ragged.csv"
+        >>> _ = path.write_text("x,y\\n1,2\\n3\\n")
+        >>> check_row_widths(path, ",", 2)
+        Traceback (most recent call last):
+        ...
+        cebra_data.errors.CorruptFileError: Line 3 of '...ragged.csv' has 1 field(s) but the first row has 2; ...
+    """
+    data = path.read_bytes()
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if require_final_newline and data.strip() and not data.endswith((b"\n", b"\r")):
+        raise CorruptFileError(
+            f"'{path}' ends in the middle of a row (its last line has no line end): the file "
+            "is truncated. Write it again or remove the incomplete last row."
+        )
+    if b'"' not in data:
+        sep = delimiter.encode("latin-1")
+        counts = [(line.count(sep) + 1) if line.strip() else width
+                  for line in data.splitlines()]
+    else:
+        text = data.decode("utf-8", errors="replace")
+        counts = []
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        for row in reader:
+            while len(counts) < reader.line_num - 1:
+                counts.append(width)  # lines swallowed by a quoted field
+            counts.append(len(row) if any(c.strip() for c in row) or len(row) > 1 else width)
+    for number, count in enumerate(counts, 1):
+        if count != width:
+            what = "its header" if header_rows else "the first row"
+            hint = (" (the header is one name shorter than the rows: name every column, "
+                    "e.g. add a name for the index column)") if count == width + 1 \
+                and header_rows and number == header_rows + 1 else ""
+            raise CorruptFileError(
+                f"Line {number} of '{path}' has {count} field(s) but {what} has {width}; "
+                "every row must have the same number of fields (empty fields are allowed)"
+                f"{hint}. The file is truncated or malformed."
+            )
+
+
+def _memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return 1 << 62
+
+
+def check_dense_size(shape: Sequence[int], dtype: Any, where: str) -> None:
+    """Refuse to densify a sparse matrix whose dense form needs more than half the memory.
+
+    Args:
+        shape: The dense shape.
+        dtype: The dense dtype.
+        where: What the matrix is, for messages.
+
+    Raises:
+        DenseTooLargeError: naming the shape, the bytes needed and the memory there is.
+
+    Example:
+        >>> from cebra_data.io.reader import check_dense_size
+        >>> check_dense_size((10, 10), "float64", "m")
+    """
+    needed = math.prod(int(s) for s in shape) * np.dtype(dtype).itemsize
+    available = _memory_bytes() // 2
+    if needed > available:
+        raise DenseTooLargeError(
+            f"{where} is sparse; as the dense {tuple(shape)} {np.dtype(dtype)} array that "
+            f"load_data returns it needs {needed / 1e9:.1f} GB, more than half of this "
+            f"machine's memory ({2 * available / 1e9:.1f} GB). Read it with scipy "
+            "(scipy.io.loadmat or h5py) and keep it sparse, or load a slice of it."
+        )
 
 
 def is_numeric_dtype(dtype: Optional[np.dtype]) -> bool:
@@ -279,8 +383,8 @@ def as_value(obj: Any) -> Value:
     dtype, anything else becomes a :class:`NonArray`.
     """
     if isinstance(obj, np.ndarray):
-        return obj
-    if isinstance(obj, Table):
+        return obj if type(obj) is np.ndarray else np.asarray(obj)  # np.matrix -> array
+    if isinstance(obj, (Table, NonArray)):
         return obj
     module = type(obj).__module__.split(".")[0]
     if module == "torch":
@@ -468,7 +572,10 @@ def to_numeric_array(value: Value, columns: Optional[Sequence[Any]], what: str) 
         raise NonNumericDataError(f"{what} holds a {value.type_name}, not a numeric array.")
     if isinstance(value, Table):
         positions = None if columns is None else value.positions(columns)
-        return value.take(positions)
+        try:
+            return value.take(positions)
+        except (NonNumericDataError, MissingColumnError) as exc:
+            raise type(exc)(f"{what}: {exc}") from exc.__cause__
     if not is_numeric_dtype(value.dtype):
         raise NonNumericDataError(
             f"{what} has dtype {value.dtype}, which is not numeric (expected bool, integer, "

@@ -160,8 +160,8 @@ def open_entries(
     try:
         with reader.entries(path, trusted=trusted) as entries:
             yield path, reader, entries
-    except CebraDataError:
-        raise
+    except CebraDataError as exc:
+        raise _naming_file(exc, path) from exc.__cause__
     except MemoryError as exc:
         size = path.stat().st_size
         if size > _memory_bytes() // 4:
@@ -175,6 +175,19 @@ def open_entries(
             f"Could not read '{path}' as a {reader.description} file; it looks corrupted or "
             f"truncated ({type(exc).__name__}: {exc})."
         ) from exc
+
+
+def _naming_file(exc: CebraDataError, path: pathlib.Path) -> CebraDataError:
+    """``exc``, or the same error with the file named in front when its message lacks it."""
+    message = str(exc)
+    if path.name in message:
+        return exc
+    try:
+        named = type(exc)(f"'{path}': {message}")
+    except TypeError:  # an error type whose constructor takes other arguments
+        return exc
+    named.__traceback__ = exc.__traceback__
+    return named
 
 
 def _memory_bytes() -> int:

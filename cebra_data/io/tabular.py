@@ -19,18 +19,26 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import html
 import io
 import pathlib
+import re
 import warnings
+import zipfile
 from collections.abc import Iterator, Sequence
 from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
 
-from cebra_data.errors import CorruptFileError, EmptyFileError, MissingDependencyError
+from cebra_data.errors import (
+    CorruptFileError,
+    EmptyFileError,
+    MissingDependencyError,
+    NonNumericDataError,
+)
 from cebra_data.io.deeplabcut import deeplabcut_csv_header, deeplabcut_csv_table
-from cebra_data.io.reader import HEAD_SIZE, Entry, Reader, Table
+from cebra_data.io.reader import HEAD_SIZE, Entry, Reader, Table, check_row_widths
 from cebra_data.io.registry import register_reader
 
 __all__ = ["CsvReader", "ExcelReader", "is_numeric_row", "looks_like_header", "maybe_default_labels"]
@@ -40,7 +48,7 @@ _SAMPLE = 1 << 16
 
 def _number(cell: Any) -> Optional[bool]:
     """True for a number, False for text, None for an empty cell."""
-    if cell is None:
+    if cell is None or cell is pd.NaT:
         return None
     if isinstance(cell, (bool, np.bool_)):
         return True
@@ -212,8 +220,10 @@ class CsvReader(Reader):
         if not header and maybe_default_labels(rows[0], second):
             _warn_kept_labels(f"'{path}'", rows[0])
         index = header and len(rows[0]) > 1 and not rows[0][0].strip()
+        check_row_widths(path, delimiter, len(rows[0]), header_rows=int(header))
         frame = pd.read_csv(
-            path, sep=delimiter, header=0 if header else None, index_col=0 if index else None,
+            path, sep=delimiter, header=0 if header else None,
+            index_col=0 if index else False,
             skip_blank_lines=True, encoding="utf-8-sig" if text is not None else None,
         )
         if len(frame) == 0:
@@ -226,6 +236,8 @@ register_reader(CsvReader())
 
 _XLSX_MAGIC = b"PK\x03\x04"
 _XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+# BOF records of BIFF2, BIFF3, BIFF4 and BIFF5-8 streams (old worksheets are not OLE2 files)
+_BIFF_BOF = (b"\x09\x00", b"\x09\x02", b"\x09\x04", b"\x09\x08")
 
 
 class ExcelReader(Reader):
@@ -236,13 +248,16 @@ class ExcelReader(Reader):
     description = "Excel workbook"
 
     def can_read(self, head: bytes) -> bool:
-        """``.xlsx``/``.xlsm`` are zip archives, ``.xls`` is an OLE2 compound file."""
-        return head.startswith(_XLSX_MAGIC) or head.startswith(_XLS_MAGIC)
+        """``.xlsx``/``.xlsm`` are zip archives; ``.xls`` is an OLE2 compound file or, for
+        Excel 2.x-4.x worksheets, a bare BIFF stream starting with its BOF record."""
+        return head.startswith(_XLSX_MAGIC) or head.startswith(_XLS_MAGIC) \
+            or head[:2] in _BIFF_BOF
 
     @contextlib.contextmanager
     def entries(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
         """Yield one entry per sheet; a sheet is parsed when its entry is used."""
-        engine = "xlrd" if path.read_bytes()[:8] == _XLS_MAGIC else "openpyxl"
+        with open(path, "rb") as handle:
+            engine = "openpyxl" if handle.read(4) == _XLSX_MAGIC else "xlrd"
         try:
             __import__(engine)
         except ImportError as exc:
@@ -263,19 +278,83 @@ class ExcelReader(Reader):
 
     @staticmethod
     def _sheet(workbook: Any, sheet: Any, path: pathlib.Path) -> Table:
-        top = pd.read_excel(workbook, sheet_name=sheet, header=None, nrows=2)
-        if top.shape[0] == 0:
-            return Table.from_frame(top)
-        first = top.iloc[0].tolist()
-        second = top.iloc[1].tolist() if top.shape[0] > 1 else None
+        where = f"sheet {sheet!r} of '{path}'"
+        if getattr(workbook, "engine", None) == "openpyxl":
+            _check_formulas(path, sheet, where)
+        raw = pd.read_excel(workbook, sheet_name=sheet, header=None)
+        # Leading blank rows are layout, not data: the table starts at the first row with
+        # a value (pandas counts blank rows in ``header=``, so positions are raw rows).
+        filled = np.flatnonzero(raw.notna().any(axis=1).to_numpy()) if raw.size else []
+        if len(filled) == 0:
+            return Table.from_frame(raw.iloc[:0, :0])
+        start = int(filled[0])
+        first = raw.iloc[start].tolist()
+        second = raw.iloc[filled[1]].tolist() if len(filled) > 1 else None
         if not looks_like_header(first, second):
             if maybe_default_labels(first, second):
-                _warn_kept_labels(f"sheet {sheet!r} of '{path}'", first)
-            return Table.from_frame(pd.read_excel(workbook, sheet_name=sheet, header=None))
+                _warn_kept_labels(where, first)
+            return Table.from_frame(raw.iloc[start:].reset_index(drop=True))
         index = len(first) > 1 and _number(first[0]) is None
-        frame = pd.read_excel(workbook, sheet_name=sheet, header=0, index_col=0 if index else None)
+        frame = pd.read_excel(workbook, sheet_name=sheet, header=start,
+                              index_col=0 if index else None)
         frame.columns = [str(c) for c in frame.columns]
         return Table.from_frame(frame)
+
+
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_FORMULA = re.compile(rb"<(?:\w+:)?f\b")
+_VALUE = re.compile(rb"<(?:\w+:)?v>[^<]")
+_REF = re.compile(rb"\br=\"([A-Z]+[0-9]+)\"")
+
+
+def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> Optional[str]:
+    """The archive member holding ``sheet`` (from workbook.xml and its relationships)."""
+    try:
+        book = archive.read("xl/workbook.xml").decode("utf-8", "replace")
+        rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    except KeyError:
+        return None
+    targets = dict(re.findall(r'<(?:\w+:)?Relationship\b[^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"',
+                              rels))
+    targets.update({k: v for v, k in re.findall(
+        r'<(?:\w+:)?Relationship\b[^>]*?Target="([^"]+)"[^>]*?Id="([^"]+)"', rels)})
+    for attrs in re.findall(r"<(?:\w+:)?sheet\b([^>]*)/?>", book):
+        name = re.search(r'\bname="([^"]*)"', attrs)
+        rid = re.search(r'\br:id="([^"]*)"|\bid="([^"]*)"', attrs)
+        if name and rid and html.unescape(name.group(1)) == sheet:
+            target = targets.get(rid.group(1) or rid.group(2), "")
+            return target.lstrip("/") if target.startswith("/") else "xl/" + target
+    return None
+
+
+def _check_formulas(path: pathlib.Path, sheet: Any, where: str) -> None:
+    """Refuse a sheet with formula cells whose result the file does not store.
+
+    openpyxl (and other writers) save formulas without their computed value; pandas then
+    reads such a cell as empty, which would turn the formula into a NaN (or drop its row).
+    The sheet's XML is scanned; a sheet without formulas costs one substring search.
+
+    Raises:
+        NonNumericDataError: naming the first such cell and what to do.
+    """
+    with zipfile.ZipFile(path) as archive:
+        part = _sheet_part(archive, str(sheet))
+        if part is None or part not in archive.namelist():
+            return
+        data = archive.read(part)
+    if not _FORMULA.search(data):
+        return
+    for match in _CELL.finditer(data):
+        body = match.group(2) or b""
+        if _FORMULA.search(body) and not _VALUE.search(body):
+            ref = _REF.search(match.group(1))
+            cell = ref.group(1).decode() if ref else "?"
+            raise NonNumericDataError(
+                f"Cell {cell} of {where} holds a formula but the file stores no result for it "
+                "(files written by openpyxl and some other tools store only the formula), so "
+                "its value is unknown. Open the file in Excel or LibreOffice and save it, which "
+                "stores the results, then load it again."
+            )
 
 
 register_reader(ExcelReader())

@@ -47,8 +47,9 @@ def test_pcutoff_decides_validity(tmp_path: pathlib.Path) -> None:
     assert load_deeplabcut(path, pcutoff=0.6)[2, 0] == 2.0
     with pytest.raises(errors.EmptyKeypointError, match=r"\(s\) 'nose' in.*pcutoff=0.95"):
         load_deeplabcut(path, pcutoff=0.95)
-    with pytest.raises(errors.EmptyKeypointError, match=r"'nose', 'tail'"):
-        load_deeplabcut(path, pcutoff=1.5)
+    for outside in (1.5, -0.1):  # a cutoff outside [0, 1] is the caller's mistake
+        with pytest.raises(ValueError, match=rf"between 0 and 1, but got pcutoff={outside}"):
+            load_deeplabcut(path, pcutoff=outside)
     with pytest.raises(TypeError, match="pcutoff"):
         load_deeplabcut(path, pcutoff="high")
 

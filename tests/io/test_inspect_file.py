@@ -90,3 +90,38 @@ def test_unreadable_entry_is_reported_not_raised(tmp_path: pathlib.Path) -> None
     first, second = info["entries"]
     assert "UnsafeFileError" in first["error"] and second["nan_count"] == 0
     assert info["default_key"] == "x"
+
+
+def test_inspect_shows_which_entries_load_and_why_the_others_do_not(tmp_path):
+    import h5py
+
+    path = tmp_path / "mixed.h5"
+    with h5py.File(path, "w") as handle:
+        handle["good"] = np.arange(6.0).reshape(3, 2)
+        handle["names"] = np.array([b"a", b"b"])
+        quad = h5py.h5t.IEEE_F64LE.copy()
+        quad.set_size(16)
+        quad.set_precision(128)
+        quad.set_fields(127, 112, 15, 0, 112)
+        quad.set_ebias(16383)
+        h5py.h5d.create(handle.id, b"quad", quad, h5py.h5s.create_simple((2,)))
+    info = inspect_file(path)
+    by_name = {e["name"]: e for e in info["entries"]}
+    assert by_name["good"]["readable"] and by_name["good"]["reason"] is None
+    assert not by_name["names"]["readable"]
+    assert "NonNumericDataError" in by_name["names"]["reason"]
+    assert not by_name["quad"]["readable"] and "cannot represent" in by_name["quad"]["reason"]
+    assert info["default_key"] == "good"
+
+
+def test_inspect_command_lists_unloadable_entries_with_their_reason(tmp_path, capsys):
+    from cebra_data import cli
+
+    path = tmp_path / "session.npz"
+    np.savez(path, labels=np.array(["a", "b"]), x=np.arange(4.0))
+    assert cli.main(["inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "1 of 2 entries can be loaded" in out
+    assert "- labels: shape 2" in out
+    assert "    not loadable: NonNumericDataError: Entry 'labels'" in out
+    assert "* x: shape 4" in out
