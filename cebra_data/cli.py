@@ -112,7 +112,11 @@ def _print_inspection(info: Dict[str, Any]) -> None:
         print(f"load_data reads entry {info['default_key']!r} when no key is given")
     else:
         print("load_data needs a key for this file (no single numeric entry to take by default)")
-    for entry in info["entries"]:
+    entries = info["entries"]
+    readable = sum(1 for e in entries if e.get("readable", "error" not in e))
+    print(f"{readable} of {len(entries)} entries can be loaded ('*' marks the default; an "
+          "entry load_data cannot return is followed by the reason)")
+    for entry in entries:
         marker = "*" if entry.get("default") else "-"
         if "error" in entry:
             print(f"{marker} {entry['name']}: unreadable ({entry['error']})")
@@ -122,6 +126,8 @@ def _print_inspection(info: Dict[str, Any]) -> None:
         numeric = "" if entry.get("numeric") else ", not numeric"
         print(f"{marker} {entry['name']}: shape {shape}, dtype {entry['dtype']}{numeric}, "
               f"NaN {'-' if nan is None else nan}")
+        if entry.get("readable") is False and entry.get("reason"):
+            print(f"    not loadable: {entry['reason']}")
         columns = entry.get("columns")
         dlc = entry.get("deeplabcut")
         if columns and not dlc:
@@ -146,6 +152,43 @@ def _print_inspection(info: Dict[str, Any]) -> None:
                     print(f"    {_keypoint(k).ljust(width)}  "
                           f"{_fraction(k['below_pcutoff']).rjust(len(below))}  "
                           f"{_fraction(k['missing']).rjust(len('missing'))}")
+        if "clock" in entry:
+            rate = "-" if entry.get("rate") is None else f"{entry['rate']:g} Hz"
+            print(f"    {entry['neurodata_type']}: {rate} ({entry['clock']}), "
+                  f"{_seconds(entry['start_time'])} .. {_seconds(entry['stop_time'])} s")
+    units = info.get("units")
+    if units:
+        if "error" in units:
+            print(f"units table: unreadable ({units['error']})")
+        else:
+            print(f"units table: {units['count']} units, {units['spikes']} spikes, "
+                  f"{_seconds(units['start_time'])} .. {_seconds(units['stop_time'])} s; "
+                  f"columns: {', '.join(units['columns']) or '-'}")
+    poses = info.get("poses")
+    if poses:
+        _print_poses(poses)
+
+
+def _seconds(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+def _print_poses(poses: Dict[str, Any]) -> None:
+    """The pose summary of :func:`cebra_data.io.inspect_file`: who, what, and the gaps per keypoint."""
+    if "error" in poses:
+        print(f"poses ({poses['source']}): unreadable ({poses['error']})")
+        return
+    print(f"poses ({poses['source']}): {poses['frames']} frames, space {', '.join(poses['space'])}")
+    print(f"    individuals: {', '.join(poses['individuals'])}")
+    print(f"    keypoints: {', '.join(poses['keypoints'])}")
+    points = poses.get("points") or []
+    if points:
+        names = [f"{p['individual']}/{p['keypoint']}" for p in points]
+        width = max([len("keypoint")] + [len(n) for n in names])
+        print(f"    {'keypoint'.ljust(width)}  gaps (interpolated)")
+        for name, point in zip(names, points):
+            note = "" if point["present"] else "  never observed"
+            print(f"    {name.ljust(width)}  {_fraction(point['gaps'])}{note}")
 
 
 def _keypoint(keypoint: Dict[str, Any]) -> str:
@@ -157,13 +200,19 @@ def _inspect(args: argparse.Namespace) -> int:
     from cebra_data.io import inspect_file
 
     info = inspect_file(args.file, key=args.key, trusted=args.trusted, pcutoff=args.pcutoff)
-    summary = _dataset_summary(args) if args.key is None else None
+    try:
+        summary = _dataset_summary(args) if args.key is None else None
+    except USER_ERRORS as error:  # the entries are described all the same
+        summary = None
+        info["dataset_error"] = _message(error)
     if args.json:
         if summary is not None:
             info["dataset"] = dict(summary)
         print(json.dumps(info, indent=2, default=str))
     else:
         _print_inspection(info)
+        if info.get("dataset_error"):
+            print(f"\nNot usable as a dataset file: {info['dataset_error']}")
         if summary is not None:
             print()
             print("As a dataset (entries named like TensorDataset's arguments):")

@@ -6,7 +6,7 @@ every reader implements (:class:`Reader`, :class:`Entry`, :class:`Table`) is in
 :mod:`cebra_data.io.reader`.
 """
 
-from cebra_data.io import hdf5, matlab, numpy_files, pickles, tabular  # noqa: F401  (register readers)
+from cebra_data.io import hdf5, matlab, numpy_files, nwb, pickles, tabular  # noqa: F401  (register readers)
 from cebra_data.io.dataset_file import (
     read_dataset_file,
 )
@@ -14,6 +14,7 @@ from cebra_data.io.deeplabcut import DEFAULT_PCUTOFF, load_deeplabcut
 from cebra_data.io.download import download_file, file_checksum
 from cebra_data.io.inspect import inspect_file
 from cebra_data.io.load import load_data
+from cebra_data.io.poses import from_movement, load_pose
 from cebra_data.io.reader import Entry, Reader, Table
 from cebra_data.io.registry import (
     open_entries,
@@ -32,6 +33,8 @@ __all__ = [
     "inspect_file",
     "load_data",
     "load_deeplabcut",
+    "load_pose",
+    "from_movement",
     "open_entries",
     "read_dataset_file",
     "readers",

@@ -7,11 +7,13 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from cebra_data._validation import check_float
-from cebra_data.io.deeplabcut import DEFAULT_PCUTOFF, deeplabcut_summary
-from cebra_data.io.load import check_key
+from cebra_data.errors import NotPoseFileError
+from cebra_data.io.deeplabcut import DEFAULT_PCUTOFF, check_pcutoff, deeplabcut_summary
+from cebra_data.io.load import check_key, entry_array
+from cebra_data.io.nwb import NwbReader, nwb_summary
+from cebra_data.io.poses import detect_pose_source, pose_summary
 from cebra_data.io.reader import Entry, NonArray, Table, is_numeric_dtype, select_entry
-from cebra_data.io.registry import open_entries
+from cebra_data.io.registry import open_entries, supported_suffixes
 
 __all__ = ["inspect_file"]
 
@@ -22,7 +24,8 @@ def _nan_count(array: np.ndarray) -> int:
     return 0
 
 
-def _describe(entry: Entry, default: Optional[str], pcutoff: float) -> dict[str, Any]:
+def _describe(entry: Entry, default: Optional[str], pcutoff: float,
+              path: Optional[pathlib.Path] = None) -> dict[str, Any]:
     info: dict[str, Any] = {"name": entry.name, "default": entry.name == default}
     try:
         value = entry.value()
@@ -51,7 +54,20 @@ def _describe(entry: Entry, default: Optional[str], pcutoff: float) -> dict[str,
                 info["deeplabcut"] = deeplabcut_summary(value, pcutoff)
     except Exception as exc:  # one unreadable entry should not hide the others
         info["error"] = f"{type(exc).__name__}: {exc}"
+        info["readable"] = False
+        info["reason"] = info["error"]
+        return info
+    info["readable"], info["reason"] = _loadable(entry, path)
     return info
+
+
+def _loadable(entry: Entry, path: Optional[pathlib.Path]) -> tuple[bool, Optional[str]]:
+    """Whether ``load_data(file, key=entry.name)`` returns an array; if not, its error."""
+    try:
+        entry_array(entry, None, path if path is not None else pathlib.Path("the file"))
+    except Exception as exc:  # the reason is reported, not raised: inspect shows every entry
+        return False, f"{type(exc).__name__}: {exc}"
+    return True, None
 
 
 def inspect_file(
@@ -77,8 +93,18 @@ def inspect_file(
         ``numeric``, ``nan_count``, ``default``; tables add ``columns`` (name, dtype,
         nan_count); DeepLabCut tables add ``deeplabcut`` with ``scorer``,
         ``individuals``, ``bodyparts``, ``frames``, ``has_likelihood`` and, per keypoint,
-        the fraction of frames ``below_pcutoff`` and ``missing``. An entry that cannot
-        be read has an ``error`` message instead of its details.
+        the fraction of frames ``below_pcutoff`` and ``missing``. Every entry has
+        ``readable`` (whether ``load_data(path, key=name)`` returns an array) and
+        ``reason`` (the error ``load_data`` would raise, else ``None``); an entry that
+        cannot be read at all has an ``error`` message instead of its details, so one bad
+        entry never hides the others. NWB files add to each
+        series' entry its ``neurodata_type``, ``clock``, ``rate`` (Hz), ``start_time`` and
+        ``stop_time`` (seconds), and a top-level ``units`` (the units table: ``count``,
+        ``ids``, ``columns``, ``spikes``, time range; ``None`` without one); see
+        :func:`cebra_data.io.nwb.nwb_summary`. Pose files of any supported tracker
+        (when no ``key`` is given) add ``poses``: the tracker, frames, individuals,
+        keypoints and, per individual and keypoint, the share of frames that are
+        ``gaps`` (see :func:`cebra_data.io.poses.pose_summary`).
 
     Example:
         >>> import numpy as np
@@ -90,16 +116,51 @@ def inspect_file(
         ('x', [('labels', '<U1', None), ('x', 'float64', 1)])
     """
     key = check_key(key)
-    pcutoff = check_float(pcutoff, "pcutoff")
+    pcutoff = check_pcutoff(pcutoff)
+    source = detect_pose_source(path)
+    if source == "sleap" and pathlib.Path(path).suffix.lower() not in supported_suffixes():
+        only: dict[str, Any] = {"path": str(path), "format": source, "default_key": None,
+                                "entries": []}  # no load_data reader: the poses only
+        _add_poses(only, pathlib.Path(path), pcutoff)
+        return only
     with open_entries(path, trusted=trusted) as (file, reader, entries):
         default = _default_key(entries, f"'{file}'")
         chosen = entries if key is None else [select_entry(entries, key, f"'{file}'")]
-        return {
+        info = {
             "path": str(file),
             "format": reader.name,
             "default_key": default,
-            "entries": [_describe(e, default, pcutoff) for e in chosen],
+            "entries": [_describe(e, default, pcutoff, file) for e in chosen],
         }
+    if isinstance(reader, NwbReader):
+        _add_nwb_clocks(info, file, trusted)
+    if key is None:
+        _add_poses(info, file, pcutoff)
+    return info
+
+
+def _add_poses(info: dict[str, Any], file: pathlib.Path, pcutoff: float) -> None:
+    """Add ``poses`` (see :func:`~cebra_data.io.poses.pose_summary`) for a pose file."""
+    source = detect_pose_source(file)
+    if source is None:
+        return
+    try:
+        info["poses"] = pose_summary(file, pcutoff, source=source)
+    except NotPoseFileError:
+        return  # an HDF5 or csv file without poses
+    except Exception as exc:  # e.g. the extra 'poses' is missing: say so, keep the rest
+        info["poses"] = {"source": source, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def _add_nwb_clocks(info: dict[str, Any], file: pathlib.Path, trusted: bool) -> None:
+    """NWB files: each series' clock (rate, time range) and the units table."""
+    summary = nwb_summary(file, trusted=trusted)
+    for entry in info["entries"]:
+        clock = summary["series"].get(entry["name"], {})
+        for field in ("neurodata_type", "clock", "rate", "start_time", "stop_time"):
+            if field in clock:
+                entry[field] = clock[field]
+    info["units"] = summary["units"]
 
 
 def _default_key(entries: list[Entry], where: str) -> Optional[str]:

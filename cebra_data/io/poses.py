@@ -1,0 +1,356 @@
+"""``load_pose``: pose tracks from DeepLabCut, SLEAP, LightningPose, Anipose and NWB files.
+
+The tracker is recognised from the file's content (:func:`detect_pose_source`), not its
+suffix: HDF5 files are told apart by their structure (NWB's root attributes, SLEAP's
+``metadata``/``frames``/``instances`` or analysis ``tracks``/``node_names`` datasets,
+otherwise a pandas table with DeepLabCut's column levels), text files by their header
+(DeepLabCut's ``scorer``/``bodyparts``/``coords`` rows, LightningPose's scorer ending in
+``_tracker``, Anipose's ``<kp>_x, <kp>_y, <kp>_z`` columns). See
+:mod:`cebra_data.io.pose_files`, :mod:`cebra_data.io.sleap` and
+:mod:`cebra_data.io.nwb_pose` for each format.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Mapping, Sequence
+from typing import Any, Optional, Union
+
+import h5py
+import numpy as np
+
+from cebra_data._validation import check_float
+from cebra_data.errors import NotPoseFileError, UnknownChoiceError
+from cebra_data.io.deeplabcut import DEFAULT_PCUTOFF, deeplabcut_csv_header
+from cebra_data.io.hdf5 import hdf5_signature_offset
+from cebra_data.io.nwb_pose import read_nwb_poses
+from cebra_data.io.pose_data import PoseData, as_names
+from cebra_data.io.pose_files import (
+    anipose_keypoints,
+    pose_from_deeplabcut_table,
+    read_anipose_csv,
+    read_deeplabcut_csv,
+    read_sleap_analysis,
+    text_head_rows,
+)
+from cebra_data.io.reader import HEAD_SIZE, Table, listing
+from cebra_data.io.registry import check_file, open_entries
+from cebra_data.io.sleap import read_slp
+
+__all__ = [
+    "POSE_SOURCES",
+    "detect_pose_source",
+    "from_movement",
+    "load_pose",
+    "pose_summary",
+    "read_pose",
+]
+
+#: The values of ``source=``: the trackers (and file kinds) ``load_pose`` reads.
+POSE_SOURCES = ("deeplabcut", "lightningpose", "anipose", "sleap", "sleap-analysis", "nwb")
+
+
+def detect_pose_source(path: Union[str, pathlib.Path]) -> Optional[str]:
+    """The tracker that wrote a pose file, from its content; ``None`` if it is none of them.
+
+    Only cheap checks are made (the first bytes, HDF5 structure, the header rows); a
+    DeepLabCut ``.h5`` file is any other HDF5 file, confirmed when it is read.
+
+    Raises:
+        DataFileNotFoundError, EmptyFileError: no such file, or it is empty.
+
+    Example:
+        >>> import pandas as pd
+        >>> from cebra_data.io.poses import detect_pose_source
+        >>> pd.DataFrame({"nose_x": [1.0], "nose_y": [2.0], "nose_z": [3.0],
+        ...               "nose_score": [0.9], "fnum": [0]}).to_csv(tmp_path / "a.csv", index=False)
+        >>> detect_pose_source(tmp_path / "a.csv")
+        'anipose'
+    """
+    path = check_file(path)
+    with open(path, "rb") as handle:
+        head = handle.read(HEAD_SIZE)
+    if hdf5_signature_offset(head) >= 0:
+        try:
+            with h5py.File(path, "r") as file:
+                attrs = file.attrs
+                if "nwb_version" in attrs or _text(attrs.get("neurodata_type")) == "NWBFile":
+                    return "nwb"
+                if "tracks" in file and "node_names" in file:
+                    return "sleap-analysis"
+                if "metadata" in file and "frames" in file and "instances" in file:
+                    return "sleap"
+        except OSError:
+            return None
+        return "deeplabcut"
+    rows = text_head_rows(path)
+    if not rows:
+        return None
+    layout = deeplabcut_csv_header(rows)
+    if layout is not None:
+        scorer = rows[0][layout[1]].strip()
+        return "lightningpose" if scorer.endswith("_tracker") and layout[0] == 3 \
+            else "deeplabcut"
+    if anipose_keypoints([c.strip() for c in rows[0]]):
+        return "anipose"
+    return None
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _read_deeplabcut_h5(path: pathlib.Path, where: str) -> PoseData:
+    with open_entries(path) as (_, _, entries):
+        for entry in entries:
+            value = entry.value() if entry.numeric is not False else None
+            if isinstance(value, Table) and value.is_deeplabcut:
+                return pose_from_deeplabcut_table(value, where)
+        raise NotPoseFileError(
+            f"{where} holds no poses: it is neither an NWB nor a SLEAP file, and has no "
+            "DeepLabCut table (columns with levels scorer, [individuals,] bodyparts, coords). "
+            f"Its entries are: {listing([e.name for e in entries])}."
+        )
+
+
+def read_pose(
+    path: Union[str, pathlib.Path], *, source: Optional[str] = None
+) -> PoseData:
+    """Read every pose track of a file, without selecting or filling anything.
+
+    Args:
+        path: The pose file.
+        source: One of :data:`POSE_SOURCES` to skip detection (``None``: detect).
+
+    Returns:
+        A :class:`~cebra_data.io.pose_data.PoseData` with NaN where nothing was measured.
+
+    Raises:
+        NotPoseFileError: the file holds no poses (the message says what it holds).
+        UnknownChoiceError: an unknown ``source`` (lists the valid ones).
+        MissingDependencyError: SLEAP ``.slp`` and NWB files need the extra ``poses``.
+
+    Example:
+        >>> import pandas as pd
+        >>> from cebra_data.io.poses import read_pose
+        >>> pd.DataFrame({"nose_x": [1.0], "nose_y": [2.0], "nose_z": [3.0],
+        ...               "nose_score": [0.9]}).to_csv(tmp_path / "a.csv", index=False)
+        >>> read_pose(tmp_path / "a.csv")
+        PoseData(source='anipose', frames=1, individuals=['individual_0'], keypoints=['nose'], space=('x', 'y', 'z'))
+    """
+    if source is not None and source not in POSE_SOURCES:
+        raise UnknownChoiceError("pose source", source, POSE_SOURCES)
+    path = check_file(path)
+    where = f"'{path}'"
+    if source is None:
+        source = detect_pose_source(path)
+        if source is None:
+            raise NotPoseFileError(
+                f"{where} is not a pose file of any supported tracker ({', '.join(POSE_SOURCES)})"
+                f": it is neither HDF5 nor a csv with DeepLabCut's header rows or Anipose's "
+                "<keypoint>_x/_y/_z columns. Use load_data for other files, or source=... to "
+                "name the tracker."
+            )
+    if source == "nwb":
+        return read_nwb_poses(path, where)
+    if source == "sleap":
+        return read_slp(path, where)
+    if source == "sleap-analysis":
+        with h5py.File(path, "r") as file:
+            return read_sleap_analysis(file, where)
+    if source == "anipose":
+        return read_anipose_csv(path, where)
+    if text_head_rows(path):
+        pose = read_deeplabcut_csv(path, where)
+        pose.source = source
+        return pose
+    pose = _read_deeplabcut_h5(path, where)
+    pose.source = source
+    return pose
+
+
+def load_pose(
+    path: Union[str, pathlib.Path],
+    keypoints: Optional[Union[str, Sequence[str]]] = None,
+    individuals: Optional[Union[str, Sequence[str]]] = None,
+    pcutoff: float = DEFAULT_PCUTOFF,
+    *,
+    source: Optional[str] = None,
+    return_mask: bool = False,
+) -> Union[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Load pose tracks of any supported tracker as ``(frames, individuals * keypoints * space)``.
+
+    Reads DeepLabCut ``.h5``/``.csv`` (single- and multi-animal), SLEAP ``.slp`` (labels
+    and predictions; tracks are the individuals) and analysis ``.h5``, LightningPose
+    ``.csv``, Anipose 3-D ``.csv`` and NWB files with ndx-pose ``PoseEstimation``. The
+    tracker is recognised from the content (:func:`detect_pose_source`). SLEAP ``.slp`` and
+    NWB files need the optional extra ``poses`` (``pip install "cebra_data[poses]"``).
+
+    Every frame is kept. A position is a gap when a coordinate is missing (NaN) or, where
+    the file rates positions (DeepLabCut/LightningPose likelihood, SLEAP and Anipose
+    scores, NWB confidence), its confidence is below ``pcutoff``; SLEAP's user-labelled
+    points are never gaps. Gaps are filled by linear interpolation along time between the
+    keypoint's nearest valid frames, holding the first/last valid value at the edges:
+    exactly :func:`~cebra_data.io.load_deeplabcut`'s rule, which gives the same numbers
+    on DeepLabCut files.
+
+    Args:
+        path: The pose file.
+        keypoints: Keypoints to keep, in output order (``None``: all, in file order).
+        individuals: Individuals to keep, in output order (``None``: all, in file order).
+            Files of one unnamed animal call it ``"individual_0"``.
+        pcutoff: Confidence below which a position is a gap (default
+            :data:`~cebra_data.io.deeplabcut.DEFAULT_PCUTOFF`).
+        source: One of :data:`POSE_SOURCES` to override detection.
+        return_mask: Also return the validity mask.
+
+    Returns:
+        A float64 array of shape ``(frames, individuals * keypoints * space)``, columns
+        ordered individual by individual, keypoint by keypoint, then ``x, y`` (and ``z``
+        for 3-D data). With ``return_mask=True``, ``(poses, mask)`` where ``mask`` has
+        shape ``(frames, individuals * keypoints)`` and is ``True`` where the position was
+        measured and ``False`` where it was interpolated.
+
+    Raises:
+        MissingColumnError: an unknown keypoint or individual (the message lists the valid
+            ones), or a selected individual lacks a selected keypoint.
+        EmptyKeypointError: a selected keypoint is never observed (its name is given).
+        NotPoseFileError: the file holds no poses (the message says what it holds).
+        MissingDependencyError: the extra ``poses`` is needed and not installed.
+
+    Example:
+        >>> import numpy as np, pandas as pd
+        >>> from cebra_data import load_pose
+        >>> columns = pd.MultiIndex.from_product(
+        ...     [["me"], ["nose"], ["x", "y", "likelihood"]],
+        ...     names=["scorer", "bodyparts", "coords"])
+        >>> pd.DataFrame([[0.0, 0.0, 0.9], [5.0, 5.0, 0.1], [2.0, 4.0, 0.9]],
+        ...              columns=columns).to_csv(tmp_path / "pose.csv")
+        >>> poses, mask = load_pose(tmp_path / "pose.csv", return_mask=True)
+        >>> poses
+        array([[0., 0.],
+               [1., 2.],
+               [2., 4.]])
+        >>> mask[:, 0]
+        array([ True, False,  True])
+    """
+    keypoints = as_names(keypoints, "keypoints")
+    individuals = as_names(individuals, "individuals")
+    pcutoff = check_float(pcutoff, "pcutoff")
+    if not isinstance(return_mask, bool):
+        raise TypeError(f"return_mask should be True or False, but got {return_mask!r}.")
+    pose = read_pose(path, source=source).select(keypoints, individuals)
+    return pose.to_array(pcutoff, return_mask=return_mask)
+
+
+def from_movement(
+    dataset: Any,
+    keypoints: Optional[Union[str, Sequence[str]]] = None,
+    individuals: Optional[Union[str, Sequence[str]]] = None,
+    pcutoff: float = DEFAULT_PCUTOFF,
+    *,
+    return_mask: bool = False,
+) -> Union[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Poses from a `movement <https://movement.neuroinformatics.dev>`_ poses dataset.
+
+    ``dataset`` is movement's :class:`xarray.Dataset` with the variable ``position``
+    (dimensions ``time``, ``space``, ``keypoints``, ``individuals``, in any order) and,
+    optionally, ``confidence`` (``time``, ``keypoints``, ``individuals``). movement itself
+    is not imported. Gaps and the output layout are those of :func:`load_pose`; a NaN
+    confidence means the point is unrated (movement's value where the tracker gives no
+    score), so the position alone decides.
+
+    Args:
+        dataset: The poses dataset.
+        keypoints, individuals, pcutoff, return_mask: As in :func:`load_pose`.
+
+    Returns:
+        As :func:`load_pose`.
+
+    Raises:
+        TypeError: ``dataset`` is not a dataset with a ``position`` variable.
+        ValueError: ``position`` lacks one of the dimensions.
+        MissingColumnError, EmptyKeypointError: as in :func:`load_pose`.
+
+    Example:
+        >>> import numpy as np, xarray as xr
+        >>> from cebra_data import from_movement
+        >>> position = np.array([[0.0, 0.0], [np.nan, np.nan], [2.0, 4.0]])[:, :, None, None]
+        >>> dataset = xr.Dataset(
+        ...     {"position": (("time", "space", "keypoints", "individuals"), position)},
+        ...     coords={"space": ["x", "y"], "keypoints": ["nose"], "individuals": ["id_0"]})
+        >>> from_movement(dataset)
+        array([[0., 0.],
+               [1., 2.],
+               [2., 4.]])
+    """
+    keypoints = as_names(keypoints, "keypoints")
+    individuals = as_names(individuals, "individuals")
+    pcutoff = check_float(pcutoff, "pcutoff")
+    variables = getattr(dataset, "data_vars", None)
+    if not isinstance(variables, Mapping) or "position" not in variables:
+        raise TypeError(
+            "from_movement expects movement's poses dataset (an xarray.Dataset with a "
+            f"'position' variable), but got {type(dataset).__name__}"
+            + (f" with variables {listing(list(variables))}." if isinstance(variables, Mapping)
+               else ".")
+        )
+    position = dataset["position"]
+    wanted = ("time", "individuals", "keypoints", "space")
+    missing = [d for d in wanted if d not in position.dims]
+    if missing:
+        raise ValueError(
+            f"The 'position' variable should have the dimensions {list(wanted)!r}, but it has "
+            f"{list(position.dims)!r} (missing {listing(missing)})."
+        )
+    positions = np.asarray(position.transpose(*wanted).values, dtype=np.float64)
+    confidence = None
+    if "confidence" in variables:
+        rated = np.asarray(dataset["confidence"].transpose(*wanted[:3]).values, np.float64)
+        confidence = np.where(np.isnan(rated), np.inf, rated)
+    names = {d: [str(v) for v in dataset[d].values] if d in dataset.coords
+             else [str(i) for i in range(position.sizes[d])] for d in wanted[1:]}
+    pose = PoseData(positions, confidence, names["individuals"], names["keypoints"],
+                    names["space"], str(dataset.attrs.get("source_software") or "movement"),
+                    "the movement dataset")
+    return pose.select(keypoints, individuals).to_array(pcutoff, return_mask=return_mask)
+
+
+def pose_summary(
+    path: Union[str, pathlib.Path], pcutoff: float = DEFAULT_PCUTOFF, *,
+    source: Optional[str] = None,
+) -> dict[str, Any]:
+    """A plain description of a pose file, for :func:`~cebra_data.io.inspect_file`.
+
+    Returns:
+        ``source``, ``frames``, ``individuals``, ``keypoints``, ``space``,
+        ``has_confidence``, ``pcutoff`` and ``points``: per individual and keypoint, the
+        share of frames that are ``gaps`` (missing or below ``pcutoff``) and ``missing``
+        (no position at all), and whether the file has it (``present``).
+
+    Example:
+        >>> import pandas as pd
+        >>> from cebra_data.io.poses import pose_summary
+        >>> pd.DataFrame({"nose_x": [1.0, None], "nose_y": [2.0, None], "nose_z": [3.0, None],
+        ...               "nose_score": [0.9, None]}).to_csv(tmp_path / "a.csv", index=False)
+        >>> pose_summary(tmp_path / "a.csv")["points"]
+        [{'individual': 'individual_0', 'keypoint': 'nose', 'present': True, 'gaps': 0.5, 'missing': 0.5}]
+    """
+    pcutoff = check_float(pcutoff, "pcutoff")
+    pose = read_pose(path, source=source)
+    frames = max(pose.n_frames, 1)
+    gaps = (~pose.valid(pcutoff)).sum(axis=0) / frames
+    missing = (~np.isfinite(pose.positions).all(axis=3)).sum(axis=0) / frames
+    points = []
+    for i, individual in enumerate(pose.individuals):
+        for k, keypoint in enumerate(pose.keypoints):
+            points.append({
+                "individual": individual, "keypoint": keypoint,
+                "present": bool(pose.present[i, k]),
+                "gaps": float(gaps[i, k]), "missing": float(missing[i, k]),
+            })
+    return {
+        "source": pose.source, "frames": pose.n_frames, "individuals": pose.individuals,
+        "keypoints": pose.keypoints, "space": list(pose.space),
+        "has_confidence": pose.confidence is not None, "pcutoff": pcutoff, "points": points,
+    }
