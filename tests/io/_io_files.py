@@ -77,14 +77,28 @@ def _mat(path: pathlib.Path) -> None:
     scipy.io.savemat(path, {"names": "abc", "x": SAMPLE_X, "y": SAMPLE_Y})
 
 
+def _nwb(path: pathlib.Path) -> None:
+    # an NWB file's entries are its time series, named by path and sorted: x comes first
+    import datetime
+
+    import pynwb
+
+    nwb = pynwb.NWBFile(session_description="io sample", identifier="sample",
+                        session_start_time=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc))
+    nwb.add_acquisition(pynwb.TimeSeries(name="x", data=SAMPLE_X, unit="a.u.", rate=10.0))
+    nwb.add_acquisition(pynwb.TimeSeries(name="y", data=SAMPLE_Y, unit="a.u.", rate=10.0))
+    with pynwb.NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+
+
 WRITERS: dict[str, Callable[[pathlib.Path], None]] = {
     ".npy": _npy, ".npz": _npz, ".h5": _h5, ".hdf": _h5, ".hdf5": _h5, ".h": _h5,
     ".pt": _torch, ".pth": _torch, ".csv": _csv, ".xls": _xls, ".xlsx": _xlsx,
-    ".xlsm": _xlsx, ".jl": _joblib, ".pkl": _pickle, ".p": _pickle, ".mat": _mat,
+    ".xlsm": _xlsx, ".jl": _joblib, ".pkl": _pickle, ".p": _pickle, ".mat": _mat, ".nwb": _nwb,
 }
 
 #: Suffixes whose files hold a second numeric entry named "y".
-MULTI_ENTRY = {s for s in WRITERS if s not in (".npy", ".csv")}
+MULTI_ENTRY = {s for s in WRITERS if s not in (".npy", ".csv", ".nwb")}  # NWB names series by path
 
 
 def write_sample(suffix: str, path: pathlib.Path) -> pathlib.Path:

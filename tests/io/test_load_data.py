@@ -73,9 +73,7 @@ def test_truncated_file_is_reported_with_its_cause(suffix: str, tmp_path: pathli
     path = write_sample(suffix, tmp_path / f"sample{suffix}")
     data = path.read_bytes()
     path.write_bytes(data[: len(data) * 2 // 3])
-    if suffix == ".csv":  # a cut csv is still a csv: fewer rows, no error
-        assert load_data(path).shape[0] < SAMPLE_X.shape[0]
-        return
+    # (a csv cut inside its last row is refused too: pandas would pad the row with NaN)
     with pytest.raises(errors.CorruptFileError) as info:
         load_data(path)
     assert isinstance(info.value, ValueError)

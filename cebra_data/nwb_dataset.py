@@ -1,0 +1,233 @@
+"""A dataset from an NWB file in one call: neural rows, behaviour on their clock (layer L3).
+
+:func:`dataset_arrays_from_nwb` reads the neural signal (a time series, or the units table
+binned into spike counts) and the behaviour series of an NWB file, and resamples the behaviour
+at the neural time stamps with :func:`cebra_data.align` (linear for continuous labels, nearest
+for discrete ones). :func:`dataset_from_nwb` builds the dataset (it is
+``TensorDataset.from_nwb``).
+
+Coverage: a neural time step is *covered* when every behaviour series covers it (inside its
+first and last sample, and not inside a gap longer than ``max_gap``; see
+:func:`cebra_data.align.coverage`). Nothing is extrapolated, and uncovered steps are never
+sampled:
+
+* with a continuous label, every uncovered step gets NaN continuous labels, which
+  :class:`~cebra_data.TensorDataset` excludes from sampling and ``describe()`` reports as
+  missing continuous labels; the discrete label of a step no discrete series covers is the
+  placeholder :data:`UNCOVERED_LABEL` (``-1``), never drawn since the step is excluded;
+* with only a discrete label (integers cannot hold NaN), the uncovered steps before the first
+  and after the last covered step are cut off, with a warning that says how many; uncovered
+  steps *between* covered ones (gaps longer than ``max_gap``) are an error there, since
+  cutting them would join distant times (add a continuous label, or drop ``max_gap``).
+
+The neural time stamps of the kept rows are the dataset's :attr:`timestamps` (seconds, float64).
+"""
+
+from __future__ import annotations
+
+import pathlib
+import warnings
+from typing import Any, NamedTuple, Optional, Sequence, Union
+
+import numpy as np
+
+from cebra_data.align import align, coverage
+from cebra_data.device import DeviceLike
+from cebra_data.io.nwb import read_timeseries, spike_counts
+
+__all__ = ["UNCOVERED_LABEL", "NwbArrays", "dataset_arrays_from_nwb", "dataset_from_nwb"]
+
+#: Discrete label of a time step that no discrete series covers (it is excluded from sampling).
+UNCOVERED_LABEL = -1
+
+
+class NwbArrays(NamedTuple):
+    """The arrays of a dataset read from an NWB file (see :func:`dataset_arrays_from_nwb`).
+
+    Attributes:
+        neural: ``(N, D)`` neural rows (spike counts are int64).
+        continuous: ``(N, d)`` float64 behaviour, NaN at uncovered steps, or ``None``.
+        discrete: ``(N,)`` int64 labels (:data:`UNCOVERED_LABEL` at uncovered steps), or ``None``.
+        timestamps: ``(N,)`` float64 time of each neural row (seconds; bin centres for spikes).
+        covered: ``(N,)`` bool, ``True`` where every behaviour series covers the step.
+    """
+
+    neural: np.ndarray
+    continuous: Optional[np.ndarray]
+    discrete: Optional[np.ndarray]
+    timestamps: np.ndarray
+    covered: np.ndarray
+
+
+def _keys(value: Union[None, str, Sequence[str]], name: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise TypeError(
+        f"{name} should be the object path of a time series or a non-empty list of them, but "
+        f"got {name}={value!r}."
+    )
+
+
+def dataset_arrays_from_nwb(
+    path: Union[str, pathlib.Path],
+    neural: str,
+    continuous: Union[None, str, Sequence[str]] = None,
+    discrete: Optional[str] = None,
+    bin_size: Optional[float] = None,
+    *,
+    max_gap: Optional[float] = None,
+    trusted: bool = False,
+) -> NwbArrays:
+    """Neural rows and behaviour resampled at their times, from one NWB file.
+
+    Args:
+        path: An ``.nwb`` file.
+        neural: The object path of the neural time series (e.g.
+            ``"processing/ophys/Fluorescence/RoiResponseSeries"``), or ``"units"`` for the
+            units table binned with ``bin_size`` (:func:`cebra_data.io.nwb.spike_counts`, default
+            range: first to last spike; times are bin centres).
+        continuous: One series path, or a list of them (their columns are concatenated);
+            resampled linearly.
+        discrete: One series of integer labels, resampled with ``"nearest"``.
+        bin_size: Seconds per bin; required with ``neural="units"``, not allowed otherwise.
+        max_gap: Passed to :func:`cebra_data.align`: behaviour gaps longer than this (seconds)
+            are not bridged.
+        trusted: As in :func:`cebra_data.io.nwb.read_timeseries`.
+
+    Returns:
+        An :class:`NwbArrays`; see the module for how uncovered steps are handled.
+
+    Raises:
+        ValueError: no behaviour, a missing or superfluous ``bin_size``, a discrete series
+            with non-integer values or more than one column, no covered step, or (discrete
+            only) a gap inside the covered range.
+        TypeError: for a key that is not a string (or list of strings).
+        MissingKeyError, CorruptFileError, MissingDependencyError: from reading the file.
+    """
+    continuous_keys = _keys(continuous, "continuous")
+    if discrete is not None and not isinstance(discrete, str):
+        raise TypeError(f"discrete should be the object path of one series, but got {discrete!r}.")
+    if not isinstance(neural, str):
+        raise TypeError(f"neural should be a series path or 'units', but got neural={neural!r}.")
+    if not continuous_keys and discrete is None:
+        raise ValueError("from_nwb needs behaviour: pass continuous=<series path(s)> and/or discrete=<series path>.")
+    if neural == "units":
+        if bin_size is None:
+            raise ValueError("neural='units' bins the spike times: pass bin_size=<seconds>, e.g. 0.01.")
+        data, times = spike_counts(path, bin_size, trusted=trusted)
+    else:
+        if bin_size is not None:
+            raise ValueError(
+                f"bin_size is only for neural='units' (spike times); the series {neural!r} has "
+                f"its own samples, but got bin_size={bin_size!r}."
+            )
+        data, times = read_timeseries(path, neural, trusted=trusted)
+        data = data.reshape(len(data), -1)
+    covered = np.ones(len(times), dtype=bool)
+    columns = []
+    for key in continuous_keys:
+        values, clock = read_timeseries(path, key, trusted=trusted)
+        aligned = align(values, clock, times, method="linear", max_gap=max_gap)
+        columns.append(aligned.reshape(len(times), -1))
+        covered &= coverage(clock, times, max_gap=max_gap)
+    labels = None
+    if discrete is not None:
+        values, clock = read_timeseries(path, discrete, trusted=trusted)
+        values = values.reshape(len(values), -1) if values.ndim > 1 else values
+        if values.ndim != 1 and values.shape[1] != 1:
+            raise ValueError(f"discrete series {discrete!r} should have one column, but has shape {values.shape}.")
+        values = values.reshape(-1)
+        known = values[~np.isnan(values)] if values.dtype.kind == "f" else values
+        if values.dtype.kind == "f" and not np.array_equal(known, np.round(known)):
+            raise ValueError(f"discrete series {discrete!r} should hold integer labels, but holds fractions.")
+        aligned = align(values, clock, times, method="nearest", max_gap=max_gap)
+        covered &= ~np.isnan(aligned)
+        labels = np.where(np.isnan(aligned), UNCOVERED_LABEL, np.nan_to_num(aligned)).astype(np.int64)
+    if not covered.any():
+        raise ValueError(
+            f"No neural time step ({times[0]:g} .. {times[-1]:g} s) is covered by the behaviour; "
+            "check that the series share one clock."
+        )
+    behaviour = np.concatenate(columns, axis=1) if columns else None
+    if behaviour is not None:
+        behaviour[~covered] = np.nan
+    return NwbArrays(data, behaviour, labels, times, covered)
+
+
+def dataset_from_nwb(
+    cls: Any,
+    path: Union[str, pathlib.Path],
+    neural: str,
+    continuous: Union[None, str, Sequence[str]] = None,
+    discrete: Optional[str] = None,
+    bin_size: Optional[float] = None,
+    offset: Any = None,
+    *,
+    max_gap: Optional[float] = None,
+    device: DeviceLike = "cpu",
+    trusted: bool = False,
+) -> Any:
+    """A dataset from an NWB file: ``TensorDataset.from_nwb`` (``cls`` is the dataset class).
+
+    Reads the arrays with :func:`dataset_arrays_from_nwb` (see there for the arguments and the
+    module for uncovered steps) and builds ``cls(neural, continuous=..., discrete=...,
+    offset=offset, device=device)``. The neural time of every row is kept in the dataset's
+    ``timestamps`` attribute (a float64 numpy array, seconds).
+
+    Returns:
+        The dataset; uncovered steps are excluded from sampling (NaN continuous labels) or,
+        with only discrete labels, cut off at the ends (with a warning).
+
+    Raises:
+        ValueError, TypeError, MissingKeyError, CorruptFileError, MissingDependencyError:
+            see :func:`dataset_arrays_from_nwb`.
+
+    Example:
+        >>> import datetime, numpy as np, pynwb
+        >>> from pynwb.behavior import Position, SpatialSeries
+        >>> from cebra_data import TensorDataset
+        >>> from cebra_data.nwb_dataset import dataset_from_nwb
+        >>> nwb = pynwb.NWBFile(session_description="demo", identifier="demo",
+        ...     session_start_time=datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc))
+        >>> for unit in range(3):
+        ...     nwb.add_unit(spike_times=np.arange(0.0, 4.0, 0.1 + 0.05 * unit))
+        >>> behavior = nwb.create_processing_module("behavior", "position of the animal")
+        >>> _ = behavior.add(Position(spatial_series=SpatialSeries(name="pos", data=np.zeros((90, 2)),
+        ...     reference_frame="arena corner", rate=30.0, starting_time=0.5)))
+        >>> with pynwb.NWBHDF5IO(tmp_path / "session.nwb", "w") as io:
+        ...     io.write(nwb)
+        >>> ds = dataset_from_nwb(TensorDataset, tmp_path / "session.nwb", neural="units",
+        ...     continuous="processing/behavior/Position/pos", bin_size=0.1)
+        >>> len(ds), ds.num_excluded, ds.timestamps[:2]
+        (39, 9, array([0.05, 0.15]))
+    """
+    arrays = dataset_arrays_from_nwb(path, neural, continuous, discrete, bin_size,
+                                     max_gap=max_gap, trusted=trusted)
+    neural_rows, behaviour, labels, times = arrays.neural, arrays.continuous, arrays.discrete, arrays.timestamps
+    if behaviour is None and not arrays.covered.all():
+        covered = np.flatnonzero(arrays.covered)
+        first, last = int(covered[0]), int(covered[-1])
+        if covered.size != last - first + 1:
+            raise ValueError(
+                f"The discrete labels leave {last - first + 1 - covered.size} neural steps "
+                f"uncovered between {times[first]:g} and {times[last]:g} s (gaps longer than "
+                "max_gap); integer labels cannot mark them missing. Pass a continuous series too "
+                "(its NaN rows exclude the steps) or max_gap=None."
+            )
+        warnings.warn(
+            f"The discrete labels cover the neural time steps {first} .. {last} "
+            f"({times[first]:g} .. {times[last]:g} s) of {len(times)}; the {first} steps before "
+            f"and {len(times) - 1 - last} after are cut off (integer labels cannot mark them "
+            "missing). dataset.timestamps holds the kept times.",
+            UserWarning,
+            stacklevel=2,
+        )
+        keep = slice(first, last + 1)
+        neural_rows, labels, times = neural_rows[keep], labels[keep], times[keep]
+    dataset = cls(neural_rows, continuous=behaviour, discrete=labels, offset=offset, device=device)
+    dataset.timestamps = times
+    return dataset
