@@ -18,25 +18,28 @@ __all__ = [
     "MultiObjectiveLoader", "SupervisedMultiObjectiveLoader", "ContrastiveMultiObjectiveLoader",
     "Mask", "MaskedMixin", "RandomNeuronMask", "RandomTimestepMask", "NeuronBlockMask",
     "TimeBlockMask", "Prior",
-    "load_data", "load_deeplabcut",
+    "load_data", "load_deeplabcut", "load_pose", "from_movement",
     "OrthogonalProcrustesAlignment", "ensemble_embeddings", "get_loader_options",
     # cebra_data's additions: trials, splits, normalisation, summaries, estimators
     "split_dataset", "DatasetSplit", "Normalizer", "HeldOutFitError", "describe",
     "DatasetSummary", "repeat_frame_labels", "frame_in_trial", "quality",
     "SklearnDataset", "make_loader",
+    "align",  # behaviour on the neural clock
+    "HDF5Dataset",  # recordings larger than memory
 ]
 
 # core: datatypes, bases, datasets
 from cebra_data.base import Dataset, HasDevice, Loader
 from cebra_data.datasets import DatasetCollection, TensorDataset, UnifiedDataset
 from cebra_data.datatypes import Batch, BatchIndex, Offset
+from cebra_data.file_datasets import HDF5Dataset
 from cebra_data.distributions.continuous import Prior
 
 # CEBRA's helpers for comparing and combining embeddings
 from cebra_data.helper import OrthogonalProcrustesAlignment, ensemble_embeddings, get_loader_options
 
 # io
-from cebra_data.io import load_data, load_deeplabcut
+from cebra_data.io import from_movement, load_data, load_deeplabcut, load_pose
 
 # masking
 from cebra_data.masking import (
@@ -83,3 +86,4 @@ from cebra_data.single_session import (
 from cebra_data.sklearn import SklearnDataset, make_loader
 from cebra_data.summary import DatasetSummary, describe
 from cebra_data.trials import frame_in_trial, repeat_frame_labels
+from cebra_data.align import align

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from typing import Any, Iterable, Optional, Tuple
+from typing import Any, Iterable, Iterator, Optional, Tuple
 
 import numpy as np
 import torch
 
-from cebra_data.errors import ShapeError, UnknownChoiceError
+from cebra_data.errors import (
+    ShapeError,
+    UnknownChoiceError,
+)
 
 __all__ = [
     "check_int",
@@ -121,6 +124,8 @@ def as_tensor(value: Any, name: str) -> torch.Tensor:
         TypeError: for anything but a numeric numpy array or a tensor.
     """
     if isinstance(value, torch.Tensor):
+        if value.dtype in _WIDE_UNSIGNED:  # torch's uint16/32/64 lack most operations
+            value = value.to(torch.int64) if value.dtype != torch.uint64 else value.to(torch.float64)
         return value
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biuf":
@@ -129,6 +134,16 @@ def as_tensor(value: Any, name: str) -> torch.Tensor:
             )
         if not value.dtype.isnative:
             value = value.astype(value.dtype.newbyteorder("="))
+        if value.dtype.kind == "u" and value.dtype.itemsize > 1:
+            # values unchanged: uint16/uint32 fit int64 exactly; uint64 only up to 2**63
+            if value.dtype.itemsize == 8 and value.size and int(value.max()) >= 2**63:
+                raise ValueError(
+                    f"{name} has uint64 values up to {int(value.max())}, beyond what a signed "
+                    "64-bit integer holds; convert it to float64 or smaller values first."
+                )
+            value = value.astype(np.int64)
+        if any(stride < 0 for stride in value.strides):
+            value = np.ascontiguousarray(value)  # torch cannot view negative strides (a copy)
         if not value.flags.writeable:
             # torch warns about read-only arrays; sharing them is safe here.
             with warnings.catch_warnings():
@@ -140,9 +155,16 @@ def as_tensor(value: Any, name: str) -> torch.Tensor:
     )
 
 
+_WIDE_UNSIGNED = tuple(
+    getattr(torch, name) for name in ("uint16", "uint32", "uint64") if hasattr(torch, name)
+)
+
 #: Largest integer that float32 represents exactly; beyond it converting
 #: integer data to float32 changes values.
 FLOAT32_EXACT = 2**24
+
+#: Largest finite float32.
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 
 
 def check_nonempty(tensor: torch.Tensor, name: str) -> torch.Tensor:
@@ -156,8 +178,24 @@ def check_nonempty(tensor: torch.Tensor, name: str) -> torch.Tensor:
 NEURAL_NAN_POLICIES = ("raise", "mask")
 
 
+#: Elements per block of the whole-array checks of :func:`check_neural`: the
+#: temporaries of a check stay below a few tens of MB for any recording.
+CHECK_BLOCK_ELEMENTS = 2**22
+
+
+def _row_blocks(tensor: torch.Tensor) -> Iterator[Tuple[int, torch.Tensor]]:
+    """``(first row, block)`` over consecutive row blocks of about :data:`CHECK_BLOCK_ELEMENTS` elements."""
+    rows = max(1, CHECK_BLOCK_ELEMENTS // max(1, int(tensor.shape[1])))
+    for start in range(0, int(tensor.shape[0]), rows):
+        yield start, tensor[start : start + rows]
+
+
 def check_neural(neural: Any, neural_nan: str = "raise") -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
     """The validated float32 signal ``(N, D)`` and, for ``neural_nan="mask"``, the ``(N,)`` mask of NaN rows.
+
+    The whole-array checks run over blocks of rows, so their temporaries stay
+    small (a memory-mapped recording is read once, never copied). A float32
+    array without NaN is shared, not copied.
 
     Raises:
         TypeError: for a non-numeric or complex array.
@@ -181,7 +219,7 @@ def check_neural(neural: Any, neural_nan: str = "raise") -> Tuple[torch.Tensor, 
     if not tensor.is_floating_point():
         # Integer (e.g. spike counts) and boolean data are converted to float32.
         if tensor.dtype != torch.bool:
-            largest = int(tensor.abs().max())
+            largest = max(int(block.abs().max()) for _, block in _row_blocks(tensor))
             if largest > FLOAT32_EXACT:
                 warnings.warn(
                     f"neural has integer values up to {largest}, beyond 2**24: converting "
@@ -191,18 +229,33 @@ def check_neural(neural: Any, neural_nan: str = "raise") -> Tuple[torch.Tensor, 
                 )
         tensor = tensor.to(torch.float32)
     elif tensor.dtype != torch.float32:
+        largest = max(float(torch.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0).abs().max())
+                      for _, block in _row_blocks(tensor))
+        if largest > FLOAT32_MAX:
+            raise ValueError(
+                f"neural has finite values up to {largest:.6g}, beyond float32's largest "
+                f"({FLOAT32_MAX:.6g}): converting {tensor.dtype} to float32 would make them "
+                "infinite. Rescale the data first."
+            )
         tensor = tensor.to(torch.float32)
-    finite = torch.isfinite(tensor)
-    if bool(finite.all()):
+    if all(bool(torch.isfinite(block).all()) for _, block in _row_blocks(tensor)):
         return tensor, None
-    nan = torch.isnan(tensor)
-    num_nan = int(nan.sum())
-    num_inf = int(torch.isinf(tensor).sum())
+    num_nan = num_inf = 0
+    first: Optional[Tuple[int, int]] = None
+    nan_rows = torch.zeros(tensor.shape[0], dtype=torch.bool, device=tensor.device)
+    for start, block in _row_blocks(tensor):
+        nan = torch.isnan(block)
+        num_nan += int(nan.sum())
+        num_inf += int(torch.isinf(block).sum())
+        nan_rows[start : start + block.shape[0]] = nan.any(dim=1)
+        if first is None:
+            bad = (~torch.isfinite(block)).nonzero()
+            if bad.numel():
+                first = (start + int(bad[0, 0]), int(bad[0, 1]))
     if neural_nan == "mask" and num_inf == 0:
         # A new tensor: the caller's array is never written to.
-        return torch.where(nan, torch.zeros((), dtype=tensor.dtype), tensor), nan.any(dim=1)
-    bad = (~finite).nonzero()
-    row, col = (int(v) for v in bad[0])
+        return torch.nan_to_num(tensor, nan=0.0), nan_rows
+    row, col = first
     if num_inf:
         fix = "impute or remove them (neural_nan='mask' masks NaN, never infinite values)."
     else:
@@ -212,6 +265,30 @@ def check_neural(neural: Any, neural_nan: str = "raise") -> Tuple[torch.Tensor, 
         f"neural contains {num_nan} NaN and {num_inf} infinite values (first at time step "
         f"{row}, feature {col}). Neural data must be finite: {fix}"
     )
+
+
+def _warn_if_values_merge(original: torch.Tensor, converted: torch.Tensor, name: str) -> None:
+    """Warn when a float conversion makes distinct values of a column equal (lost precision).
+
+    Example: 200 Unix timestamps one second apart are 3 distinct float32 values.
+    """
+    if not original.is_floating_point() or original.numel() == 0:
+        return
+    if torch.finfo(converted.dtype).eps <= torch.finfo(original.dtype).eps:
+        return
+    for column in range(original.shape[1]):
+        before = torch.unique(original[:, column]).numel()
+        after = torch.unique(converted[:, column]).numel()
+        if after < before:
+            warnings.warn(
+                f"{name} column {column}: converting {original.dtype} to {converted.dtype} "
+                f"merges {before} distinct values into {after} (the values are too large for "
+                f"{converted.dtype}'s precision, e.g. absolute timestamps). Subtract an offset "
+                "first (e.g. time - time[0]) to keep them distinct.",
+                UserWarning,
+                stacklevel=4,
+            )
+            return
 
 
 def check_continuous(
@@ -257,7 +334,9 @@ def check_continuous(
         exact = tensor.numel() == 0 or int(tensor.abs().max()) <= FLOAT32_EXACT
         tensor = tensor.to(torch.float32 if exact else torch.float64)
     if dtype is not None and tensor.dtype != dtype:
-        tensor = tensor.to(dtype)
+        converted = tensor.to(dtype)
+        _warn_if_values_merge(tensor, converted, name)
+        tensor = converted
     if finite_or_nan:
         num_inf = int(torch.isinf(tensor).sum())
         if num_inf:

@@ -33,6 +33,7 @@ from cebra_data.base import as_index_tensor, as_offset
 from cebra_data.datatypes import Batch, BatchIndex, Offset  # noqa: F401  (Offset re-exported as in cebra.data.datasets)
 from cebra_data.device import DeviceLike
 from cebra_data.errors import DimensionMismatchError
+from cebra_data.file_backed import FileBackedNeural, reopen_memmap
 from cebra_data.io.dataset_file import read_dataset_file
 from cebra_data.missing import MissingValues
 from cebra_data.multi_session import MultiSessionDataset
@@ -42,6 +43,7 @@ from cebra_data.neurons import (
     check_neuron_meta,
     check_selection_keys,
 )
+from cebra_data.nwb_dataset import dataset_from_nwb
 from cebra_data.single_session import SingleSessionDataset
 from cebra_data.trials import concatenate_trials, trial_bounds
 
@@ -50,7 +52,46 @@ __all__ = ["TensorDataset", "DatasetCollection", "UnifiedDataset"]
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
 
-class TensorDataset(NeuronMetadata, MissingValues, SingleSessionDataset):
+def _cebra_to_tensor(self: Any, array: Any, check_dtype: Optional[str] = None) -> Optional[torch.Tensor]:
+    """Convert an array to a tensor and check its kind (``cebra.data``'s private helper).
+
+    Kept so that code calling ``TensorDataset._to_tensor`` keeps working; the
+    constructor validates its inputs itself.
+
+    Args:
+        array: a tensor, a numpy array or ``None``.
+        check_dtype: ``"int"`` or ``"float"`` to require integer or
+            floating-point values; ``None`` checks nothing.
+
+    Returns:
+        ``None`` for ``None``; otherwise a float32 tensor for floating-point
+        values, an int64 tensor for integer values, or the tensor unchanged.
+
+    Raises:
+        ValueError: if ``check_dtype`` is not ``None``, ``"int"`` or ``"float"``.
+        TypeError: if the values are not of the kind ``check_dtype`` names.
+
+    Example:
+        >>> import numpy as np
+        >>> ds = TensorDataset(np.zeros((10, 2)), continuous=np.zeros((10, 1)))
+        >>> ds._to_tensor(np.arange(3), check_dtype="int").dtype
+        torch.int64
+    """
+    if check_dtype not in (None, "int", "float"):
+        raise ValueError(f"check_dtype must be 'int' or 'float', got {check_dtype!r}.")
+    if array is None:
+        return None
+    tensor = array if isinstance(array, torch.Tensor) else torch.as_tensor(np.asarray(array))
+    is_float = tensor.is_floating_point()
+    is_int = not is_float and not tensor.is_complex() and tensor.dtype != torch.bool
+    if (check_dtype == "int" and not is_int) or (check_dtype == "float" and not is_float):
+        raise TypeError(f"Array has type {tensor.dtype} instead of {check_dtype}.")
+    if is_float:
+        return tensor.float()
+    return tensor.long() if is_int else tensor
+
+
+class TensorDataset(FileBackedNeural, NeuronMetadata, MissingValues, SingleSessionDataset):
     """A single session held in memory as numpy arrays or tensors.
 
     Args:
@@ -143,7 +184,7 @@ class TensorDataset(NeuronMetadata, MissingValues, SingleSessionDataset):
                 "time as np.arange(N)) and/or discrete labels."
             )
         check_choice(neural_nan, "neural_nan", NEURAL_NAN_POLICIES)
-        neural_t, missing = check_neural(neural, neural_nan)
+        neural_t, missing = check_neural(reopen_memmap(neural), neural_nan)  # a memmap stays file-backed
         continuous_t = check_continuous(continuous, dtype=torch.float32, finite_or_nan=True) if continuous is not None else None
         discrete_t = check_discrete(discrete) if discrete is not None else None
         n = check_consistent_length(neural=neural_t, continuous=continuous_t, discrete=discrete_t)
@@ -181,7 +222,7 @@ class TensorDataset(NeuronMetadata, MissingValues, SingleSessionDataset):
     ) -> None:
         """Store already validated state; shared by ``__init__`` and :meth:`replace`."""
         device = self.device
-        self.neural = neural.to(device)
+        self.neural = self._place_neural(neural, device)
         self.continuous = continuous.to(device) if continuous is not None else None
         self.discrete = discrete.to(device) if discrete is not None else None
         self._trial_ids = trial_ids.to(device) if trial_ids is not None else None
@@ -239,6 +280,9 @@ class TensorDataset(NeuronMetadata, MissingValues, SingleSessionDataset):
         new = copy.copy(self)
         new._setup(**state)
         return new
+
+    #: A dataset from an NWB file: see :func:`cebra_data.nwb_dataset.dataset_from_nwb`.
+    from_nwb = classmethod(dataset_from_nwb)
 
     @classmethod
     def from_file(
@@ -356,6 +400,9 @@ class TensorDataset(NeuronMetadata, MissingValues, SingleSessionDataset):
             neuron_meta=neuron_meta,
         )
 
+    #: ``cebra.data``'s private conversion helper, kept for code that calls it.
+    _to_tensor = _cebra_to_tensor
+
     def __len__(self) -> int:
         return self.neural.shape[0]
 
@@ -425,7 +472,7 @@ class TensorDataset(NeuronMetadata, MissingValues, SingleSessionDataset):
         """
         start = self._window_start(index)
         windows = self.neural.unfold(0, len(self.offset), 1)
-        return windows[start]
+        return self._gather_windows(windows, start)
 
     def __repr__(self) -> str:
         parts = [f"N={len(self)}", f"input_dimension={self.input_dimension}"]

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -193,3 +195,66 @@ def test_cuda_round_trip():
     ds = TensorDataset(NEURAL, continuous=np.zeros(50), device="cuda")
     assert ds.neural.is_cuda and ds[torch.arange(3, device="cuda")].is_cuda
     assert ds.to("cpu").neural.device.type == "cpu"
+
+
+# -- cebra.data's private TensorDataset._to_tensor, kept for code that calls it ---------------
+
+
+@pytest.mark.parametrize(
+    "array, check_dtype, dtype",
+    [
+        (np.zeros((4, 3)), "float", torch.float32),
+        (np.arange(12).reshape(4, 3), "int", torch.int64),
+        (torch.zeros(4, 3, dtype=torch.float64), "float", torch.float32),
+        (torch.arange(4, dtype=torch.int32), None, torch.int64),
+    ],
+)
+def test_to_tensor_converts_like_cebra(array, check_dtype, dtype):
+    ds = TensorDataset(np.zeros((10, 2)), continuous=np.zeros((10, 1)))
+    out = ds._to_tensor(array, check_dtype=check_dtype)
+    assert isinstance(out, torch.Tensor) and out.dtype == dtype
+    assert np.array_equal(out.numpy(), np.asarray(array))
+    assert ds._to_tensor(None) is None
+
+
+def test_to_tensor_checks_the_kind():
+    ds = TensorDataset(np.zeros((10, 2)), continuous=np.zeros((10, 1)))
+    with pytest.raises(TypeError, match="instead of int"):
+        ds._to_tensor(np.zeros(3), check_dtype="int")
+    with pytest.raises(TypeError, match="instead of float"):
+        ds._to_tensor(np.arange(3), check_dtype="float")
+    with pytest.raises(ValueError, match="check_dtype must be 'int' or 'float', got"):
+        ds._to_tensor(np.zeros(3), check_dtype="double")
+
+
+# -- inputs that used to be misread (issue 12) -------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.uint32, np.uint64])
+def test_wide_unsigned_neural_data_keeps_its_values(dtype):
+    counts = (np.arange(60) * 997 % 50_000).astype(dtype).reshape(20, 3)
+    ds = TensorDataset(counts, continuous=np.zeros(20))
+    np.testing.assert_array_equal(ds.neural.numpy(), counts.astype(np.float32))
+    torch_counts = torch.from_numpy(counts.astype(np.int64)).to(torch.uint16 if dtype == np.uint16 else torch.int64)
+    assert TensorDataset(torch_counts, continuous=np.zeros(20)).neural.dtype == torch.float32
+
+
+def test_negative_strides_and_float32_overflow_are_handled():
+    x = np.arange(40, dtype=np.float32).reshape(20, 2)[::-1]
+    np.testing.assert_array_equal(TensorDataset(x, continuous=np.zeros(20)).neural.numpy(), x)
+    with pytest.raises(ValueError, match="beyond float32's largest"):
+        TensorDataset(np.full((20, 2), 1e300), continuous=np.zeros(20))
+
+
+def test_float64_labels_that_float32_would_merge_warn():
+    timestamps = 1.7e9 + np.arange(200.0)  # 200 distinct seconds, 3 distinct float32 values
+    with pytest.warns(UserWarning, match="merges 200 distinct values into 3"):
+        TensorDataset(np.zeros((200, 2)), continuous=timestamps)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TensorDataset(np.zeros((200, 2)), continuous=timestamps - timestamps[0])
+
+
+def test_float_trial_ids_are_named_as_trial_ids():
+    with pytest.raises(TypeError, match="trial_ids should hold integer labels"):
+        TensorDataset(np.zeros((20, 2)), continuous=np.zeros(20), trial_ids=np.zeros(20))

@@ -23,10 +23,12 @@ LAYERS: Dict[str, float] = {
     "cebra_data.datatypes": 0,
     "cebra_data.device": 0,
     "cebra_data.seeding": 0,
+    "cebra_data.file_backed": 0,
     "cebra_data.io": 0.5,  # file readers: L0 and io only
     "cebra_data.distributions": 1,
     "cebra_data.masking": 1,
     "cebra_data.trials": 1,
+    "cebra_data.align": 1,  # label arithmetic: behaviour resampled on the neural clock
     "cebra_data.base": 2,
     "cebra_data.summary": 2,
     "cebra_data.single_session": 3,
@@ -35,6 +37,8 @@ LAYERS: Dict[str, float] = {
     "cebra_data.neurons": 3,
     "cebra_data.missing": 3,
     "cebra_data.multiobjective": 3,
+    "cebra_data.file_datasets": 3,  # HDF5Dataset: neural data read from the file
+    "cebra_data.nwb_dataset": 3,  # TensorDataset.from_nwb: io.nwb + align
     "cebra_data.preprocessing": 4,
     "cebra_data.sklearn": 5,
     "cebra_data.helper": 5,
