@@ -308,8 +308,8 @@ class OrthogonalProcrustesAlignment:
         data = _as_matrix(data, "data")
         if data.shape[1] != ref_data.shape[1]:
             raise DimensionMismatchError(
-                "data and ref_data should have the same number of features, but got "
-                f"data with {data.shape[1]} and ref_data with {ref_data.shape[1]}."
+                "Invalid data: data and ref_data should have the same number of features, but "
+                f"got data with {data.shape[1]} and ref_data with {ref_data.shape[1]}."
             )
         if ref_label is None and label is None:
             if ref_data.shape[0] != data.shape[0]:
@@ -330,13 +330,13 @@ class OrthogonalProcrustesAlignment:
             label = _as_matrix(label, "label")
         if ref_label.shape[0] != ref_data.shape[0]:
             raise ValueError(
-                "ref_data and ref_label should have the same number of samples, but got "
-                f"{ref_data.shape[0]} and {ref_label.shape[0]}."
+                "Mismatched data and labels: ref_data and ref_label should have the same "
+                f"number of samples, but got {ref_data.shape[0]} and {ref_label.shape[0]}."
             )
         if label.shape[0] != data.shape[0]:
             raise ValueError(
-                "data and label should have the same number of samples, but got "
-                f"{data.shape[0]} and {label.shape[0]}."
+                "Mismatched data and labels: data and label should have the same number of "
+                f"samples, but got {data.shape[0]} and {label.shape[0]}."
             )
         if label.shape[1] != ref_label.shape[1]:
             raise DimensionMismatchError(
@@ -345,8 +345,8 @@ class OrthogonalProcrustesAlignment:
             )
         if ref_data.shape[0] < self.top_k:
             raise ValueError(
-                f"ref_data should contain at least top_k={self.top_k} samples, but got "
-                f"{ref_data.shape[0]}."
+                f"Invalid reference data: ref_data should contain at least top_k={self.top_k} "
+                f"samples, but got {ref_data.shape[0]}."
             )
 
         nearest = _nearest_reference(label, ref_label, self.top_k)
@@ -503,7 +503,7 @@ def ensemble_embeddings(
     """
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral):
         raise ValueError(
-            f"n_jobs should be an integer (0 for no parallelism, -1 for all cores), but got "
+            f"Invalid n_jobs: n_jobs should be an integer (0 for no parallelism, -1 for all cores), but got "
             f"n_jobs={n_jobs!r} of type {type(n_jobs).__name__}."
         )
     if isinstance(embeddings, (np.ndarray, torch.Tensor)) or not hasattr(embeddings, "__len__"):
@@ -517,7 +517,7 @@ def ensemble_embeddings(
     for i, embedding in enumerate(embeddings[1:], start=1):
         if embedding.shape != embeddings[0].shape:
             raise ValueError(
-                "All embeddings should have the same shape, but embeddings[0] has shape "
+                "Inconsistent embeddings: all embeddings should have the same shape, but embeddings[0] has shape "
                 f"{embeddings[0].shape} and embeddings[{i}] has shape {embedding.shape}."
             )
     if labels is None:

@@ -458,3 +458,23 @@ class TestAgainstCebra:
             self.theirs.get_loader_options(dataset)
         ours = cebra_data.TensorDataset(torch.zeros(30, 2), continuous=torch.zeros(30, 1))
         assert names(get_loader_options(ours)) == ["ContinuousDataLoader"]
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda a: a.fit(np.zeros((20, 4)), np.zeros((20, 6))), "Invalid.*data"),
+        (lambda a: a.fit(np.zeros((20, 4)), np.zeros((30, 4)), np.zeros((30, 1)), np.zeros((30, 1))),
+         "Mismatched.*data.*labels"),
+        (lambda a: a.fit(np.zeros((20, 4)), np.zeros((30, 4)), np.zeros((20, 1)), np.zeros((20, 1))),
+         "Mismatched.*data.*labels"),
+        (lambda a: a.fit(np.zeros((1, 4)), np.zeros((30, 4)), np.zeros((1, 1)), np.zeros((30, 1))),
+         "Invalid.*reference.*data"),
+        (lambda a: ensemble_embeddings([np.zeros((20, 4))] * 2, n_jobs=None), "Invalid.*n_jobs"),
+        (lambda a: ensemble_embeddings([np.zeros((20, 4)), np.zeros((30, 4))]), "Inconsistent.*embeddings"),
+    ],
+)
+def test_errors_keep_cebras_wording(call, match):
+    # CEBRA's own tests (and users' handlers) match these words
+    with pytest.raises(ValueError, match=match):
+        call(OrthogonalProcrustesAlignment())
