@@ -121,7 +121,7 @@ def brute_multisession(sampler, searches, num_samples: int) -> Tuple[BatchIndex,
 def brute_unified(sampler, searches, num_samples: int) -> BatchIndex:
     def prior() -> torch.Tensor:
         session_id = int(sampler.randint(0, sampler.num_sessions, (1,)))
-        ref = sampler.sample_all_uniform_prior(num_samples)[session_id]
+        ref = torch.from_numpy(sampler.sample_all_uniform_prior(num_samples)[session_id])
         query = sampler.continuous[session_id][ref]
         rows = [ref if i == session_id else s.search(query) for i, s in enumerate(searches)]
         return torch.stack(rows)

@@ -12,7 +12,7 @@ import abc
 import dataclasses
 import pathlib
 import pickle
-from typing import Any, ClassVar, Iterator, Optional, Tuple
+from typing import Any, ClassVar, Iterator, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -20,7 +20,13 @@ import torch
 from cebra_data._validation import check_int, check_positive_int
 from cebra_data.datatypes import Batch, BatchIndex, Offset
 from cebra_data.device import DeviceLike, HasDevice
-from cebra_data.distributions.base import JointDistribution
+from cebra_data.distributions.base import (
+    JointDistribution,
+    index_of,
+    sample_mask_of,
+    trial_ids_of,
+    window_mask,
+)
 from cebra_data.distributions.registry import make_conditional
 from cebra_data.errors import MissingIndexError
 from cebra_data.io.download import download_file, extract_gzip, file_checksum
@@ -28,7 +34,20 @@ from cebra_data.masking import MaskedMixin
 from cebra_data.seeding import as_generator, derive_seed, stream_seed
 from cebra_data.summary import describe
 
-__all__ = ["HasDevice", "Dataset", "Loader", "PickledByValue", "as_offset", "as_index_tensor"]
+__all__ = [
+    "HasDevice",
+    "Dataset",
+    "Loader",
+    "PickledByValue",
+    "as_offset",
+    "as_index_tensor",
+    "index_of",
+    "trial_ids_of",
+    "sample_mask_of",
+    "is_dataset_like",
+    "is_multisession_like",
+    "offset_key_of",
+]
 
 def as_offset(offset: Any) -> Offset:
     """Return ``offset`` as an :class:`Offset`; ``None`` gives ``Offset(0, 1)``.
@@ -57,6 +76,113 @@ def as_offset(offset: Any) -> Offset:
         "right, such as cebra.data.Offset), an integer or a (left, right) tuple, "
         f"but got {offset!r} of type {type(offset).__name__}."
     )
+
+
+# -- datasets with CEBRA's interface (duck typing) ---------------------------------
+
+_SINGLE_SESSION_INTERFACE = ("__len__", "__getitem__", "load_batch", "offset")
+_MULTISESSION_INTERFACE = ("num_sessions", "get_session", "load_batch")
+
+
+def _has(obj: Any, name: str) -> bool:
+    """Whether ``obj`` has ``name`` (methods looked up on the class, as Python does)."""
+    if name.startswith("__"):
+        return callable(getattr(type(obj), name, None))
+    try:
+        value = getattr(obj, name, None)
+    except NotImplementedError:
+        return False
+    if name == "offset":
+        return hasattr(value, "left") and hasattr(value, "right")
+    if name == "num_sessions":
+        return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    return callable(value)
+
+
+def _missing(obj: Any, names: Tuple[str, ...]) -> List[str]:
+    return [name for name in names if not _has(obj, name)]
+
+
+def is_multisession_like(obj: Any) -> bool:
+    """Whether ``obj`` has the multi-session dataset interface of ``cebra.data``.
+
+    That is an integer ``num_sessions``, ``get_session(i)`` and
+    ``load_batch``: our :class:`~cebra_data.MultiSessionDataset` and CEBRA's
+    ``MultiSessionDataset``/``DatasetCollection``/``UnifiedDataset`` alike.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data import TensorDataset, DatasetCollection
+        >>> session = TensorDataset(torch.zeros(5, 2), continuous=torch.zeros(5, 1))
+        >>> is_multisession_like(DatasetCollection([session])), is_multisession_like(session)
+        (True, False)
+    """
+    return not _missing(obj, _MULTISESSION_INTERFACE)
+
+
+def is_dataset_like(obj: Any) -> bool:
+    """Whether a loader can draw from ``obj``: a dataset with ``cebra.data``'s interface.
+
+    Single-session: ``__len__``, ``__getitem__``, ``load_batch`` and an
+    ``offset`` with ``left`` and ``right``. Multi-session: see
+    :func:`is_multisession_like`. Every :class:`cebra_data.Dataset` is
+    dataset-like, and so are the dataset classes of CEBRA itself; what such
+    a dataset lacks is computed (see :func:`sample_mask_of`).
+
+    Example:
+        >>> import torch
+        >>> from cebra_data import TensorDataset
+        >>> data = TensorDataset(torch.zeros(5, 2), continuous=torch.zeros(5, 1))
+        >>> is_dataset_like(data), is_dataset_like(torch.zeros(5, 2))
+        (True, False)
+    """
+    return isinstance(obj, Dataset) or is_multisession_like(obj) or not _missing(
+        obj, _SINGLE_SESSION_INTERFACE
+    )
+
+
+def _as_batch(batch: Any) -> Any:
+    """A foreign batch-like object as a :class:`~cebra_data.Batch`; anything else unchanged."""
+    if isinstance(batch, (Batch, BatchIndex)) or not all(
+        hasattr(batch, name) for name in ("reference", "positive", "negative")
+    ):
+        return batch
+    return Batch.from_batch_like(batch)
+
+
+def _interface_gaps(obj: Any) -> str:
+    """Say which parts of the dataset interface ``obj`` lacks (for error messages)."""
+    single = _missing(obj, _SINGLE_SESSION_INTERFACE)
+    multi = _missing(obj, _MULTISESSION_INTERFACE)
+    return (
+        f"it lacks {', '.join(single)} for a single-session dataset and "
+        f"{', '.join(multi)} for a multi-session dataset"
+    )
+
+
+def offset_key_of(dataset: Any) -> Any:
+    """A value that changes exactly when the windows of ``dataset`` change.
+
+    For a :class:`cebra_data.Dataset` its (immutable) :attr:`~cebra_data.Dataset.offset`;
+    for a foreign single-session dataset its offset compared by value (CEBRA's
+    ``Offset`` is mutable and compares by identity); for a foreign
+    multi-session dataset the tuple of its sessions' offsets. Loaders rebuild
+    their distributions when it changes.
+
+    Example:
+        >>> class CebraOffset:          # mutable, no __eq__, like cebra.data.Offset
+        ...     def __init__(self, left, right):
+        ...         self.left, self.right = left, right
+        >>> offset_key_of(type("D", (), {"offset": CebraOffset(2, 3)})())
+        Offset(left=2, right=3, length=5)
+    """
+    if isinstance(dataset, Dataset):
+        return dataset.offset
+    if is_multisession_like(dataset):
+        return tuple(
+            as_offset(dataset.get_session(i).offset) for i in range(int(dataset.num_sessions))
+        )
+    return as_offset(dataset.offset)
 
 
 def as_index_tensor(index: Any, name: str = "index", device: Optional[str] = None) -> torch.Tensor:
@@ -385,26 +511,10 @@ class Dataset(PickledByValue, abc.ABC, HasDevice, MaskedMixin):
         not excluded (e.g. a missing continuous label). Loaders draw references,
         positives and negatives only from this set, so no window is ever clamped.
         """
-        n = len(self)
-        left, right = self.offset
-        trial_ids = self.trial_ids
-        if trial_ids is None:
-            mask = torch.zeros(n, dtype=torch.bool, device=self.device)
-            mask[left : max(n - right + 1, left)] = True
-        else:
-            position = torch.arange(n, device=trial_ids.device)
-            new_trial = torch.ones(n, dtype=torch.bool, device=trial_ids.device)
-            new_trial[1:] = trial_ids[1:] != trial_ids[:-1]
-            starts = position[new_trial]
-            lengths = torch.diff(torch.cat([starts, position.new_tensor([n])]))
-            block = torch.cumsum(new_trial.long(), 0) - 1
-            since_start = position - starts[block]
-            until_end = starts[block] + lengths[block] - position
-            mask = (since_start >= left) & (until_end >= right)
-        excluded = self.excluded_mask
-        if excluded is not None:
-            mask &= ~excluded
-        return mask
+        return window_mask(
+            len(self), self.offset, trial_ids=self.trial_ids, excluded=self.excluded_mask,
+            device=self.device,
+        )
 
     @property
     def excluded_mask(self) -> Optional[torch.Tensor]:
@@ -488,12 +598,24 @@ class Loader(PickledByValue, abc.ABC, HasDevice, torch.utils.data.IterableDatase
 
     #: Build the distributions at construction (``False``: before the first batch).
     _build_at_init: ClassVar[bool] = True
+    #: The loader samples one session: a multi-session dataset is refused at construction.
+    _single_session: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
-        if self.dataset is None or not isinstance(self.dataset, Dataset):
+        if self.dataset is None or not is_dataset_like(self.dataset):
             raise TypeError(
-                "dataset should be a cebra_data.Dataset (e.g. TensorDataset), but got "
-                f"{type(self.dataset).__name__}."
+                "dataset should be a cebra_data.Dataset (e.g. TensorDataset) or an object with "
+                "the dataset interface of cebra.data (__len__, __getitem__, load_batch and an "
+                "offset with left and right; or num_sessions, get_session and load_batch for "
+                f"several sessions), but got {type(self.dataset).__name__}: "
+                f"{_interface_gaps(self.dataset)}."
+            )
+        if self._single_session and is_multisession_like(self.dataset):
+            raise TypeError(
+                f"{type(self).__name__} samples one session, but got the multi-session "
+                f"{type(self.dataset).__name__} with {self.dataset.num_sessions} sessions. Use a "
+                "multi-session loader (e.g. ContinuousMultiSessionDataLoader), or pass one "
+                "session (dataset.get_session(i))."
             )
         self.time_offset = check_int(self.time_offset, "time_offset", minimum=0)
         self.num_steps = check_positive_int(self.num_steps, "num_steps")
@@ -507,7 +629,7 @@ class Loader(PickledByValue, abc.ABC, HasDevice, torch.utils.data.IterableDatase
         self._epoch: Optional[int] = None
         self._check_configuration()
         self._init_generators(self.seed)
-        self._built_for: Optional[Offset] = None
+        self._built_for: Any = None
         if self._build_at_init:
             self._refresh()
 
@@ -533,8 +655,12 @@ class Loader(PickledByValue, abc.ABC, HasDevice, torch.utils.data.IterableDatase
         """Re-derive seeds a subclass stored outside :meth:`_build` (after a re-seed)."""
 
     def _refresh(self) -> None:
-        """(Re)build the distributions if the dataset's offset changed since the last build."""
-        offset = self.dataset.offset
+        """(Re)build the distributions if the dataset's offset changed since the last build.
+
+        Offsets are compared by value (:func:`offset_key_of`), so a foreign
+        dataset whose mutable offset is changed in place is noticed too.
+        """
+        offset = offset_key_of(self.dataset)
         if offset != self._built_for:
             self._build()
             self._built_for = offset
@@ -565,7 +691,7 @@ class Loader(PickledByValue, abc.ABC, HasDevice, torch.utils.data.IterableDatase
 
     def _require_index(self, kind: str, why: str = "") -> None:
         """Raise :class:`~cebra_data.errors.MissingIndexError` if the dataset lacks a ``kind`` index."""
-        if getattr(self.dataset, f"{kind}_index") is None:
+        if index_of(self.dataset, kind) is None:
             who = f"{type(self).__name__} {why}" if why else type(self).__name__
             raise MissingIndexError(
                 f"{who} needs a dataset with a {kind} index, but "
@@ -583,7 +709,7 @@ class Loader(PickledByValue, abc.ABC, HasDevice, torch.utils.data.IterableDatase
         """
         return make_conditional(
             name,
-            continuous=self.dataset.continuous_index,
+            continuous=index_of(self.dataset, "continuous"),
             num_samples=len(self.dataset),
             time_offset=self.time_offset,
             delta=getattr(self, "delta", 0.1),
@@ -616,8 +742,18 @@ class Loader(PickledByValue, abc.ABC, HasDevice, torch.utils.data.IterableDatase
             yield self._next_batch()
 
     def _next_batch(self) -> Any:
-        """One batch of the stream: ``dataset.load_batch(get_indices(batch_size))``."""
-        return self.dataset.load_batch(self.get_indices(self.batch_size))
+        """One batch of the stream: ``dataset.load_batch(get_indices(batch_size))``.
+
+        A foreign dataset's batches (e.g. ``cebra.data.Batch``, or a list of
+        them for several sessions) are returned as :class:`~cebra_data.Batch`
+        objects holding the same tensors, so a loader always yields ours.
+        """
+        batch = self.dataset.load_batch(self.get_indices(self.batch_size))
+        if isinstance(self.dataset, Dataset):
+            return batch
+        if isinstance(batch, list):
+            return [_as_batch(item) for item in batch]
+        return _as_batch(batch)
 
     # -- workers, ranks and epochs ---------------------------------------------------
 

@@ -79,7 +79,7 @@ class Offset:
             )
         if right < 1:
             raise ValueError(
-                f"Invalid right bound: the right bound should be >= 1, but got right={right}. By convention "
+                f"Invalid Offset bounds: the right bound should be >= 1, but got right={right}. By convention "
                 "the right bound includes the current index: use Offset(0, 1) for a "
                 "window of only the current sample."
             )
@@ -224,6 +224,51 @@ class Batch:
         self.negative = negative
         self.index = index
         self.index_reversed = index_reversed
+
+    @classmethod
+    def from_batch_like(cls, batch: Any) -> "Batch":
+        """Return ``batch`` as a :class:`Batch` (itself if it already is one).
+
+        Any object with ``reference``, ``positive`` and ``negative`` attributes
+        (and optionally ``index`` and ``index_reversed``), such as the
+        ``cebra.data.Batch`` that CEBRA's datasets return, is converted; the
+        tensors are shared, not copied.
+
+        Args:
+            batch: a :class:`Batch` or a batch-like object.
+
+        Returns:
+            A :class:`Batch` holding the same tensors.
+
+        Raises:
+            TypeError: if ``batch`` lacks ``reference``, ``positive`` or ``negative``.
+
+        Example:
+            >>> import torch
+            >>> from types import SimpleNamespace
+            >>> from cebra_data import Batch
+            >>> foreign = SimpleNamespace(reference=torch.zeros(2, 3, 1), positive=torch.ones(2, 3, 1),
+            ...                           negative=torch.zeros(2, 3, 1))
+            >>> batch = Batch.from_batch_like(foreign)
+            >>> type(batch).__name__, batch.positive is foreign.positive, batch.index is None
+            ('Batch', True, True)
+        """
+        if isinstance(batch, cls):
+            return batch
+        missing = [name for name in ("reference", "positive", "negative") if not hasattr(batch, name)]
+        if missing:
+            raise TypeError(
+                "A batch should have reference, positive and negative attributes (e.g. "
+                f"cebra_data.Batch or cebra.data.Batch), but {type(batch).__name__} lacks "
+                f"{', '.join(missing)}."
+            )
+        return cls(
+            batch.reference,
+            batch.positive,
+            batch.negative,
+            index=getattr(batch, "index", None),
+            index_reversed=getattr(batch, "index_reversed", None),
+        )
 
     def to(self, device: DeviceLike) -> "Batch":
         """Move every tensor of the batch (indices included) to ``device``; returns ``self``."""

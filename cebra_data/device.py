@@ -7,6 +7,7 @@ argument accepts (:data:`DeviceLike`) into one canonical string.
 
 from __future__ import annotations
 
+import abc
 from typing import Any, Optional, Union
 
 import torch
@@ -61,7 +62,7 @@ def _move(value: Any, device: str) -> Any:
     return value
 
 
-class HasDevice:
+class HasDevice(metaclass=abc.ABCMeta):
     """Mixin for objects that hold tensors on one device (as ``cebra.io.HasDevice``).
 
     ``.to(device)`` moves every tensor the object holds -- attributes, and
@@ -81,6 +82,20 @@ class HasDevice:
         >>> Holder().to("cpu").device
         'cpu'
     """
+
+    @classmethod
+    def __subclasshook__(cls, candidate: type) -> Any:
+        """CEBRA's own ``cebra.io.HasDevice`` objects count as ``HasDevice`` (for ``isinstance``).
+
+        Only for this class itself: a CEBRA object is never taken for one of our
+        datasets or loaders.
+        """
+        if cls is HasDevice and any(
+            klass.__name__ == "HasDevice" and klass.__module__.split(".")[0] == "cebra"
+            for klass in candidate.__mro__
+        ):
+            return True
+        return NotImplemented
 
     def __init__(self, device: Optional[DeviceLike] = None) -> None:
         self._device = normalize_device(device) if device is not None else None

@@ -60,7 +60,7 @@ import numpy as np
 import torch
 
 from cebra_data._validation import check_positive_int
-from cebra_data.errors import UnknownChoiceError
+from cebra_data.errors import MaskingTypeError, MaskingValueError, UnknownChoiceError
 from cebra_data.seeding import as_generator, derive_seed
 
 __all__ = [
@@ -71,7 +71,10 @@ __all__ = [
     "TimeBlockMask",
     "MaskedMixin",
     "MASKS",
+    "MaskingValueError",
+    "MaskingTypeError",
 ]
+
 
 #: What a ratio parameter accepts: a number, a list of numbers, or ``(min, max, step)``.
 MaskingValue = Union[float, list, tuple]
@@ -99,12 +102,13 @@ def _check_windows(data: Any) -> torch.Tensor:
             f"{type(data).__name__}."
         )
     if not data.is_floating_point():
-        raise TypeError(
-            f"masks apply to floating-point data, but got a tensor of dtype {data.dtype}."
+        raise MaskingTypeError(
+            "Data must be a float32 tensor (or another floating-point dtype) for masking, "
+            f"but got a tensor of dtype {data.dtype}."
         )
     if data.ndim != 3:
         raise ValueError(
-            "masks apply to a 3-D tensor of windows (batch, neurons, time), but got a "
+            "Data must be a 3D tensor of windows (batch, neurons, time) for masking, but got a "
             f"{data.ndim}-D tensor of shape {tuple(data.shape)}."
         )
     return data
@@ -176,13 +180,15 @@ class Mask(abc.ABC):
 
 def _as_ratio(value: Any, name: str, *, low_open: bool = True, high_open: bool = True) -> float:
     if not _is_real(value):
-        raise TypeError(f"{name} should be a number, but got {value!r} of type {type(value).__name__}.")
+        raise MaskingTypeError(
+            f"{name} should be a number, but got {value!r} of type {type(value).__name__}."
+        )
     value = float(value)
     too_low = value <= 0.0 if low_open else value < 0.0
     too_high = value >= 1.0 if high_open else value > 1.0
     if not math.isfinite(value) or too_low or too_high:
         interval = ("(" if low_open else "[") + "0, 1" + (")" if high_open else "]")
-        raise ValueError(f"{name} should lie in {interval}, but got {value}.")
+        raise MaskingValueError(f"{name} should lie between 0.0 and 1.0, in {interval}, but got {value}.")
     return value
 
 
@@ -194,11 +200,11 @@ class _RatioMask(Mask):
         name = f"{cls.__name__} ratio"
         if isinstance(masking_value, list):
             if not masking_value:
-                raise ValueError(f"{name} list should hold at least one ratio, but got [].")
+                raise MaskingValueError(f"{name} list should hold at least one ratio, but got [].")
             return tuple(_as_ratio(v, f"every {name} in the list") for v in masking_value)
         if isinstance(masking_value, tuple):
             if len(masking_value) != 3:
-                raise ValueError(
+                raise MaskingValueError(
                     f"{name} given as a tuple should be (min, max, step), but got "
                     f"{len(masking_value)} values: {masking_value!r}. Use a list for a set of ratios."
                 )
@@ -206,12 +212,12 @@ class _RatioMask(Mask):
             high = _as_ratio(masking_value[1], f"{name} max", high_open=False)
             step = masking_value[2]
             if not _is_real(step):
-                raise TypeError(f"{name} step should be a number, but got {step!r}.")
+                raise MaskingTypeError(f"{name} step should be a number, but got {step!r}.")
             step = float(step)
             if not low < high:
-                raise ValueError(f"{name} min should be smaller than max, but got {masking_value!r}.")
+                raise MaskingValueError(f"{name} min should be smaller than max, but got {masking_value!r}.")
             if not 0.0 < step <= high - low + _EPS:
-                raise ValueError(
+                raise MaskingValueError(
                     f"{name} step should be > 0 and at most max - min = {high - low:g}, "
                     f"but got step={step}."
                 )
@@ -219,7 +225,7 @@ class _RatioMask(Mask):
             return tuple(min(round(low + k * step, 12), high) for k in range(count))
         if _is_real(masking_value):
             return (_as_ratio(masking_value, name),)
-        raise TypeError(
+        raise MaskingTypeError(
             f"{name} should be a number in (0, 1), a list of such numbers or a tuple "
             f"(min, max, step), but got {masking_value!r} of type {type(masking_value).__name__}."
         )
@@ -349,18 +355,22 @@ class TimeBlockMask(Mask):
     @classmethod
     def _check_masking_parameters(cls, masking_value: Any) -> Tuple[float, int]:
         if not isinstance(masking_value, tuple) or len(masking_value) != 2:
-            raise TypeError(
+            raise MaskingTypeError(
                 "TimeBlockMask needs a tuple (sampled_rate, masked_seq_len), e.g. (0.2, 2), "
                 f"but got {masking_value!r}."
             )
         rate = _as_ratio(masking_value[0], "TimeBlockMask sampled_rate")
         length = masking_value[1]
         if isinstance(length, (bool, np.bool_)) or not isinstance(length, (numbers.Integral, np.integer)):
-            raise TypeError(
-                "TimeBlockMask masked_seq_len should be a positive integer, but got "
+            raise MaskingTypeError(
+                "TimeBlockMask masked_seq_len should be an integer greater than 0, but got "
                 f"{length!r} of type {type(length).__name__}."
             )
-        return rate, check_positive_int(length, "TimeBlockMask masked_seq_len")
+        if length < 1:
+            raise MaskingValueError(
+                f"TimeBlockMask masked_seq_len should be an integer greater than 0, but got {length}."
+            )
+        return rate, int(length)
 
     @property
     def sampled_rate(self) -> float:
@@ -425,13 +435,18 @@ class MaskedMixin:
         ()
     """
 
-    _masks: ClassVar[Tuple[Mask, ...]] = ()
+    _mask_tuple: ClassVar[Tuple[Mask, ...]] = ()
     _mask_generator: ClassVar[Optional[torch.Generator]] = None
 
     @property
     def masks(self) -> Tuple[Mask, ...]:
         """The configured masks, in the order :meth:`set_masks` added them."""
-        return self._masks
+        return self._mask_tuple
+
+    @property
+    def _masks(self) -> list:
+        """``cebra.data``'s name: the configured masks as a new list (read-only; use :meth:`set_masks`)."""
+        return list(self._mask_tuple)
 
     def set_masks(self, masking: Optional[Mapping[str, Any]] = None, *, seed: Any = None) -> None:
         """Configure masks by name.
@@ -471,16 +486,16 @@ class MaskedMixin:
             generator = as_generator(seed)
         else:
             generator = self._mask_generator
-        masks = {type(mask).__name__: mask for mask in self._masks}
+        masks = {type(mask).__name__: mask for mask in self._mask_tuple}
         for name, value in masking.items():
             masks.pop(name, None)
             masks[name] = MASKS[name](value, seed=derive_seed(generator))
         self._mask_generator = generator
-        self._masks = tuple(masks.values())
+        self._mask_tuple = tuple(masks.values())
 
     def clear_masks(self) -> None:
         """Remove every mask; :meth:`apply_mask` then returns its input unchanged."""
-        self._masks = ()
+        self._mask_tuple = ()
 
     def apply_mask(self, data: torch.Tensor, chunk_size: int = 1000) -> torch.Tensor:
         """Mask a batch of windows with one of the configured masks.
@@ -500,7 +515,7 @@ class MaskedMixin:
             TypeError: if ``data`` is not a floating-point tensor.
             ValueError: if ``data`` is not 2-D or 3-D.
         """
-        masks = self._masks
+        masks = self._mask_tuple
         if not masks:
             return data
         check_positive_int(chunk_size, "chunk_size")

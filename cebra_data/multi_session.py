@@ -9,7 +9,14 @@ from typing import Any, Iterator, List, Optional, Sequence, Tuple
 import torch
 
 from cebra_data._validation import check_choice
-from cebra_data.base import Dataset, Loader, as_offset
+from cebra_data.base import (
+    Dataset,
+    Loader,
+    as_offset,
+    index_of,
+    is_multisession_like,
+    sample_mask_of,
+)
 from cebra_data.datatypes import Batch, BatchIndex, Offset
 from cebra_data.distributions.multisession import (
     DiscreteMultisessionSampler,
@@ -99,7 +106,12 @@ class MultiSessionDataset(Dataset):
     @offset.setter
     def offset(self, offset: Any) -> None:
         offset = as_offset(offset)
-        for session in self.iter_sessions():
+        sessions = list(self.iter_sessions())
+        for session in sessions:  # check every session first: all change, or none does
+            check = getattr(session, "_check_offset_fits", None)
+            if check is not None:
+                check(offset)
+        for session in sessions:
             session.offset = offset
         self._offset = offset
 
@@ -154,7 +166,7 @@ class MultiSessionDataset(Dataset):
 
     def sample_mask(self) -> torch.Tensor:
         """The sessions' :meth:`~cebra_data.Dataset.sample_mask` concatenated in order."""
-        return torch.cat([session.sample_mask() for session in self.iter_sessions()])
+        return torch.cat([sample_mask_of(session) for session in self.iter_sessions()])
 
     def _check_multi_index(self, index: BatchIndex) -> None:
         for name in ("reference", "positive", "negative"):
@@ -236,11 +248,12 @@ class MultiSessionLoader(Loader):
     """
 
     def _check_configuration(self) -> None:
-        if not isinstance(self.dataset, MultiSessionDataset):
+        if not is_multisession_like(self.dataset):
             raise TypeError(
                 f"{type(self).__name__} expects a multi-session dataset (e.g. "
-                f"cebra_data.DatasetCollection), but got {type(self.dataset).__name__}. Use a "
-                "single-session loader for a single session."
+                "cebra_data.DatasetCollection, or any object with an integer num_sessions, "
+                f"get_session and load_batch, as cebra.data's), but got "
+                f"{type(self.dataset).__name__}. Use a single-session loader for a single session."
             )
 
     def _make_sampler(self, seed: int) -> Any:
@@ -317,7 +330,7 @@ class ContinuousMultiSessionDataLoader(MultiSessionLoader):
     @property
     def index(self) -> Optional[torch.Tensor]:
         """The sessions' continuous indices, concatenated."""
-        return self.dataset.continuous_index
+        return index_of(self.dataset, "continuous")
 
 
 @dataclasses.dataclass
@@ -350,7 +363,7 @@ class DiscreteMultiSessionDataLoader(MultiSessionLoader):
     @property
     def index(self) -> Optional[torch.Tensor]:
         """The sessions' discrete indices, concatenated."""
-        return self.dataset.discrete_index
+        return index_of(self.dataset, "discrete")
 
 
 @dataclasses.dataclass
@@ -420,7 +433,4 @@ class UnifiedLoader(ContinuousMultiSessionDataLoader):
         """Draw one batch of ``(num_sessions, num_samples)`` indices (no ``index`` to re-order)."""
         num_samples = self._num_samples(num_samples)
         self._refresh()
-        reference = self.sampler.sample_prior(num_samples)
-        negative = self.sampler.sample_prior(self._num_negatives(num_samples))
-        positive = self.sampler.sample_conditional(reference)
-        return BatchIndex(reference, positive, negative)
+        return self.sampler.get_indices(num_samples, num_negatives=self._num_negatives(num_samples))

@@ -5,19 +5,29 @@ dataset; the machinery they share (generator, child seeds, offset tracking,
 negatives, registered conditionals) is :class:`cebra_data.Loader`'s. Conditional
 and prior names are looked up in :mod:`cebra_data.distributions.registry`;
 distributions are built from the dataset's ``sample_mask()`` and ``trial_ids``,
-so every returned index has a full window.
+so every returned index has a full window. The loaders also accept datasets
+with the interface of ``cebra.data`` (e.g. CEBRA's own dataset classes): what
+those lack is computed by :func:`cebra_data.base.sample_mask_of` and
+:func:`cebra_data.base.trial_ids_of`.
 """
 
 from __future__ import annotations
 
 import abc
 import dataclasses
-from typing import Optional
+from typing import Any, ClassVar, Optional
 
 import torch
 
 from cebra_data._validation import check_choice
-from cebra_data.base import Dataset, Loader, as_index_tensor
+from cebra_data.base import (
+    Dataset,
+    Loader,
+    as_index_tensor,
+    index_of,
+    sample_mask_of,
+    trial_ids_of,
+)
 from cebra_data.datatypes import Batch, BatchIndex, Offset
 from cebra_data.distributions.base import JointDistribution
 from cebra_data.distributions.discrete import Discrete
@@ -95,6 +105,8 @@ class SingleSessionDataset(Dataset):
 class _JointLoader(Loader):
     """A loader over one joint distribution (``self.distribution``, built by ``_build``)."""
 
+    _single_session: ClassVar[bool] = True
+
     def get_indices(self, num_samples: Optional[int] = None) -> BatchIndex:
         """Draw ``num_samples`` references, positives and negatives.
 
@@ -152,14 +164,14 @@ class DiscreteDataLoader(_JointLoader):
     @property
     def index(self) -> torch.Tensor:
         """The (discrete) dataset index."""
-        return self.dataset.discrete_index
+        return index_of(self.dataset, "discrete")
 
     def _check_configuration(self) -> None:
         check_choice(self.prior, "prior", PRIORS)
         self._require_index("discrete")
 
     def _build(self) -> None:
-        valid = self.dataset.sample_mask()
+        valid = sample_mask_of(self.dataset)
         self.distribution: Discrete = make_prior(
             self.prior, self.index, device=self.device, seed=self._child_seed(), valid=valid
         )
@@ -214,7 +226,7 @@ class ContinuousDataLoader(_JointLoader):
             self._require_index("continuous", f"with conditional={self.conditional!r}")
 
     def _build(self) -> None:
-        valid, trial_ids = self.dataset.sample_mask(), self.dataset.trial_ids
+        valid, trial_ids = sample_mask_of(self.dataset), trial_ids_of(self.dataset)
         self.distribution: JointDistribution = self._make_conditional(
             self.conditional, valid, trial_ids
         )
@@ -257,18 +269,20 @@ class MixedDataLoader(Loader):
         True
     """
 
+    _single_session: ClassVar[bool] = True
+
     conditional: str = "time_delta"
     prior: str = dataclasses.field(default="uniform", kw_only=True)
 
     @property
     def dindex(self) -> torch.Tensor:
         """The dataset's discrete index."""
-        return self.dataset.discrete_index
+        return index_of(self.dataset, "discrete")
 
     @property
     def cindex(self) -> torch.Tensor:
         """The dataset's continuous index."""
-        return self.dataset.continuous_index
+        return index_of(self.dataset, "continuous")
 
     def _check_configuration(self) -> None:
         check_choice(self.conditional, "conditional for MixedDataLoader", MIXED_CONDITIONALS)
@@ -277,7 +291,7 @@ class MixedDataLoader(Loader):
         self._require_index("continuous")
 
     def _build(self) -> None:
-        valid, trial_ids = self.dataset.sample_mask(), self.dataset.trial_ids
+        valid, trial_ids = sample_mask_of(self.dataset), trial_ids_of(self.dataset)
         self.distribution: JointDistribution = make_mixed_conditional(
             self.conditional,
             discrete=self.dindex,
@@ -319,7 +333,10 @@ class HybridDataLoader(Loader):
         batch_size: number of references per batch.
         conditional: the behaviour conditional (a name of
             :data:`cebra_data.distributions.registry.CONDITIONALS`).
-        time_distribution: the time conditional (``"time"``).
+        time_distribution: the time conditional (``"time"``). As in CEBRA, after
+            construction this attribute holds the time distribution object and
+            ``behavior_distribution`` the behaviour one; the name is kept for
+            rebuilds when the dataset's offset changes.
         time_offset: time lag of ``"time"`` and ``"time_delta"``.
         delta: standard deviation of ``"delta_normal"``.
         seed: seed of the loader (see :class:`cebra_data.Loader`).
@@ -337,27 +354,39 @@ class HybridDataLoader(Loader):
         (32, 64, 32)
         >>> bool((index.positive[32:] == index.reference + 10).all())
         True
+        >>> type(HybridDataLoader(dataset, num_steps=1, batch_size=32, seed=0).time_distribution).__name__
+        'TimeContrastive'
     """
 
+    _single_session: ClassVar[bool] = True
+
     conditional: str = "time_delta"
-    time_distribution: str = "time"
+    time_distribution: Any = "time"
     delta: float = 0.1
 
     @property
     def index(self) -> torch.Tensor:
         """The (continuous) dataset index."""
-        return self.dataset.continuous_index
+        return index_of(self.dataset, "continuous")
 
     def _check_configuration(self) -> None:
         check_choice(self.conditional, "conditional", CONDITIONALS)
-        check_choice(self.time_distribution, "time_distribution", CONDITIONALS)
+        self._time_distribution_name = self._time_conditional_name()
         self._require_index("continuous")
 
+    def _time_conditional_name(self) -> str:
+        """The name of the time conditional: a name just assigned, or the one given at construction."""
+        if isinstance(self.time_distribution, str):
+            check_choice(self.time_distribution, "time_distribution", CONDITIONALS)
+            return self.time_distribution
+        return self._time_distribution_name
+
     def _build(self) -> None:
-        valid, trial_ids = self.dataset.sample_mask(), self.dataset.trial_ids
+        valid, trial_ids = sample_mask_of(self.dataset), trial_ids_of(self.dataset)
+        self._time_distribution_name = self._time_conditional_name()
         self.behavior_distribution = self._make_conditional(self.conditional, valid, trial_ids)
-        self.time_distribution_ = self._make_conditional(self.time_distribution, valid, trial_ids)
-        behaviour, time = self.behavior_distribution.support, self.time_distribution_.support
+        self.time_distribution = self._make_conditional(self._time_distribution_name, valid, trial_ids)
+        behaviour, time = self.behavior_distribution.support, self.time_distribution.support
         self.support = time[torch.isin(time, behaviour)]
         if len(self.support) == 0:
             raise ValueError(
@@ -372,7 +401,7 @@ class HybridDataLoader(Loader):
         drawn = self._draw(self.support, num_samples + self._num_negatives(num_samples))
         reference, negative = drawn[:num_samples], drawn[num_samples:]
         behaviour = self.behavior_distribution.sample_conditional(reference)
-        time = self.time_distribution_.sample_conditional(reference)
+        time = self.time_distribution.sample_conditional(reference)
         return BatchIndex(reference=reference, positive=torch.cat([behaviour, time]), negative=negative)
 
 

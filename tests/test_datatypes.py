@@ -31,6 +31,17 @@ def test_offset_rejects_bad_bounds(args, error, match):
         Offset(*args)
 
 
+@pytest.mark.parametrize(
+    "args, match",
+    [((5, 0), "Invalid.*right"), ((0, 0), "Invalid.*right"), ((5, 5, 5), "Invalid.*number"),
+     ((-2, 4), "Invalid.*bounds"), ((4, -2), "Invalid.*bounds")],
+)
+def test_offset_errors_keep_cebra_wording(args, match):
+    # the patterns of CEBRA 0.6.1's tests/test_loader.py::test_offset
+    with pytest.raises(ValueError, match=match):
+        Offset(*args)
+
+
 def test_offset_is_immutable_hashable_and_picklable():
     offset = Offset(2, 3)
     with pytest.raises(AttributeError, match="immutable"):

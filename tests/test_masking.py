@@ -227,7 +227,7 @@ def test_masks_are_per_dataset():
     first, second = _dataset(), _dataset()
     first.set_masks({"RandomNeuronMask": 0.3}, seed=SEED)
     assert second.masks == ()
-    assert MaskedMixin._masks == ()
+    assert MaskedMixin().masks == ()
 
 
 # -- errors ----------------------------------------------------------------------
@@ -305,8 +305,8 @@ def test_set_masks_needs_a_mapping():
     "data, error, match",
     [
         (torch.ones(4, 3, 2, dtype=torch.long), TypeError, "floating-point"),
-        (torch.ones(2, 4, 3, 2), ValueError, "3-D"),
-        (torch.ones(5), ValueError, "3-D"),
+        (torch.ones(2, 4, 3, 2), ValueError, "3D tensor"),
+        (torch.ones(5), ValueError, "3D tensor"),
         ([[1.0]], TypeError, "torch.Tensor"),
     ],
 )
@@ -322,3 +322,50 @@ def test_apply_mask_checks_chunk_size():
     ds.set_masks({"RandomNeuronMask": 0.3}, seed=SEED)
     with pytest.raises(ValueError, match="chunk_size"):
         ds.apply_mask(ds[torch.arange(5, 10)], chunk_size=0)
+
+
+# -- cebra.data's error types and wording ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value, match",
+    [
+        (0.2, "sampled_rate.*masked_seq_len"),
+        ([0.2, 10], "sampled_rate.*masked_seq_len"),
+        ((-2, 10), "between.*0.0.*1.0"),
+        ((2, 10), "between.*0.0.*1.0"),
+        ((0.2, -10), "integer.*greater"),
+        ((0.2, 5.5), "integer.*greater"),
+    ],
+)
+def test_time_block_mask_errors_are_also_cebras_assertion_errors(value, match):
+    # cebra.data checks masking values with ``assert``: code catching AssertionError keeps working
+    with pytest.raises(AssertionError, match=match) as info:
+        MaskedMixin().set_masks({"TimeBlockMask": value})
+    assert isinstance(info.value, (TypeError, ValueError))
+
+
+@pytest.mark.parametrize("value", [1.5, [0.2, 0.0], (0.5, 0.1, 0.1), "0.3"])
+def test_ratio_mask_errors_are_also_assertion_errors(value):
+    with pytest.raises(AssertionError):
+        MaskedMixin().set_masks({"RandomNeuronMask": value})
+
+
+def test_apply_mask_errors_keep_cebras_wording_and_types():
+    mixin = MaskedMixin()
+    mixin.set_masks({"RandomNeuronMask": 0.5}, seed=SEED)
+    with pytest.raises(ValueError, match="Data must be a 3D tensor"):
+        mixin.apply_mask(torch.ones(10, 20, 30, 40))
+    # cebra.data raises ValueError for a non-float batch; we raised TypeError: it is both
+    with pytest.raises(ValueError, match="Data must be a float32 tensor") as info:
+        mixin.apply_mask(torch.ones((10, 20, 30), dtype=torch.int32))
+    assert isinstance(info.value, TypeError)
+
+
+def test_private_masks_list_as_in_cebra():
+    mixin = MaskedMixin()
+    assert mixin._masks == []
+    mixin.set_masks({"NeuronBlockMask": 0.5, "RandomTimestepMask": 0.3}, seed=SEED)
+    assert [type(m).__name__ for m in mixin._masks] == ["NeuronBlockMask", "RandomTimestepMask"]
+    mixin._masks.clear()  # a copy: the configuration does not change behind set_masks' back
+    assert len(mixin.masks) == 2

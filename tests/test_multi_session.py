@@ -8,19 +8,25 @@ import math
 import pytest
 import torch
 
+import cebra_data
 from cebra_data import (
     ContinuousMultiSessionDataLoader,
     DatasetCollection,
     DiscreteMultiSessionDataLoader,
     MixedMultiSessionDataLoader,
     MultiSessionLoader,
+    Offset,
     TensorDataset,
     UnifiedDataset,
     UnifiedLoader,
 )
 from cebra_data.distributions.index import ContinuousIndex
 from cebra_data.distributions.multisession import mix
-from cebra_data.errors import DimensionMismatchError, MissingIndexError, UnknownChoiceError
+from cebra_data.errors import (
+    DimensionMismatchError,
+    MissingIndexError,
+    UnknownChoiceError,
+)
 
 LOADERS = [
     MultiSessionLoader,
@@ -314,3 +320,26 @@ def test_cross_session_pairs_align_sessions_linearly(seed):
     loader = dataclasses.replace(loader, seed=seed)
     wrong_a, wrong_b = cross_session_pairs(loader, source, target, steps=10, link="index_reversed")
     assert r_squared(test_b, fit_linear(wrong_a, wrong_b)(test_a)) < threshold
+
+
+def test_configure_for_is_atomic_across_sessions():
+    # the second session is too short for the new window: no session may change
+    short = [TensorDataset(torch.zeros(n, 2), continuous=torch.rand(n, 1)) for n in (50, 6)]
+    collection = DatasetCollection(short)
+
+    class Model:
+        def get_offset(self):
+            return Offset(5, 5)
+
+    with pytest.raises(ValueError, match="fewer than the 10 samples of one window"):
+        collection.configure_for(Model())
+    assert [s.offset for s in collection.iter_sessions()] == [Offset(0, 1), Offset(0, 1)]
+    assert collection.offset == Offset(0, 1)
+
+
+def test_single_session_loaders_refuse_a_collection_at_construction():
+    collection = DatasetCollection(make_sessions())
+    for loader in (cebra_data.ContinuousDataLoader, cebra_data.DiscreteDataLoader,
+                   cebra_data.MixedDataLoader, cebra_data.HybridDataLoader, cebra_data.FullDataLoader):
+        with pytest.raises(TypeError, match="samples one session, but got the multi-session"):
+            loader(collection, num_steps=1, batch_size=4)

@@ -24,6 +24,7 @@ from cebra_data import (
 )
 from cebra_data.base import Loader
 from cebra_data.datatypes import Batch, BatchIndex
+from cebra_data.distributions.continuous import TimeContrastive, TimedeltaDistribution
 from cebra_data.distributions.registry import PRIORS
 from cebra_data.distributions.registry import CONDITIONALS
 from cebra_data.errors import MissingIndexError, UnknownChoiceError
@@ -149,6 +150,23 @@ def test_hybrid_layout_is_behaviour_then_time():
     assert not torch.equal(index.positive[:BATCH], index.reference + 4)
     batch = dataset.load_batch(index)
     assert batch.positive.shape == (2 * BATCH, NEURONS, 10)
+
+
+def test_hybrid_distributions_are_attributes_as_in_cebra():
+    # CEBRA 0.6.1: after construction ``time_distribution`` is the time distribution
+    # object and ``behavior_distribution`` the behaviour one
+    dataset = make_dataset()
+    loader = HybridDataLoader(dataset, num_steps=1, batch_size=BATCH, time_offset=4, seed=3)
+    assert isinstance(loader.time_distribution, TimeContrastive)
+    assert isinstance(loader.behavior_distribution, TimedeltaDistribution)
+    first = loader.time_distribution
+    # a new offset rebuilds both from the names given at construction
+    dataset.offset = (2, 3)
+    index = loader.get_indices(BATCH)
+    assert isinstance(loader.time_distribution, TimeContrastive) and loader.time_distribution is not first
+    assert torch.equal(index.positive[BATCH:], index.reference + 4)
+    other = HybridDataLoader(dataset, num_steps=1, batch_size=BATCH, time_distribution="time_delta", seed=3)
+    assert isinstance(other.time_distribution, TimedeltaDistribution)
 
 
 def test_full_loader_uses_every_valid_reference_once():

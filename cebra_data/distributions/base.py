@@ -16,6 +16,16 @@ Validity
 Every distribution accepts ``valid`` (boolean ``(N,)``) and ``trial_ids``
 (integer ``(N,)``). Returned indices are always ``valid``; see each class for
 the exact rule. :func:`as_valid_mask` and :func:`as_trial_ids` check them.
+
+Datasets from other libraries
+-----------------------------
+Distributions read only labels and the valid set from a dataset. The
+helpers :func:`index_of`, :func:`trial_ids_of`, :func:`sample_mask_of` and
+:func:`window_mask` read them from any object with the dataset interface of
+``cebra.data`` (duck typing), so CEBRA's own dataset classes work too: a
+missing index (``None``, or a property raising ``NotImplementedError``) is
+``None``, a dataset without ``sample_mask()`` gets the mask of every index
+whose whole window fits (and its trials and exclusions, if it has them).
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ from typing import Any, Optional, Tuple
 import numpy as np
 import torch
 
-from cebra_data._validation import check_positive_int
+from cebra_data._validation import check_int, check_positive_int
 from cebra_data.device import DeviceLike, HasDevice
 from cebra_data.seeding import (
     HasGenerator,
@@ -49,6 +59,10 @@ __all__ = [
     "as_valid_mask",
     "as_trial_ids",
     "as_reference_index",
+    "index_of",
+    "trial_ids_of",
+    "window_mask",
+    "sample_mask_of",
 ]
 
 
@@ -172,3 +186,190 @@ def as_reference_index(reference_idx: Any, length: int, device: Optional[str] = 
             )
     return reference_idx.to(device) if device is not None else reference_idx
 
+
+
+# -- reading labels from any dataset-like object ---------------------------------
+
+_INDEX_KINDS = ("continuous", "discrete")
+
+
+def index_of(dataset: Any, kind: str) -> Optional[Any]:
+    """The ``continuous`` or ``discrete`` index of ``dataset``, or ``None`` if it has none.
+
+    Reads ``dataset.continuous_index`` / ``dataset.discrete_index``. A missing
+    attribute, ``None``, or a property raising ``NotImplementedError`` (as
+    abstract ``cebra.data`` datasets may) all mean "no such index".
+
+    Args:
+        dataset: any dataset-like object.
+        kind: ``"continuous"`` or ``"discrete"``.
+
+    Returns:
+        The index as the dataset stores it, or ``None``.
+
+    Raises:
+        ValueError: for another ``kind``.
+
+    Example:
+        >>> class Recording:
+        ...     @property
+        ...     def discrete_index(self):
+        ...         raise NotImplementedError
+        >>> index_of(Recording(), "discrete") is None, index_of(Recording(), "continuous") is None
+        (True, True)
+    """
+    if kind not in _INDEX_KINDS:
+        raise ValueError(f"kind should be one of {list(_INDEX_KINDS)}, but got {kind!r}.")
+    try:
+        return getattr(dataset, f"{kind}_index", None)
+    except NotImplementedError:
+        return None
+
+
+def trial_ids_of(dataset: Any) -> Optional[torch.Tensor]:
+    """Per-sample trial ids of ``dataset`` as a long ``(N,)`` tensor, or ``None`` without trials.
+
+    Datasets without a ``trial_ids`` attribute (e.g. ``cebra.data`` datasets)
+    have no trials.
+
+    Args:
+        dataset: any dataset-like object with ``__len__``.
+
+    Raises:
+        TypeError: if the trial ids are not integers.
+        ValueError: if they do not have one entry per time step.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data import TensorDataset
+        >>> trial_ids_of(TensorDataset(torch.zeros(4, 1), discrete=torch.zeros(4, dtype=torch.long))) is None
+        True
+    """
+    try:
+        trial_ids = getattr(dataset, "trial_ids", None)
+    except NotImplementedError:
+        return None
+    if trial_ids is None:
+        return None
+    return as_trial_ids(trial_ids, len(dataset))
+
+
+def _bound(offset: Any, name: str) -> int:
+    value = getattr(offset, name, None)
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+        raise TypeError(
+            "offset should have integer left and right bounds (e.g. cebra_data.Offset or "
+            f"cebra.data.Offset), but got {offset!r} of type {type(offset).__name__} with "
+            f"{name}={value!r}."
+        )
+    return int(value)
+
+
+def window_mask(
+    length: int,
+    offset: Any,
+    trial_ids: Optional[torch.Tensor] = None,
+    excluded: Optional[torch.Tensor] = None,
+    device: Optional[DeviceLike] = None,
+) -> torch.Tensor:
+    """Boolean ``(length,)`` mask of the time steps whose whole window fits.
+
+    Index ``i`` is ``True`` when ``offset.left <= i <= length - offset.right``
+    (its window ``[i - left, i + right)`` lies inside the recording), and, with
+    ``trial_ids``, when the window lies inside the trial of ``i`` (trials are
+    contiguous blocks of equal ids); entries of ``excluded`` are ``False``.
+    This is the rule of :meth:`cebra_data.Dataset.sample_mask`.
+
+    Args:
+        length: the number of time steps.
+        offset: any object with integer ``left`` and ``right`` (e.g.
+            :class:`cebra_data.Offset` or ``cebra.data.Offset``).
+        trial_ids: optional ``(length,)`` trial id of every time step.
+        excluded: optional boolean ``(length,)`` mask of excluded time steps.
+        device: device of the mask without ``trial_ids`` (with them, theirs).
+
+    Returns:
+        The boolean mask.
+
+    Raises:
+        TypeError: if ``offset`` lacks integer ``left``/``right`` bounds.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data import Offset
+        >>> window_mask(6, Offset(1, 2)).int().tolist()
+        [0, 1, 1, 1, 1, 0]
+        >>> window_mask(6, Offset(1, 1), trial_ids=torch.tensor([0, 0, 0, 1, 1, 1])).int().tolist()
+        [0, 1, 1, 0, 1, 1]
+    """
+    n = check_int(length, "length", minimum=0)
+    left, right = _bound(offset, "left"), _bound(offset, "right")
+    if trial_ids is None:
+        mask = torch.zeros(n, dtype=torch.bool, device=device)
+        mask[left : max(n - right + 1, left)] = True
+    else:
+        position = torch.arange(n, device=trial_ids.device)
+        new_trial = torch.ones(n, dtype=torch.bool, device=trial_ids.device)
+        new_trial[1:] = trial_ids[1:] != trial_ids[:-1]
+        starts = position[new_trial]
+        lengths = torch.diff(torch.cat([starts, position.new_tensor([n])]))
+        block = torch.cumsum(new_trial.long(), 0) - 1
+        since_start = position - starts[block]
+        until_end = starts[block] + lengths[block] - position
+        mask = (since_start >= left) & (until_end >= right)
+    if excluded is not None:
+        mask &= ~excluded.to(mask.device)
+    return mask
+
+
+def sample_mask_of(dataset: Any) -> torch.Tensor:
+    """The boolean ``(N,)`` mask of the time steps a sampler may draw from ``dataset``.
+
+    ``dataset.sample_mask()`` when the dataset has one (every
+    :class:`cebra_data.Dataset`); otherwise, for a dataset with CEBRA's
+    interface, :func:`window_mask` of its length and ``offset``, its trials
+    (:func:`trial_ids_of`) and its ``excluded_mask`` if it has those (CEBRA's
+    datasets have neither).
+
+    Args:
+        dataset: any dataset-like object: ``sample_mask()``, or ``__len__`` and
+            an ``offset`` with ``left`` and ``right``.
+
+    Returns:
+        The boolean mask, on the dataset's device.
+
+    Raises:
+        TypeError: if ``dataset`` has neither ``sample_mask()`` nor a length
+            and an offset.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data import Offset
+        >>> class Recording:            # a minimal dataset with CEBRA's interface
+        ...     offset = Offset(2, 3)
+        ...     device = "cpu"
+        ...     def __len__(self):
+        ...         return 8
+        >>> sample_mask_of(Recording()).int().tolist()
+        [0, 0, 1, 1, 1, 1, 0, 0]
+    """
+    sample_mask = getattr(dataset, "sample_mask", None)
+    if callable(sample_mask):
+        return sample_mask()
+    if not hasattr(type(dataset), "__len__") or getattr(dataset, "offset", None) is None:
+        raise TypeError(
+            "Cannot tell which time steps can be drawn: expected a dataset with sample_mask(), "
+            "or with __len__ and an offset with left and right (the interface of cebra.data "
+            f"datasets), but got {type(dataset).__name__}."
+        )
+    try:
+        excluded = getattr(dataset, "excluded_mask", None)
+    except NotImplementedError:
+        excluded = None
+    device = getattr(dataset, "device", None)
+    return window_mask(
+        len(dataset), dataset.offset, trial_ids=trial_ids_of(dataset), excluded=excluded,
+        device=str(device) if device is not None else None,
+    )

@@ -46,7 +46,10 @@ only there, so no window is ever clamped at a session edge.
 
 Only labels are read from a dataset -- ``continuous_index``,
 ``discrete_index``, ``trial_ids``, ``sample_mask()`` of each session --
-never the signal.
+never the signal. Sessions with the interface of ``cebra.data`` (e.g. CEBRA's
+own datasets) work too: their missing pieces are computed by
+:func:`~cebra_data.distributions.base.sample_mask_of` (every index whose
+window fits) and :func:`~cebra_data.distributions.base.trial_ids_of`.
 """
 
 from __future__ import annotations
@@ -64,6 +67,9 @@ from cebra_data.distributions.base import (
     HasGenerator,
     PriorDistribution,
     SeedLike,
+    index_of,
+    sample_mask_of,
+    trial_ids_of,
 )
 from cebra_data.distributions.continuous import finite_rows, time_pairs
 from cebra_data.distributions.discrete import Discrete, as_discrete
@@ -204,11 +210,23 @@ def _sessions_of(dataset: Any, owner: str) -> List[Any]:
         )
     if num_sessions < 1:
         raise ValueError(f"{owner} needs at least one session, but the dataset has none.")
-    return [dataset.get_session(i) for i in range(num_sessions)]
+    sessions = [dataset.get_session(i) for i in range(num_sessions)]
+    foreign = [
+        i for i, s in enumerate(sessions)
+        if not callable(getattr(s, "sample_mask", None))
+        and (not hasattr(type(s), "__len__") or not hasattr(getattr(s, "offset", None), "left"))
+    ]
+    if foreign:
+        raise TypeError(
+            f"{owner} expects sessions with sample_mask(), or with __len__ and an offset with "
+            f"left and right (the interface of cebra.data datasets), but session {foreign[0]} "
+            f"of {type(dataset).__name__} is a {type(sessions[foreign[0]]).__name__}."
+        )
+    return sessions
 
 
 def _continuous_of(sessions: Sequence[Any], owner: str, device: str) -> List[torch.Tensor]:
-    values = [s.continuous_index for s in sessions]
+    values = [index_of(s, "continuous") for s in sessions]
     missing = [i for i, v in enumerate(values) if v is None]
     if missing:
         raise MissingIndexError(
@@ -227,7 +245,7 @@ def _continuous_of(sessions: Sequence[Any], owner: str, device: str) -> List[tor
 
 
 def _discrete_of(sessions: Sequence[Any], owner: str, device: str) -> List[torch.Tensor]:
-    values = [s.discrete_index for s in sessions]
+    values = [index_of(s, "discrete") for s in sessions]
     missing = [i for i, v in enumerate(values) if v is None]
     if missing:
         raise MissingIndexError(
@@ -272,8 +290,8 @@ class _SessionSampler(HasGenerator, PriorDistribution):
         HasGenerator.__init__(self, device=device, seed=seed)
         self.session_lengths = torch.tensor([len(s) for s in sessions], dtype=torch.long)
         self.lengths = torch.cumsum(self.session_lengths, 0) - self.session_lengths
-        self.valid = [s.sample_mask().to(self.device) for s in sessions]
-        trials = [s.trial_ids for s in sessions]
+        self.valid = [sample_mask_of(s).to(self.device) for s in sessions]
+        trials = [trial_ids_of(s) for s in sessions]
         self.trial_ids = [None if t is None else t.to(self.device).long() for t in trials]
         self._setup(sessions)
 
@@ -770,6 +788,11 @@ class UnifiedSampler(MultisessionSampler):
 
     References and positives stay aligned: no permutation is involved.
 
+    As in CEBRA, :meth:`sample_all_uniform_prior`, :meth:`sample_prior` and
+    :meth:`sample_conditional` return numpy ``int64`` arrays (on the CPU) and
+    :meth:`sample_all_sessions` a tensor; :meth:`get_indices` returns tensors on
+    the sampler's device.
+
     Args:
         dataset: a multi-session dataset (usually a :class:`~cebra_data.UnifiedDataset`).
         time_offset: the time lag of the empirical behaviour changes.
@@ -791,8 +814,8 @@ class UnifiedSampler(MultisessionSampler):
         >>> reference = sampler.sample_prior(4, session_id=0)
         >>> bool((reference[1] == 2 * reference[0]).all())   # same behaviour, twice the sampling rate
         True
-        >>> sampler.sample_conditional(reference).shape
-        torch.Size([2, 4])
+        >>> type(reference).__name__, sampler.sample_conditional(reference).shape
+        ('ndarray', (2, 4))
     """
 
     def __init__(
@@ -821,11 +844,19 @@ class UnifiedSampler(MultisessionSampler):
             ContinuousIndex(c, valid=s, engine=self._engine) for c, s in zip(self.continuous, searchable)
         ]
 
-    def sample_all_uniform_prior(self, num_samples: int) -> torch.Tensor:
-        """Independent uniform draws in every session, ``(num_sessions, num_samples)``."""
-        return super().sample_prior(num_samples)
+    def sample_all_uniform_prior(self, num_samples: int) -> np.ndarray:
+        """Independent uniform draws in every session.
 
-    def sample_prior(self, num_samples: int, session_id: Optional[int] = None) -> torch.Tensor:
+        Args:
+            num_samples: the number of draws per session.
+
+        Returns:
+            ``(num_sessions, num_samples)`` numpy ``int64`` array (as in CEBRA);
+            row ``s`` is uniform over the valid time steps of session ``s``.
+        """
+        return super().sample_prior(num_samples).cpu().numpy()
+
+    def sample_prior(self, num_samples: int, session_id: Optional[int] = None) -> np.ndarray:
         """Draw references aligned across sessions through their behaviour.
 
         Args:
@@ -833,10 +864,14 @@ class UnifiedSampler(MultisessionSampler):
             session_id: the reference session; drawn uniformly if ``None``.
 
         Returns:
-            ``(num_sessions, num_samples)`` long tensor: row ``session_id`` is
-            uniform over its valid time steps, every other row holds the valid
-            time steps of that session nearest in behaviour.
+            ``(num_sessions, num_samples)`` numpy ``int64`` array (as in CEBRA):
+            row ``session_id`` is uniform over its valid time steps, every other
+            row holds the valid time steps of that session nearest in behaviour.
         """
+        return self._aligned_prior(num_samples, session_id).cpu().numpy()
+
+    def _aligned_prior(self, num_samples: int, session_id: Optional[int]) -> torch.Tensor:
+        """:meth:`sample_prior` as a tensor on the sampler's device."""
         num_samples = check_positive_int(num_samples, "num_samples")
         if session_id is None:
             session_id = int(self.randint(0, self.num_sessions, (1,)))
@@ -877,15 +912,21 @@ class UnifiedSampler(MultisessionSampler):
             out[i] = ref_idx if i == session_id else session_index.search(query).to(self.device)
         return out
 
-    def sample_conditional(self, reference_idx: torch.Tensor) -> torch.Tensor:
+    def sample_conditional(self, reference_idx: ArrayLike) -> np.ndarray:
         """Draw each positive in its reference's own session.
 
         Args:
-            reference_idx: ``(num_sessions, batch)`` references.
+            reference_idx: ``(num_sessions, batch)`` references, a numpy array
+                or a tensor.
 
         Returns:
-            ``(num_sessions, batch)`` positives, aligned with the references.
+            ``(num_sessions, batch)`` numpy ``int64`` array of positives (as in
+            CEBRA), aligned with the references.
         """
+        return self._positives(reference_idx).cpu().numpy()
+
+    def _positives(self, reference_idx: ArrayLike) -> torch.Tensor:
+        """:meth:`sample_conditional` as a tensor on the sampler's device."""
         reference_idx = self._check_reference(reference_idx)
         flat = self._flat(reference_idx)
         query = (self.all_data[flat] + self.sample_differences(len(flat))).reshape(
@@ -896,13 +937,19 @@ class UnifiedSampler(MultisessionSampler):
             positive[session_id] = session_index.search(query[session_id]).to(self.device)
         return positive
 
-    def get_indices(self, num_samples: int) -> BatchIndex:
+    def get_indices(self, num_samples: int, num_negatives: Optional[int] = None) -> BatchIndex:
         """Draw one batch; ``index`` and ``index_reversed`` are ``None`` (nothing to re-order).
 
+        Args:
+            num_samples: the number of references (and positives) per session.
+            num_negatives: the number of negatives per session; by default
+                ``num_samples``.
+
         Returns:
-            A :class:`~cebra_data.BatchIndex` of ``(num_sessions, num_samples)`` tensors.
+            A :class:`~cebra_data.BatchIndex` of ``(num_sessions, n)`` long
+            tensors on the sampler's device.
         """
-        reference = self.sample_prior(num_samples)
-        negative = self.sample_prior(num_samples)
-        positive = self.sample_conditional(reference)
+        reference = self._aligned_prior(num_samples, None)
+        negative = self._aligned_prior(num_samples if num_negatives is None else num_negatives, None)
+        positive = self._positives(reference)
         return BatchIndex(reference, positive, negative)

@@ -288,6 +288,24 @@ def test_sampler_errors_name_sessions_and_dimensions():
         MultisessionSampler(sessions[0])
 
 
+class ForeignSession:
+    """Stands for a cebra.data session: neural and index tensors, no sample_mask()."""
+
+    def __init__(self, session):
+        self.neural, self.continuous_index = session.neural, session.continuous_index
+
+    def __len__(self):
+        return len(self.neural)
+
+
+@pytest.mark.parametrize("sampler_class", [MultisessionSampler, UnifiedSampler])
+def test_foreign_sessions_are_named_not_an_attribute_error(sampler_class):
+    sessions = make_sessions(14)
+    mixed = LooseSessions([sessions[0], ForeignSession(sessions[1])])
+    with pytest.raises(TypeError, match="session 1 of LooseSessions is a ForeignSession"):
+        sampler_class(mixed, time_offset=2)
+
+
 # -- DiscreteMultisessionSampler and MixedMultisessionSampler ------------------------
 
 
@@ -342,7 +360,7 @@ def test_unified_prior_matches_other_sessions_by_behaviour():
     sessions = make_sessions(8, grid=True)
     sampler = UnifiedSampler(UnifiedDataset(sessions), time_offset=3, seed=8)
     for session_id in range(3):
-        reference = sampler.sample_prior(30, session_id=session_id)
+        reference = torch.from_numpy(sampler.sample_prior(30, session_id=session_id))
         query = sessions[session_id].continuous_index[reference[session_id]]
         assert bool(searchable(sessions[session_id])[reference[session_id]].all())
         for s, session in enumerate(sessions):
@@ -350,6 +368,34 @@ def test_unified_prior_matches_other_sessions_by_behaviour():
                 assert torch.equal(reference[s], brute_nearest(session.continuous_index, searchable(session), query))
     drawn = sampler.sample_prior(200)  # a random reference session
     assert all(bool(searchable(s)[row].all()) for s, row in zip(sessions, drawn))
+
+
+def test_unified_sampler_returns_cebras_types():
+    # CEBRA 0.6.1: numpy from the priors and the conditional, a tensor from sample_all_sessions
+    sessions = make_sessions(11)
+    sampler = UnifiedSampler(UnifiedDataset(sessions), time_offset=2, seed=11)
+    uniform = sampler.sample_all_uniform_prior(20)
+    assert isinstance(uniform, np.ndarray) and uniform.dtype == np.int64 and uniform.shape == (3, 20)
+    assert all(bool(searchable(s)[torch.from_numpy(row)].all()) for s, row in zip(sessions, uniform))
+    aligned = sampler.sample_all_sessions(torch.from_numpy(uniform[1]), session_id=1)
+    assert isinstance(aligned, torch.Tensor) and torch.equal(aligned[1], torch.from_numpy(uniform[1]))
+    reference = sampler.sample_prior(20)
+    assert isinstance(reference, np.ndarray) and reference.shape == (3, 20)
+    positive = sampler.sample_conditional(reference)
+    assert isinstance(positive, np.ndarray) and positive.dtype == np.int64 and positive.shape == (3, 20)
+    assert np.array_equal(sampler.sample_conditional(aligned).shape, (3, 20))  # tensors accepted too
+    batch = sampler.get_indices(20, num_negatives=7)
+    assert all(isinstance(x, torch.Tensor) for x in batch[:3])
+    assert batch.negative.shape == (3, 7)
+
+
+def test_unified_conditional_gives_the_same_positives_as_a_tensor_or_an_array():
+    sessions = make_sessions(12)
+    data = UnifiedDataset(sessions)
+    reference = UnifiedSampler(data, time_offset=2, seed=1).sample_prior(30)
+    from_array = UnifiedSampler(data, time_offset=2, seed=5).sample_conditional(reference)
+    from_tensor = UnifiedSampler(data, time_offset=2, seed=5).sample_conditional(torch.from_numpy(reference))
+    assert np.array_equal(from_array, from_tensor)
 
 
 def test_unified_positives_are_searched_in_their_own_session():
