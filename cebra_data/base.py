@@ -113,6 +113,7 @@ def is_multisession_like(obj: Any) -> bool:
     Example:
         >>> import torch
         >>> from cebra_data import TensorDataset, DatasetCollection
+        >>> from cebra_data.base import is_multisession_like
         >>> session = TensorDataset(torch.zeros(5, 2), continuous=torch.zeros(5, 1))
         >>> is_multisession_like(DatasetCollection([session])), is_multisession_like(session)
         (True, False)
@@ -132,6 +133,7 @@ def is_dataset_like(obj: Any) -> bool:
     Example:
         >>> import torch
         >>> from cebra_data import TensorDataset
+        >>> from cebra_data.base import is_dataset_like
         >>> data = TensorDataset(torch.zeros(5, 2), continuous=torch.zeros(5, 1))
         >>> is_dataset_like(data), is_dataset_like(torch.zeros(5, 2))
         (True, False)
@@ -170,6 +172,7 @@ def offset_key_of(dataset: Any) -> Any:
     their distributions when it changes.
 
     Example:
+        >>> from cebra_data.base import offset_key_of
         >>> class CebraOffset:          # mutable, no __eq__, like cebra.data.Offset
         ...     def __init__(self, left, right):
         ...         self.left, self.right = left, right

@@ -41,6 +41,7 @@ from cebra_data.multiobjective import DatasetxCEBRA  # noqa: F401  (re-exported 
 from cebra_data.neurons import (
     NeuronMetadata,
     check_neuron_meta,
+    check_selection_criteria,
     check_selection_keys,
 )
 from cebra_data.nwb_dataset import dataset_from_nwb
@@ -663,13 +664,7 @@ class DatasetCollection(MultiSessionDataset):
             >>> cebra_data.DatasetCollection(a, b).select_neurons(area="V1").neuron_meta
             [[{'area': 'V1'}], [{'area': 'V1', 'depth': 200}, {'area': 'V1'}]]
         """
-        if predicate is None and not attributes:
-            raise ValueError("select_neurons needs a predicate and/or attribute=value criteria.")
-        if predicate is not None and not callable(predicate):
-            raise TypeError(
-                f"predicate should be a function of a neuron's metadata dict, but got "
-                f"{type(predicate).__name__}."
-            )
+        check_selection_criteria(predicate, attributes)
         matches = []
         keys: set = set()
         ran = candidates = False

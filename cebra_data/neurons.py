@@ -13,7 +13,13 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 import numpy as np
 import torch
 
-__all__ = ["NeuronMetadata", "check_neuron_meta", "match_neurons", "check_selection_keys"]
+__all__ = [
+    "NeuronMetadata",
+    "check_neuron_meta",
+    "match_neurons",
+    "check_selection_criteria",
+    "check_selection_keys",
+]
 
 
 def check_neuron_meta(neuron_meta: Any, num_neurons: int) -> Optional[List[Dict[str, Any]]]:
@@ -76,6 +82,17 @@ def match_neurons(
                 keep = False
         selected.append(keep)
     return selected, keys, predicate_ran, any_candidate
+
+
+def check_selection_criteria(predicate: Any, attributes: Dict[str, Any]) -> None:
+    """Raise unless ``select_neurons`` got a callable predicate and/or ``attribute=value`` criteria."""
+    if predicate is None and not attributes:
+        raise ValueError("select_neurons needs a predicate and/or attribute=value criteria.")
+    if predicate is not None and not callable(predicate):
+        raise TypeError(
+            f"predicate should be a function of a neuron's metadata dict, but got "
+            f"{type(predicate).__name__}."
+        )
 
 
 def check_selection_keys(
@@ -198,13 +215,7 @@ class NeuronMetadata:
             >>> ds.select_neurons(lambda n: n["snr"] > 0.5).source_neurons.tolist()
             [0]
         """
-        if predicate is None and not attributes:
-            raise ValueError("select_neurons needs a predicate and/or attribute=value criteria.")
-        if predicate is not None and not callable(predicate):
-            raise TypeError(
-                f"predicate should be a function of a neuron's metadata dict, but got "
-                f"{type(predicate).__name__}."
-            )
+        check_selection_criteria(predicate, attributes)
         if self._neuron_meta is None:
             raise ValueError(
                 "select_neurons needs per-neuron metadata: build the dataset with neuron_meta=... "

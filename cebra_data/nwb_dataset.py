@@ -44,7 +44,8 @@ UNCOVERED_LABEL = -1
 class NwbArrays(NamedTuple):
     """The arrays of a dataset read from an NWB file (see :func:`dataset_arrays_from_nwb`).
 
-    Attributes:
+    Fields (in order):
+
         neural: ``(N, D)`` neural rows (spike counts are int64).
         continuous: ``(N, d)`` float64 behaviour, NaN at uncovered steps, or ``None``.
         discrete: ``(N,)`` int64 labels (:data:`UNCOVERED_LABEL` at uncovered steps), or ``None``.

@@ -211,6 +211,7 @@ def index_of(dataset: Any, kind: str) -> Optional[Any]:
         ValueError: for another ``kind``.
 
     Example:
+        >>> from cebra_data.distributions.base import index_of
         >>> class Recording:
         ...     @property
         ...     def discrete_index(self):
@@ -240,6 +241,7 @@ def trial_ids_of(dataset: Any) -> Optional[torch.Tensor]:
         ValueError: if they do not have one entry per time step.
 
     Example:
+        >>> from cebra_data.distributions.base import trial_ids_of
         >>> import torch
         >>> from cebra_data import TensorDataset
         >>> trial_ids_of(TensorDataset(torch.zeros(4, 1), discrete=torch.zeros(4, dtype=torch.long))) is None
@@ -297,6 +299,7 @@ def window_mask(
         TypeError: if ``offset`` lacks integer ``left``/``right`` bounds.
 
     Example:
+        >>> from cebra_data.distributions.base import window_mask
         >>> import torch
         >>> from cebra_data import Offset
         >>> window_mask(6, Offset(1, 2)).int().tolist()
@@ -345,6 +348,7 @@ def sample_mask_of(dataset: Any) -> torch.Tensor:
             and an offset.
 
     Example:
+        >>> from cebra_data.distributions.base import sample_mask_of
         >>> import torch
         >>> from cebra_data import Offset
         >>> class Recording:            # a minimal dataset with CEBRA's interface
