@@ -13,7 +13,13 @@ import pytest
 from cebra_data import errors
 from cebra_data.load import load, read_hdf
 
-DLC_H5 = pathlib.Path("/work/shared/data/deeplabcut/CollectedData_Mackenzie.h5")
+DLC_H5 = next(
+    (path for path in (
+        pathlib.Path(__file__).resolve().parents[2] / "shared/data/deeplabcut/CollectedData_Mackenzie.h5",
+        pathlib.Path("/work/shared/data/deeplabcut/CollectedData_Mackenzie.h5"),
+    ) if path.exists()),
+    pathlib.Path("/work/shared/data/deeplabcut/CollectedData_Mackenzie.h5"),
+)
 
 
 class _Boom:

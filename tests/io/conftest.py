@@ -10,7 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-DLC_DIR = pathlib.Path("/work/shared/data/deeplabcut")
+#: The DeepLabCut files of ../shared/ (beside the checkout, as CI lays it out), else this machine's copy.
+DLC_DIR = next(
+    (folder for folder in (
+        pathlib.Path(__file__).resolve().parents[3] / "shared" / "data" / "deeplabcut",
+        pathlib.Path("/work/shared/data/deeplabcut"),
+    ) if folder.is_dir()),
+    pathlib.Path("/work/shared/data/deeplabcut"),
+)
 DLC_FILES = sorted(DLC_DIR.glob("CollectedData_*.*")) if DLC_DIR.exists() else []
 
 
