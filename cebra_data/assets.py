@@ -1,31 +1,46 @@
-"""CEBRA 0.6.1's ``cebra.data.assets`` module, over :func:`cebra_data.io.download_file`.
+"""CEBRA 0.6.1's ``cebra.data.assets`` module: download a file with a progress bar.
 
 :func:`download_file_with_progress_bar` and :func:`calculate_checksum` keep CEBRA's
 signatures, defaults and results (the MD5 hex digest; the saved file's path when a file
 with the right checksum is already there, else the URL after a download; up to
-``_MAX_RETRY_COUNT`` attempts, then ``RuntimeError``). The transfer is
-:func:`cebra_data.io.download_file`'s: only the standard library (no ``requests`` or
-``tqdm``; the progress bar is drawn on stderr), and a partial or wrong download never
-appears under the final name.
+``_MAX_RETRY_COUNT`` attempts, then ``RuntimeError``). As in CEBRA, the transfer uses
+``requests`` (``requests.HTTPError`` for a status other than 200) and the progress bar
+``tqdm``; both come with the optional extra ``cebra_data[download]``.
+
+Safer than CEBRA: the data are written to a temporary file in ``location`` and renamed
+only after the checksum matched, so a partial or wrong download never appears under the
+final name, and a server-supplied file name is reduced to its last path component so it
+cannot point outside ``location``.
 """
 
 from __future__ import annotations
 
+import email.message
 import gzip
+import hashlib
+import os
 import pathlib
+import tempfile
 import warnings
 import zlib
-from typing import Optional, Union
+from typing import Any, Optional, Tuple, Union
 
-from cebra_data.errors import ChecksumMismatchError
-from cebra_data.io.download import download_file, extract_gzip, file_checksum
+from cebra_data.errors import ChecksumMismatchError, DownloadError, MissingDependencyError
+from cebra_data.io.download import extract_gzip, file_checksum
 
 __all__ = ["calculate_checksum", "download_file_with_progress_bar"]
 
 #: Number of download attempts before giving up (CEBRA's value).
 _MAX_RETRY_COUNT = 2
 
+#: Bytes asked from ``iter_content`` at a time.
 _CHUNK = 1 << 16
+
+#: Seconds to wait for the server (to connect, and between received bytes).
+_TIMEOUT = 60.0
+
+#: Failures of one attempt after which the download is tried again.
+_RETRYABLE = (ChecksumMismatchError, gzip.BadGzipFile, EOFError, zlib.error)
 
 
 def calculate_checksum(file_path: Union[str, pathlib.Path]) -> str:
@@ -47,6 +62,120 @@ def calculate_checksum(file_path: Union[str, pathlib.Path]) -> str:
     return file_checksum(file_path, "md5")
 
 
+def _download_modules() -> Tuple[Any, Any]:
+    """``(requests, tqdm)``, or a :class:`MissingDependencyError` naming the extra to install."""
+    try:
+        import requests
+        import tqdm
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"download_file_with_progress_bar needs 'requests' and 'tqdm', but {exc.name!r} is "
+            "not installed. Install them with: pip install 'cebra_data[download]'"
+        ) from exc
+    return requests, tqdm
+
+
+def _served_name(headers: Any) -> str:
+    """The file name in a ``Content-Disposition`` header, reduced to its last path component.
+
+    Raises:
+        ValueError: the header is missing, names no file, or names no usable file (such as
+            ``".."`` or a directory).
+    """
+    disposition = headers.get("Content-Disposition")
+    if not disposition:
+        raise ValueError(
+            "Unable to determine the filename. 'Content-Disposition' header not found."
+        )
+    message = email.message.Message()
+    message["Content-Disposition"] = disposition
+    name = message.get_filename()
+    if not name:
+        raise ValueError(
+            "Unable to determine the filename from the 'Content-Disposition' header: expected "
+            f"e.g. 'attachment; filename=\"data.jl\"', but got {disposition!r}."
+        )
+    # A server must not choose where the file goes: keep only the last path component.
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if base in ("", ".", ".."):
+        raise ValueError(
+            f"The 'Content-Disposition' header names no usable file: got {name!r}."
+        )
+    return base
+
+
+def _receive(response: Any, url: str, target: pathlib.Path, expected: str, tqdm: Any) -> None:
+    """Stream ``response`` into a temporary file beside ``target``; rename it if the MD5 matches.
+
+    Raises:
+        ChecksumMismatchError: the received data have another MD5 (nothing is kept).
+        DownloadError: fewer bytes arrived than ``Content-Length`` announced.
+    """
+    length = str(response.headers.get("Content-Length") or "")
+    total = int(length) if length.isdigit() else None
+    # iter_content decodes a Content-Encoding, so only plain bodies can be counted.
+    countable = total is not None and not response.headers.get("Content-Encoding")
+    digest = hashlib.md5()
+    received = 0
+    handle = tempfile.NamedTemporaryFile(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".part", delete=False
+    )
+    temporary = pathlib.Path(handle.name)
+    try:
+        with handle, tqdm.tqdm(total=total, unit="B", unit_scale=True,
+                               desc=target.name) as bar:
+            for data in response.iter_content(chunk_size=_CHUNK):
+                handle.write(data)
+                digest.update(data)
+                received += len(data)
+                bar.update(len(data))
+            handle.flush()
+            os.fsync(handle.fileno())
+        if countable and received < total:
+            raise DownloadError(
+                f"The download of {url} broke off after {received} of {total} bytes."
+            )
+        if digest.hexdigest() != expected:
+            raise ChecksumMismatchError(
+                f"Checksum verification failed for {url}: expected MD5 {expected}, got "
+                f"{digest.hexdigest()}. The download was discarded."
+            )
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _attempt(requests: Any, tqdm: Any, url: str, expected_checksum: str,
+             location_path: pathlib.Path, file_path: pathlib.Path,
+             gzipped_checksum: Optional[str]) -> None:
+    """One download (and, for gzip files, extraction) of ``url``."""
+    response = requests.get(url, stream=True, timeout=_TIMEOUT)
+    try:
+        if response.status_code != 200:
+            raise requests.HTTPError(
+                "Error occurred while downloading the file. Response code: "
+                f"{response.status_code} (url: {url})",
+                response=response,
+            )
+        if gzipped_checksum:
+            location_path.mkdir(parents=True, exist_ok=True)
+            archive = location_path / f".{file_path.name}.gz"
+            try:
+                _receive(response, url, archive, gzipped_checksum, tqdm)
+                print("Gzipped file checksum verified. Extracting...")
+                extract_gzip(archive, file_path, expected_checksum)
+            finally:
+                archive.unlink(missing_ok=True)
+            print(f"Extraction complete. Dataset saved in '{file_path}'")
+        else:
+            target = location_path / _served_name(response.headers)
+            location_path.mkdir(parents=True, exist_ok=True)
+            _receive(response, url, target, expected_checksum, tqdm)
+            print(f"Download complete. Dataset saved in '{target}'")
+    finally:
+        response.close()
+
+
 def download_file_with_progress_bar(
     url: str,
     expected_checksum: str,
@@ -58,13 +187,15 @@ def download_file_with_progress_bar(
     """Download a file from the given URL, showing a progress bar, and verify its checksum.
 
     If ``location / file_name`` exists with the MD5 ``expected_checksum``, nothing is
-    downloaded. Otherwise the file is saved in ``location`` under the name in the
-    response's ``Content-Disposition`` header (else the URL's last segment), as in CEBRA.
-    With ``gzipped_checksum``, the response is a gzip file: it is saved as
-    ``file_name + ".gz"``, checked against ``gzipped_checksum``, extracted to
-    ``location / file_name``, checked against ``expected_checksum`` and deleted.
+    downloaded. Otherwise ``requests.get(url, stream=True)`` fetches the file and ``tqdm``
+    shows the progress. The file is saved in ``location`` under the name in the
+    response's ``Content-Disposition`` header (only its last path component), as in CEBRA.
+    With ``gzipped_checksum``, the response is a gzip file: it is checked against
+    ``gzipped_checksum``, extracted to ``location / file_name`` and checked against
+    ``expected_checksum``; the compressed file is not kept.
 
-    A checksum mismatch or a broken gzip file warns and retries, up to
+    Data are written to a temporary file in ``location`` and renamed only after the
+    checksum matched. A checksum mismatch or a broken gzip file warns and retries, up to
     ``_MAX_RETRY_COUNT`` attempts in all (counting from ``retry_count``).
 
     Args:
@@ -84,9 +215,15 @@ def download_file_with_progress_bar(
     Raises:
         RuntimeError: the maximum retry count is exceeded (the last mismatch is the
             cause).
-        DownloadError: HTTP error status, connection failure or truncated transfer (an
-            ``OSError``, like CEBRA's ``requests.HTTPError``).
-        ValueError: ``url``, ``expected_checksum`` or ``location`` is ``None``.
+        requests.HTTPError: the server answered with a status other than 200 (other
+            ``requests`` errors, such as a failed connection, pass through; all are
+            ``OSError``).
+        DownloadError: fewer bytes arrived than the server announced.
+        ValueError: ``expected_checksum`` or ``location`` is ``None``, or (without
+            ``gzipped_checksum``) the response has no usable ``Content-Disposition`` file
+            name.
+        MissingDependencyError: ``requests`` or ``tqdm`` is not installed (install
+            ``cebra_data[download]``).
 
     Example:
         >>> from cebra_data.assets import calculate_checksum, download_file_with_progress_bar
@@ -105,24 +242,15 @@ def download_file_with_progress_bar(
     file_path = location_path / file_name
     if file_path.is_file() and calculate_checksum(file_path) == expected_checksum:
         return file_path
+    requests, tqdm = _download_modules()
 
     failure: Optional[BaseException] = None
     for _ in range(int(retry_count), _MAX_RETRY_COUNT):
         try:
-            if gzipped_checksum:
-                archive = download_file(url, checksum=gzipped_checksum, location=location_path,
-                                        file_name=f"{file_name}.gz")
-                print("Gzipped file checksum verified. Extracting...")
-                try:
-                    extract_gzip(archive, file_path, expected_checksum)
-                finally:
-                    archive.unlink(missing_ok=True)
-                print(f"Extraction complete. Dataset saved in '{file_path}'")
-            else:
-                saved = download_file(url, checksum=expected_checksum, location=location_path)
-                print(f"Download complete. Dataset saved in '{saved}'")
+            _attempt(requests, tqdm, url, expected_checksum, location_path, file_path,
+                     gzipped_checksum)
             return url
-        except (ChecksumMismatchError, gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        except _RETRYABLE as exc:
             failure = exc
             warnings.warn(f"{exc} Retrying download...", UserWarning, stacklevel=2)
     raise RuntimeError(

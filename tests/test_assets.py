@@ -7,11 +7,13 @@ import hashlib
 import http.server
 import inspect
 import pathlib
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from cebra_data import errors
 from cebra_data.assets import _MAX_RETRY_COUNT, calculate_checksum, download_file_with_progress_bar
@@ -30,16 +32,24 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         self.hits[self.path] += 1
-        bodies = {"/data": BODY, "/data.gz": GZ, "/broken.gz": GZ[: len(GZ) // 2]}
+        bodies = {"/data": BODY, "/data.gz": GZ, "/broken.gz": GZ[: len(GZ) // 2],
+                  "/escape": BODY, "/nameless": BODY, "/short": BODY}
         if self.path not in bodies:
             self.send_error(404, "Not Found")
             return
         body = bodies[self.path]
+        names = {"/escape": "../../outside.bin", "/nameless": None}
+        name = names.get(self.path, "served.bin")
         self.send_response(200)
-        self.send_header("Content-Disposition", 'attachment; filename="served.bin"')
-        self.send_header("Content-Length", str(len(body)))
+        if name is not None:
+            self.send_header("Content-Disposition", f'attachment; filename="{name}"')
+        # /short announces more bytes than it sends, then closes the connection.
+        extra = 1000 if self.path == "/short" else 0
+        self.send_header("Content-Length", str(len(body) + extra))
         self.end_headers()
         self.wfile.write(body)
+        if extra:
+            self.close_connection = True
 
 
 @pytest.fixture
@@ -130,7 +140,36 @@ def test_broken_gzip_file_is_retried_and_removed(server: str, tmp_path: pathlib.
     assert list(tmp_path.iterdir()) == []
 
 
-def test_http_errors_are_os_errors(server: str, tmp_path: pathlib.Path) -> None:
-    with pytest.raises(errors.DownloadError, match="404") as info:
+def test_http_errors_raise_requests_http_error(server: str, tmp_path: pathlib.Path) -> None:
+    with pytest.raises(requests.HTTPError, match="404") as info:
         download_file_with_progress_bar(f"{server}/missing", MD5, tmp_path, "x.bin")
-    assert isinstance(info.value, OSError)
+    assert isinstance(info.value, OSError) and info.value.response.status_code == 404
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_served_name_cannot_escape_location(server: str, tmp_path: pathlib.Path) -> None:
+    location = tmp_path / "a" / "b"
+    download_file_with_progress_bar(f"{server}/escape", MD5, location, "x.bin")
+    assert (location / "outside.bin").read_bytes() == BODY
+    assert not (tmp_path / "outside.bin").exists()
+    assert sorted(p.name for p in location.iterdir()) == ["outside.bin"]
+
+
+def test_missing_content_disposition_is_a_value_error(server: str, tmp_path: pathlib.Path) -> None:
+    with pytest.raises(ValueError, match="Content-Disposition"):
+        download_file_with_progress_bar(f"{server}/nameless", MD5, tmp_path, "x.bin")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_truncated_transfer_keeps_no_file(server: str, tmp_path: pathlib.Path) -> None:
+    with pytest.raises(OSError) as info:  # requests' ChunkedEncodingError or our DownloadError
+        download_file_with_progress_bar(f"{server}/short", MD5, tmp_path, "served.bin")
+    assert isinstance(info.value, (requests.RequestException, errors.DownloadError))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_requests_names_the_download_extra(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> None:
+    monkeypatch.setitem(sys.modules, "requests", None)  # makes `import requests` fail
+    with pytest.raises(errors.MissingDependencyError, match=r"cebra_data\[download\]"):
+        download_file_with_progress_bar("http://127.0.0.1:9/x", MD5, tmp_path, "x.bin")
