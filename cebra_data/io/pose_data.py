@@ -21,7 +21,6 @@ from cebra_data.errors import (
     EmptyFileError,
     EmptyKeypointError,
     MissingColumnError,
-    NotPoseFileError,
 )
 from cebra_data.io.reader import listing
 
