@@ -42,6 +42,8 @@ def check_int(value: Any, name: str, *, minimum: Optional[int] = None) -> int:
 
     Booleans are rejected: ``True`` is not a batch size.
     """
+    if type(value) is int and (minimum is None or value >= minimum):
+        return value  # the common case, on every draw: no further checks needed
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
         if isinstance(value, torch.Tensor) and value.ndim == 0 and not value.is_floating_point() \
                 and value.dtype != torch.bool:

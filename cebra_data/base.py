@@ -663,8 +663,10 @@ class Loader(PickledByValue, abc.ABC, HasDevice, torch.utils.data.IterableDatase
         Offsets are compared by value (:func:`offset_key_of`), so a foreign
         dataset whose mutable offset is changed in place is noticed too.
         """
+        if getattr(self.dataset, "offset", None) is self._built_for is not None:
+            return  # the same (immutable) Offset object: nothing changed
         offset = offset_key_of(self.dataset)
-        if offset != self._built_for:
+        if offset is not self._built_for and offset != self._built_for:
             self._build()
             self._built_for = offset
 
@@ -675,7 +677,34 @@ class Loader(PickledByValue, abc.ABC, HasDevice, torch.utils.data.IterableDatase
     def _draw(self, support: torch.Tensor, num_samples: int) -> torch.Tensor:
         """``num_samples`` entries of ``support``, uniformly with replacement."""
         pick = torch.randint(0, len(support), (num_samples,), generator=self._generator)
-        return support[pick.to(support.device)]
+        return support.index_select(0, pick.to(support.device))  # = support[pick], faster
+
+    @staticmethod
+    def _positives(distribution: Any, reference: torch.Tensor) -> torch.Tensor:
+        """``distribution.sample_conditional(reference)`` for references the loader drew itself.
+
+        Such references lie in the distribution's support, so its
+        ``_sample_conditional_trusted`` (same draws, no re-validation) is used
+        when it has one; distributions from elsewhere get ``sample_conditional``.
+        """
+        trusted = getattr(distribution, "_sample_conditional_trusted", None)
+        return (trusted or distribution.sample_conditional)(reference)
+
+    def _draw_batch(
+        self, distribution: Any, num_samples: int, num_negatives: int
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(reference, positive, negative)`` from a joint distribution.
+
+        References and negatives are one prior draw split in two (as in CEBRA),
+        positives the conditional of the references; a distribution of this
+        package does it in its ``_sample_batch`` (the same draws, faster).
+        """
+        sample_batch = getattr(distribution, "_sample_batch", None)
+        if sample_batch is not None:
+            return sample_batch(num_samples, num_negatives)
+        drawn = distribution.sample_prior(num_samples + num_negatives)
+        reference = drawn[:num_samples]
+        return reference, self._positives(distribution, reference), drawn[num_samples:]
 
     def _num_samples(self, num_samples: Optional[int]) -> int:
         """The number of references of a batch: ``num_samples``, by default :attr:`batch_size`."""

@@ -281,7 +281,7 @@ class MultiSessionLoader(Loader):
         self._refresh()
         reference = self.sampler.sample_prior(num_samples)
         negative = self.sampler.sample_prior(self._num_negatives(num_samples))
-        positive, index, index_reversed = self.sampler.sample_conditional(reference)
+        positive, index, index_reversed = self._positives(self.sampler, reference)
         return BatchIndex(reference, positive, negative, index, index_reversed)
 
 

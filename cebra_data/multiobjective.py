@@ -606,7 +606,7 @@ class ContrastiveMultiObjectiveLoader(MultiObjectiveLoader):
         self._refresh()
         reference = self._draw(self._reference_support, num_samples)
         negative = self._draw(self._negative_support, num_negatives)
-        positive = [distribution.sample_conditional(reference) for distribution in self.distributions]
+        positive = [self._positives(distribution, reference) for distribution in self.distributions]
         return BatchIndex(reference=reference, positive=positive, negative=negative)
 
     def _next_batch(self) -> Batch:

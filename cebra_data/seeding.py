@@ -167,4 +167,5 @@ class HasGenerator(HasDevice):
     def choice(self, candidates: torch.Tensor, num_samples: int) -> torch.Tensor:
         """Draw ``num_samples`` entries of ``candidates`` uniformly, with replacement."""
         pick = torch.randint(0, len(candidates), (num_samples,), generator=self._generator)
-        return candidates[pick.to(candidates.device)]
+        # index_select, not candidates[pick]: the same values, several times faster on the CPU
+        return candidates.index_select(0, pick.to(candidates.device))

@@ -118,10 +118,10 @@ class _JointLoader(Loader):
         """
         num_samples = self._num_samples(num_samples)
         self._refresh()
-        drawn = self.distribution.sample_prior(num_samples + self._num_negatives(num_samples))
-        reference, negative = drawn[:num_samples], drawn[num_samples:]
-        positive = self.distribution.sample_conditional(reference)
-        return BatchIndex(reference=reference, positive=positive, negative=negative)
+        reference, positive, negative = self._draw_batch(
+            self.distribution, num_samples, self._num_negatives(num_samples)
+        )
+        return BatchIndex(reference, positive, negative)
 
 
 @dataclasses.dataclass
@@ -313,7 +313,7 @@ class MixedDataLoader(Loader):
         self._refresh()
         reference = self.distribution.sample_prior(num_samples)
         negative = self.distribution.sample_prior(self._num_negatives(num_samples))
-        positive = self.distribution.sample_conditional(reference)
+        positive = self._positives(self.distribution, reference)
         return BatchIndex(reference=reference, positive=positive, negative=negative)
 
 
@@ -400,8 +400,8 @@ class HybridDataLoader(Loader):
         self._refresh()
         drawn = self._draw(self.support, num_samples + self._num_negatives(num_samples))
         reference, negative = drawn[:num_samples], drawn[num_samples:]
-        behaviour = self.behavior_distribution.sample_conditional(reference)
-        time = self.time_distribution.sample_conditional(reference)
+        behaviour = self._positives(self.behavior_distribution, reference)
+        time = self._positives(self.time_distribution, reference)
         return BatchIndex(reference=reference, positive=torch.cat([behaviour, time]), negative=negative)
 
 
@@ -472,7 +472,7 @@ class FullDataLoader(ContinuousDataLoader):
         reference = self.distribution.support[rank::world_size]
         permutation = torch.randperm(len(reference), generator=self._generator)
         negative = reference[permutation.to(reference.device)]
-        positive = self.distribution.sample_conditional(reference)
+        positive = self._positives(self.distribution, reference)
         return BatchIndex(reference=reference, positive=positive, negative=negative)
 
     def _next_batch(self) -> BatchIndex:

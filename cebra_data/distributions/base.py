@@ -99,9 +99,32 @@ class ConditionalDistribution(abc.ABC):
     def sample_conditional(self, reference_idx: torch.Tensor) -> torch.Tensor:
         """Return one index per entry of ``reference_idx``, same shape."""
 
+    def _sample_conditional_trusted(self, reference_idx: torch.Tensor) -> torch.Tensor:
+        """:meth:`sample_conditional` for references this distribution's own prior drew.
+
+        The loaders' hot path: such references are a 1-D long tensor on the
+        right device, inside the support, so a subclass may skip re-checking
+        them. The same draws as :meth:`sample_conditional` (same generator
+        calls, same result); by default it simply calls it.
+        """
+        return self.sample_conditional(reference_idx)
+
 
 class JointDistribution(PriorDistribution, ConditionalDistribution):
     """A prior and a conditional: draws (reference, positive) pairs."""
+
+    def _sample_batch(
+        self, num_samples: int, num_negatives: int
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(reference, positive, negative)`` of one batch: the loaders' hot path.
+
+        One prior draw of ``num_samples + num_negatives`` indices split into
+        references and negatives, then the conditional of the references.
+        Subclasses may do the same draws faster; the result must not change.
+        """
+        drawn = self.sample_prior(num_samples + num_negatives)
+        reference = drawn[:num_samples]
+        return reference, self._sample_conditional_trusted(reference), drawn[num_samples:]
 
     def sample_joint(self, num_samples: int) -> Tuple[torch.Tensor, torch.Tensor]:
         """Return ``(reference, positive)``, each ``num_samples`` indices."""

@@ -84,6 +84,15 @@ def time_pairs(
     return ok.nonzero().flatten()
 
 
+def _contiguous_start(support: torch.Tensor) -> Optional[int]:
+    """``support[0]`` if ``support`` is ``arange(support[0], support[0] + len(support))``, else ``None``."""
+    if support.dim() != 1 or len(support) == 0:
+        return None
+    if len(support) > 1 and not bool((torch.diff(support) == 1).all()):
+        return None
+    return int(support[0])
+
+
 def _require_support(support: torch.Tensor, what: str) -> torch.Tensor:
     if len(support) == 0:
         raise ValueError(
@@ -96,8 +105,20 @@ def _require_support(support: torch.Tensor, what: str) -> torch.Tensor:
 class _UniformSupport(HasGenerator, PriorDistribution):
     """A prior that draws uniformly from a fixed, ascending set of time steps (:attr:`support`)."""
 
-    support: torch.Tensor
     num_samples: int
+
+    @property
+    def support(self) -> torch.Tensor:
+        """The time steps the prior draws from, ascending."""
+        return self._support
+
+    @support.setter
+    def support(self, support: torch.Tensor) -> None:
+        self._support = support
+        # A support without gaps (the usual case: every step but the edges) is drawn
+        # as start + randint, skipping the gather; support[pick] is the same value.
+        self._support_start = _contiguous_start(support)
+        self._support_end = None if self._support_start is None else self._support_start + len(support)
 
     def sample_prior(self, num_samples: int, offset: Any = None) -> torch.Tensor:
         """Return ``num_samples`` time steps drawn uniformly from :attr:`support`.
@@ -113,8 +134,15 @@ class _UniformSupport(HasGenerator, PriorDistribution):
             ``(num_samples,)`` long tensor.
         """
         num_samples = check_positive_int(num_samples, "num_samples")
-        support = self.support if offset is None else self._support_within(offset)
-        return self.choice(support, num_samples)
+        if offset is not None:
+            return self.choice(self._support_within(offset), num_samples)
+        support, start = self._support, self._support_start
+        if start is None:
+            pick = torch.randint(0, len(support), (num_samples,), generator=self._generator)
+            return support.index_select(0, pick.to(support.device))
+        # torch draws randint(low, high) as low + randint(0, high - low): support[pick] exactly
+        drawn = torch.randint(start, self._support_end, (num_samples,), generator=self._generator)
+        return drawn.to(support.device)
 
     def _support_within(self, offset: Any) -> torch.Tensor:
         cache: Dict[Tuple[int, int], torch.Tensor] = self.__dict__.setdefault("_offset_cache", {})
@@ -245,6 +273,26 @@ class TimeContrastive(_UniformSupport, JointDistribution):
             reference_idx, self.num_samples - self.time_offset, self.device
         )
         return reference_idx + self.time_offset
+
+    def _sample_conditional_trusted(self, reference_idx: torch.Tensor) -> torch.Tensor:
+        if type(self).sample_conditional is not TimeContrastive.sample_conditional:
+            return self.sample_conditional(reference_idx)  # a subclass with its own conditional
+        return reference_idx + self.time_offset
+
+    def _sample_batch(
+        self, num_samples: int, num_negatives: int
+    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        start = self._support_start
+        if start is None or type(self).sample_conditional is not TimeContrastive.sample_conditional:
+            return super()._sample_batch(num_samples, num_negatives)
+        # Two draws instead of one split in two: torch draws these integers one after
+        # another, so the values are the same; randint(low, high) is low + randint(0, n).
+        high, generator = self._support_end, self._generator
+        reference = torch.randint(start, high, (num_samples,), generator=generator)
+        negative = torch.randint(start, high, (num_negatives,), generator=generator)
+        if not self._support.is_cpu:
+            reference, negative = reference.to(self._support.device), negative.to(self._support.device)
+        return reference, reference + self.time_offset, negative
 
 
 class DirectTimedeltaDistribution(TimeContrastive):

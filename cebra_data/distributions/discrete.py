@@ -150,13 +150,12 @@ class Discrete(ConditionalDistribution, HasGenerator):
         """The valid time steps, ascending."""
         return self.valid.nonzero().flatten()
 
-    def _wide(self, num_samples: int) -> torch.Tensor:
-        return self.randint(0, _WIDE, (num_samples,))
-
     def _in_class(self, codes: torch.Tensor) -> torch.Tensor:
         """One uniformly drawn valid time step of each given class code."""
-        offset = self._wide(len(codes)) % self.counts[codes]
-        return self.sorted_idx[self.starts[codes] + offset]
+        # index_select instead of tensor[index]: the same values, several times faster
+        wide = torch.randint(0, _WIDE, (len(codes),), generator=self._generator)
+        position = wide.to(codes.device).remainder_(self.counts.index_select(0, codes))
+        return self.sorted_idx.index_select(0, position.add_(self.starts.index_select(0, codes)))
 
     def sample_empirical(self, num_samples: int) -> torch.Tensor:
         """Draw time steps uniformly among the valid ones.
@@ -170,7 +169,7 @@ class Discrete(ConditionalDistribution, HasGenerator):
             ``(num_samples,)`` long tensor of time indices.
         """
         num_samples = check_positive_int(num_samples, "num_samples")
-        return self.sorted_idx[self.randint(0, len(self.sorted_idx), (num_samples,))]
+        return self.sorted_idx.index_select(0, self.randint(0, len(self.sorted_idx), (num_samples,)))
 
     def sample_uniform(self, num_samples: int) -> torch.Tensor:
         """Draw time steps so that every label value is equally likely.
@@ -210,6 +209,9 @@ class Discrete(ConditionalDistribution, HasGenerator):
                 "with sample_prior, or use sample_conditional_labels to condition on values."
             )
         return self._in_class(codes)
+
+    def _sample_conditional_trusted(self, reference_idx: torch.Tensor) -> torch.Tensor:
+        return self._in_class(self.codes.index_select(0, reference_idx))
 
     def sample_conditional_labels(self, labels: torch.Tensor) -> torch.Tensor:
         """Draw, for each label value, a valid time step carrying that value.

@@ -165,6 +165,12 @@ def mix(array: ArrayLike, idx: ArrayLike) -> ArrayLike:
     return flat[flat_idx].reshape(array.shape)
 
 
+def _inverse_permutation(index: torch.Tensor) -> torch.Tensor:
+    """The inverse of a permutation drawn by ``randperm`` (not re-checked, see :func:`invert_index`)."""
+    inverse = torch.empty_like(index)
+    return inverse.index_copy_(0, index, torch.arange(len(index), device=index.device))
+
+
 def invert_index(idx: ArrayLike) -> ArrayLike:
     """The inverse permutation: ``idx[invert_index(idx)] == arange(len(idx))``.
 
@@ -327,11 +333,12 @@ class _SessionSampler(HasGenerator, PriorDistribution):
         """Uniform draws from the support: ``(num_sessions, num_samples)``, or one per entry of ``sessions``."""
         if sessions is None:
             wide = self.randint(0, _WIDE, (self.num_sessions, num_samples))
-            pick = wide % self._support_count[:, None] + self._support_start[:, None]
+            pick = wide.remainder_(self._support_count[:, None]).add_(self._support_start[:, None])
         else:
             wide = self.randint(0, _WIDE, (len(sessions),))
             pick = wide % self._support_count[sessions] + self._support_start[sessions]
-        return self._support[pick]
+        # index_select instead of support[pick]: the same values, several times faster
+        return self._support.index_select(0, pick.reshape(-1)).reshape(pick.shape)
 
     def sample_prior(self, num_samples: int) -> torch.Tensor:
         """Draw ``num_samples`` reference time steps in every session.
@@ -349,7 +356,17 @@ class _SessionSampler(HasGenerator, PriorDistribution):
         num_samples = check_positive_int(num_samples, "num_samples")
         return self._draw(num_samples)
 
+    def _sample_conditional_trusted(self, reference_idx: torch.Tensor) -> Any:
+        """:meth:`sample_conditional` for references this sampler's prior drew (not re-checked)."""
+        self._references_trusted = True
+        try:
+            return self.sample_conditional(reference_idx)
+        finally:
+            self._references_trusted = False
+
     def _check_reference(self, reference_idx: Any) -> torch.Tensor:
+        if self.__dict__.get("_references_trusted"):
+            return reference_idx  # drawn by sample_prior: right shape, dtype, device and range
         ref = torch.as_tensor(reference_idx) if not isinstance(reference_idx, torch.Tensor) else reference_idx
         if ref.is_floating_point() or ref.is_complex() or ref.dtype == torch.bool:
             raise TypeError(f"reference_idx should hold integer indices, but got dtype {ref.dtype}.")
@@ -531,9 +548,9 @@ class MultisessionSampler(_PooledTimeDifferences, _SessionSampler, ConditionalDi
         reference_idx = self._check_reference(reference_idx)
         num_sessions, batch = reference_idx.shape
         flat = self._flat(reference_idx)
-        query = self.all_data[flat] + self.sample_differences(len(flat))
+        query = self.all_data.index_select(0, flat) + self.sample_differences(len(flat))
         index = self.randperm(len(flat))
-        index_reversed = invert_index(index)
+        index_reversed = _inverse_permutation(index)
         return query[index].reshape(num_sessions, batch, -1), index, index_reversed
 
     def search(self, query: torch.Tensor) -> torch.Tensor:
@@ -644,6 +661,10 @@ class DiscreteMultisessionSampler(_SessionSampler, ConditionalDistribution):
             Discrete(labels, device=self.device, seed=self.child_seed(), valid=valid)
             for labels, valid in zip(self.discrete, self.valid)
         ]
+        # class code of every time step (meaningful at valid steps; the sessions share codes)
+        self._all_codes = torch.cat(
+            [torch.searchsorted(d.values, labels) for d, labels in zip(self.index, self.discrete)]
+        )
 
     def sample_conditional(self, reference_idx: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Draw one same-label positive per reference, in a randomly assigned session.
@@ -655,12 +676,22 @@ class DiscreteMultisessionSampler(_SessionSampler, ConditionalDistribution):
             ``(positive, index, index_reversed)`` as in
             :meth:`MultisessionSampler.sample_conditional`.
         """
+        trusted = bool(self.__dict__.get("_references_trusted"))
         reference_idx = self._check_reference(reference_idx)
         num_sessions, batch = reference_idx.shape
-        labels = self.all_data[self._flat(reference_idx)]
-        index = self.randperm(len(labels))
-        assigned = labels[index].reshape(num_sessions, batch)
+        flat = self._flat(reference_idx)
+        index = self.randperm(len(flat))
         positive = torch.empty_like(reference_idx)
+        if trusted:
+            # References are valid time steps: their labels' class codes (shared by all
+            # sessions, see _check_shared_labels) are looked up instead of searched.
+            codes = self._all_codes.index_select(0, flat).index_select(0, index)
+            for session_id, (session_labels, session_codes) in enumerate(
+                zip(self.index, codes.reshape(num_sessions, batch))
+            ):
+                positive[session_id] = session_labels._in_class(session_codes)
+            return positive, index, _inverse_permutation(index)
+        assigned = self.all_data[flat][index].reshape(num_sessions, batch)
         for session_id, session_labels in enumerate(self.index):
             positive[session_id] = session_labels.sample_conditional_labels(assigned[session_id])
         return positive, index, invert_index(index)
