@@ -9,8 +9,12 @@ flattened into ``"struct/field"`` entries, as in v7.3 files. Arrays keep MATLAB'
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import io
 import math
+import mmap
+import os
 import pathlib
 import struct
 import zlib
@@ -136,23 +140,135 @@ def _check_matrix(body: memoryview, order: str, depth: int) -> None:
         raise _bad(f"an array has the unknown class {cls}")
 
 
-def _check_mat5(path: pathlib.Path) -> None:
-    """Validate a v5-v7 MAT-file's variables (v4 files have no tags and are left to scipy).
+#: Decompressed bytes handed to one ``scipy.io.loadmat`` call (bounds the extra memory).
+_GROUP_BYTES = 1 << 26
 
-    The file is walked through zero-copy views, so beyond one read only the tags are touched.
+
+def _mat5_sources(path: pathlib.Path) -> list[Any]:
+    """Validate a v5-v7 MAT-file's variables; return what ``scipy.io.loadmat`` should read.
+
+    v4 files have no tags and are left to scipy. The file is memory-mapped read-only and
+    walked through zero-copy views: only the pages holding tags are read, and scipy then
+    reads the file through the page cache. Compressed variables (MATLAB's default) must
+    be inflated to be checked; they are inflated once: scipy is handed the checked,
+    inflated variables as uncompressed in-memory MAT streams (several, each of about
+    :data:`_GROUP_BYTES`, so the extra memory stays bounded) instead of the file.
+
+    Returns:
+        ``[path]``, or in-memory MAT streams whose variables, read in order, are the
+        file's variables.
+
+    Raises:
+        CorruptFileError: a variable's layout is malformed (see :func:`_check_matrix`).
     """
-    data = memoryview(path.read_bytes())
-    if len(data) >= 128 and bytes(data[126:128]) in (b"IM", b"MI"):
-        _check_variables(data, "<" if bytes(data[126:128]) == b"IM" else ">")
+    with open(path, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size < 128:
+            return [path]
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    # The map is not closed explicitly: views of it may live on in an error's traceback;
+    # it is unmapped when the last view is gone.
+    data = memoryview(mapped)
+    if bytes(data[126:128]) not in (b"IM", b"MI"):
+        return [path]
+    order = "<" if bytes(data[126:128]) == b"IM" else ">"
+    variables = _check_variables(data, order)
+    if not any(compressed for compressed, _ in variables) \
+            or not all(len(body) for _, body in variables):
+        return [path]
+    header, sources = bytes(data[:128]), []
+    parts: list[Any] = []
+    size = 0
+    for _, body in variables:
+        parts += [struct.pack(order + "II", _MATRIX, len(body)), body]
+        size += len(body)
+        if size >= _GROUP_BYTES:
+            sources.append(_Concatenated([header, *parts]))
+            parts, size = [], 0
+    if parts:
+        sources.append(_Concatenated([header, *parts]))
+    return sources
 
 
-def _check_variables(data: memoryview, order: str) -> None:
+class _Concatenated(io.RawIOBase):
+    """A read-only binary stream over byte strings and views laid end to end, never joined.
+
+    Args:
+        parts: The stream's pieces, in order (``bytes`` or ``memoryview`` of bytes).
+    """
+
+    def __init__(self, parts: list[Any]) -> None:
+        super().__init__()
+        self._parts = [memoryview(part).cast("B") for part in parts]
+        self._starts = [0]
+        for part in self._parts:
+            self._starts.append(self._starts[-1] + len(part))
+        self._position = 0
+
+    def readable(self) -> bool:
+        """Always readable."""
+        return True
+
+    def seekable(self) -> bool:
+        """Always seekable."""
+        return True
+
+    def tell(self) -> int:
+        """The current position."""
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Move to ``offset`` (relative to ``whence``); return the new position."""
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._starts[-1]}
+        self._position = max(0, base[whence] + offset)
+        return self._position
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes (all that remain when ``size`` is negative)."""
+        end = self._starts[-1] if size is None or size < 0 \
+            else min(self._starts[-1], self._position + size)
+        pieces = []
+        while self._position < end:
+            index = bisect.bisect_right(self._starts, self._position) - 1
+            start = self._position - self._starts[index]
+            stop = min(len(self._parts[index]), start + end - self._position)
+            pieces.append(self._parts[index][start:stop])
+            self._position += stop - start
+        return bytes(pieces[0]) if len(pieces) == 1 else b"".join(pieces)
+
+    def readinto(self, buffer: Any) -> int:
+        """Read into ``buffer``; return the number of bytes read."""
+        data = self.read(len(memoryview(buffer).cast("B")))
+        memoryview(buffer).cast("B")[:len(data)] = data
+        return len(data)
+
+
+def _inflate(body: memoryview, order: str) -> bytes:
+    """A compressed variable's bytes, inflated into one buffer of the size its tag announces.
+
+    ``zlib.decompress`` with an exact ``bufsize`` fills one buffer (no growing and joining
+    of blocks); a stream that does not end cleanly is inflated as far as it goes, and the
+    element walk then reports what is missing.
+    """
+    try:
+        head = zlib.decompressobj().decompress(body, 8)
+        announced = 8 + struct.unpack(order + "I", head[4:8])[0] if len(head) == 8 else 0
+        # zlib expands at most about 1032-fold: a lying size cannot force a huge buffer
+        bufsize = max(64, min(announced, 1032 * len(body) + 64))
+        try:
+            return zlib.decompress(body, zlib.MAX_WBITS, bufsize)
+        except zlib.error:
+            return zlib.decompressobj().decompress(body)
+    except zlib.error as exc:
+        raise _bad("a compressed variable does not decompress") from exc
+
+
+def _check_variables(data: memoryview, order: str) -> list[tuple[bool, memoryview]]:
+    """Check every top-level variable; return ``(was compressed, miMATRIX body)`` of each."""
+    found = []
     for kind, body in _elements(data[128:], order):
-        if kind == _COMPRESSED:
-            try:
-                inner = zlib.decompressobj().decompress(body)
-            except zlib.error as exc:
-                raise _bad("a compressed variable does not decompress") from exc
+        compressed = kind == _COMPRESSED
+        if compressed:
+            inner = _inflate(body, order)
             variables = _elements(memoryview(inner), order)
             if len(variables) != 1:
                 raise _bad("a compressed variable holds more than one element")
@@ -160,6 +276,8 @@ def _check_variables(data: memoryview, order: str) -> None:
         if kind != _MATRIX:
             raise _bad(f"a top-level element has data type {kind} instead of a matrix")
         _check_matrix(body, order, 0)
+        found.append((compressed, body))
+    return found
 
 
 def _flatten(name: str, value: Any, out: list[Entry]) -> None:
@@ -202,8 +320,9 @@ class MatReader(Reader):
     @contextlib.contextmanager
     def entries(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
         """Load the variables with scipy and yield one entry per (flattened) variable."""
-        _check_mat5(path)
-        variables = scipy.io.loadmat(path)
+        variables: dict[str, Any] = {}
+        for source in _mat5_sources(path):
+            variables.update(scipy.io.loadmat(source))
         entries: list[Entry] = []
         for name, value in variables.items():
             if name.startswith("__"):

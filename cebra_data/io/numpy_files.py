@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import pathlib
 import zipfile
 from collections.abc import Iterator
@@ -62,27 +63,38 @@ class NpyReader(Reader):
 
     @contextlib.contextmanager
     def entries(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
-        """Yield one entry; the header is validated against the file size first."""
+        """Yield one entry; the header is validated against the file size first.
+
+        The file is opened once: the data is read from the same handle, right after the
+        header that was checked (``numpy.load`` would open and parse it again).
+        """
         with open(path, "rb") as handle:
-            shape, _, dtype = _read_header(handle)
+            shape, fortran, dtype = _read_header(handle)
             data_start = handle.tell()
-        size = path.stat().st_size
-        if not dtype.hasobject:
-            needed = data_start + math.prod(shape) * dtype.itemsize
-            if size < needed:
-                raise CorruptFileError(
-                    f"'{path}' is truncated: its header announces an array of shape {shape} "
-                    f"and dtype {dtype} ({needed} bytes) but the file has {size} bytes."
-                )
+            size = os.fstat(handle.fileno()).st_size
+            count = math.prod(shape)
+            if not dtype.hasobject:
+                needed = data_start + count * dtype.itemsize
+                if size < needed:
+                    raise CorruptFileError(
+                        f"'{path}' is truncated: its header announces an array of shape "
+                        f"{shape} and dtype {dtype} ({needed} bytes) but the file has {size} "
+                        "bytes."
+                    )
 
-        def read() -> np.ndarray:
-            """The array; object arrays only when trusted."""
-            if dtype.hasobject and not trusted:
-                raise _unsafe_object_array(f"'{path}'")
-            return np.load(path, allow_pickle=trusted)
+            def read() -> np.ndarray:
+                """The array; object arrays only when trusted."""
+                if dtype.hasobject:
+                    if not trusted:
+                        raise _unsafe_object_array(f"'{path}'")
+                    return np.load(path, allow_pickle=True)
+                handle.seek(data_start)
+                flat = np.fromfile(handle, dtype=dtype, count=count) if count and dtype.itemsize \
+                    else np.empty(count, dtype=dtype)
+                return flat.reshape(shape[::-1]).T if fortran else flat.reshape(shape)
 
-        yield [Entry(path.stem, read, shape=tuple(shape), dtype=str(dtype),
-                     numeric=is_numeric_dtype(dtype))]
+            yield [Entry(path.stem, read, shape=tuple(shape), dtype=str(dtype),
+                         numeric=is_numeric_dtype(dtype))]
 
 
 register_reader(NpyReader())

@@ -17,6 +17,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import csv
+import functools
 import io
 import math
 import numbers
@@ -414,10 +415,17 @@ def as_value(obj: Any) -> Value:
     return NonArray(type(obj).__name__)
 
 
+@functools.lru_cache(maxsize=256)
+def _dtype_name(dtype: np.dtype) -> str:
+    """``str(dtype)``, remembered (numpy builds it in Python on every call)."""
+    return str(dtype)
+
+
 def describe_value(value: Value) -> tuple[Optional[tuple[int, ...]], str, bool]:
     """``(shape, dtype name, numeric)`` of a value."""
     if isinstance(value, np.ndarray):
-        return tuple(int(s) for s in value.shape), str(value.dtype), is_numeric_dtype(value.dtype)
+        return tuple(int(s) for s in value.shape), _dtype_name(value.dtype), \
+            is_numeric_dtype(value.dtype)
     if isinstance(value, Table):
         return value.shape, value.dtype_name, value.numeric
     return None, value.type_name, False

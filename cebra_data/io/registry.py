@@ -15,8 +15,10 @@ module registers its readers in one line beside their class::
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import pathlib
+import stat
 from collections.abc import Iterator
 from typing import Union
 
@@ -86,11 +88,17 @@ def check_file(file: "str | pathlib.Path") -> pathlib.Path:
             f"file should be a path (str or pathlib.Path), but got {type(file).__name__}."
         )
     path = pathlib.Path(file)
-    if not path.exists():
-        raise DataFileNotFoundError(f"No such file: '{path}'.")
-    if path.is_dir():
+    try:
+        info = os.stat(path)  # one system call for existence, kind and size
+    except (FileNotFoundError, NotADirectoryError, ValueError):
+        raise DataFileNotFoundError(f"No such file: '{path}'.") from None
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.EBADF):
+            raise
+        raise DataFileNotFoundError(f"No such file: '{path}'.") from None
+    if stat.S_ISDIR(info.st_mode):
         raise DataFileNotFoundError(f"'{path}' is a directory, not a data file.")
-    if path.stat().st_size == 0:
+    if info.st_size == 0:
         raise EmptyFileError(f"'{path}' is empty (0 bytes).")
     return path
 
@@ -106,8 +114,11 @@ def find_reader(path: pathlib.Path) -> Reader:
     candidates = [r for r in _READERS if suffix in r.suffixes]
     if not candidates:
         raise UnsupportedFileFormatError("file suffix", suffix or path.name, supported_suffixes())
-    with open(path, "rb") as handle:
-        head = handle.read(HEAD_SIZE)
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        head = os.read(descriptor, HEAD_SIZE)
+    finally:
+        os.close(descriptor)
     for reader in candidates:
         if reader.can_read(head):
             return reader

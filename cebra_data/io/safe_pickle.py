@@ -24,9 +24,11 @@ import gzip
 import io
 import lzma
 import math
+import mmap
+import os
 import pickle
 import sys
-from typing import IO, Any
+from typing import IO, Any, Optional
 
 import numpy as np
 import pandas as pd
@@ -516,14 +518,18 @@ class _JoblibUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
 
     joblib replaces each numpy array by a ``NumpyArrayWrapper`` whose raw bytes follow the
     wrapper in the stream. When the wrapper's state is set (the ``BUILD`` opcode) we read
-    those bytes ourselves, so joblib's unrestricted code paths never run.
+    those bytes ourselves, so joblib's unrestricted code paths never run. With ``mapped``
+    (the stream is the uncompressed file itself) the bytes are not read but mapped
+    copy-on-write (see :class:`_FileMap`).
     """
 
     dispatch = pickle._Unpickler.dispatch.copy()  # type: ignore[attr-defined]
 
-    def __init__(self, handle: IO[bytes], encoding: str = "ASCII") -> None:
+    def __init__(self, handle: IO[bytes], encoding: str = "ASCII",
+                 mapped: Optional["_FileMap"] = None) -> None:
         super().__init__(handle, encoding=encoding)
         self._handle = handle
+        self._mapped = mapped
         self._wrapper_type: type = NumpyArrayWrapper
 
     def find_class(self, module: str, name: str) -> Any:
@@ -540,9 +546,30 @@ class _JoblibUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
         """Set an object's state; replace a joblib array wrapper by the array it announces."""
         pickle._Unpickler.load_build(self)  # type: ignore[attr-defined]
         if isinstance(self.stack[-1], self._wrapper_type):
-            self.stack[-1] = _read_wrapped_array(self.stack[-1], self._handle)
+            self.stack[-1] = _read_wrapped_array(self.stack[-1], self._handle, self._mapped)
 
     dispatch[pickle.BUILD[0]] = load_build
+
+
+class _FileMap:
+    """One lazily created copy-on-write memory map of a whole (uncompressed joblib) file.
+
+    Arrays are views of it (``mmap.ACCESS_COPY``, i.e. a private mapping): the file's
+    pages are read when first touched, a write into an array changes only this process's
+    copy of the touched pages, and nothing is ever written to the file. The map stays
+    alive as long as an array viewing it does.
+    """
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self._handle = handle
+        self._map: Optional[mmap.mmap] = None
+        self.size = os.fstat(handle.fileno()).st_size
+
+    def view(self, offset: int, dtype: np.dtype, count: int) -> np.ndarray:
+        """``count`` values of ``dtype`` at byte ``offset`` of the file, without a copy."""
+        if self._map is None:
+            self._map = mmap.mmap(self._handle.fileno(), 0, access=mmap.ACCESS_COPY)
+        return np.frombuffer(self._map, dtype=dtype, count=count, offset=offset)
 
 
 def _read_exact(handle: IO[bytes], size: int) -> bytearray:
@@ -560,8 +587,32 @@ def _read_exact(handle: IO[bytes], size: int) -> bytearray:
     return buffer
 
 
-def _read_wrapped_array(wrapper: Any, handle: IO[bytes]) -> np.ndarray:
-    """Read the array whose bytes follow a joblib ``NumpyArrayWrapper`` in the stream."""
+#: Arrays up to this size are read straight into their final buffer (larger ones, which a
+#: lying header could announce, grow chunk by chunk as their bytes arrive).
+_DIRECT_READ_BYTES = 1 << 30
+
+
+def _read_into(handle: IO[bytes], target: np.ndarray) -> None:
+    """Fill the bytes of ``target`` (a uint8 array) from ``handle`` in bounded chunks."""
+    view, position, chunk = memoryview(target), 0, 1 << 24
+    while position < len(view):
+        count = handle.readinto(view[position:position + chunk])
+        if not count:
+            raise CorruptFileError(
+                f"The file is truncated: an array needs {len(view)} bytes but only "
+                f"{position} remain."
+            )
+        position += count
+
+
+def _read_wrapped_array(wrapper: Any, handle: IO[bytes],
+                        mapped: Optional[_FileMap] = None) -> np.ndarray:
+    """Read the array whose bytes follow a joblib ``NumpyArrayWrapper`` in the stream.
+
+    With ``mapped``, an array of native byte order whose data is aligned for its dtype
+    is a copy-on-write view of the file (no bytes are read); otherwise it is read into
+    memory (and converted to native byte order).
+    """
     state = vars(wrapper)
     dtype = state.get("dtype")
     shape = state.get("shape")
@@ -577,10 +628,31 @@ def _read_wrapped_array(wrapper: Any, handle: IO[bytes]) -> np.ndarray:
         return array
     if state.get("numpy_array_alignment_bytes") is not None:
         padding = _read_exact(handle, 1)[0]
-        _read_exact(handle, padding)
+        if mapped is not None:
+            handle.seek(padding, io.SEEK_CUR)
+        else:
+            _read_exact(handle, padding)
     count = math.prod(shape)
-    data = _read_exact(handle, count * dtype.itemsize)
-    array = np.frombuffer(data, dtype=dtype, count=count).reshape(shape, order=order)
+    size = count * dtype.itemsize
+    if mapped is not None and count and dtype.itemsize:
+        offset = handle.tell()
+        if offset + size > mapped.size:
+            raise CorruptFileError(
+                f"The file is truncated: an array of shape {shape} and dtype {dtype} needs "
+                f"{size} bytes at byte {offset}, but the file has {mapped.size} bytes."
+            )
+        handle.seek(offset + size)
+        flat = mapped.view(offset, dtype, count)
+        if offset % dtype.alignment or not dtype.isnative:
+            flat = flat.astype(dtype.newbyteorder("="))  # an in-memory, aligned, native copy
+        return flat.reshape(shape, order=order)
+    if 0 < size <= _DIRECT_READ_BYTES and dtype.itemsize:
+        flat = np.empty(count, dtype=dtype)
+        _read_into(handle, flat.view(np.uint8))
+        array = flat.reshape(shape, order=order)
+    else:
+        data = _read_exact(handle, size)
+        array = np.frombuffer(data, dtype=dtype, count=count).reshape(shape, order=order)
     if not array.dtype.isnative:
         array = array.astype(array.dtype.newbyteorder("="))
     return array
@@ -621,17 +693,56 @@ def _open_joblib_stream(handle: IO[bytes]) -> IO[bytes]:
     return handle
 
 
-def restricted_joblib_load(handle: IO[bytes]) -> Any:
-    """Load a ``joblib.dump`` file from ``handle`` without running code from it."""
+def restricted_joblib_load(handle: IO[bytes], *, mmap_arrays: bool = True) -> Any:
+    """Load a ``joblib.dump`` file from ``handle`` without running code from it.
+
+    Args:
+        handle: The open file (binary, seekable), positioned at its start.
+        mmap_arrays: For an uncompressed file on disk, return its numpy arrays as
+            copy-on-write memory maps of the file (as ``joblib.load(mmap_mode="c")``; a
+            write into one changes only the array in memory, never the file) instead of
+            reading them into memory. Arrays that are compressed, of non-native byte
+            order, unaligned or of dtype object are always read into memory.
+
+    Returns:
+        The unpickled object.
+
+    Raises:
+        UnsafeFileError: the file refers to an object that is not plain data.
+        CorruptFileError: the file is malformed or truncated.
+        MissingDependencyError: the file is lz4-compressed and lz4 is not installed.
+
+    Example:
+        >>> import joblib, numpy as np
+        >>> from cebra_data.io.safe_pickle import restricted_joblib_load
+        >>> _ = joblib.dump({"x": np.arange(4.0)}, tmp_path / "x.jl")
+        >>> with open(tmp_path / "x.jl", "rb") as handle:
+        ...     x = restricted_joblib_load(handle)["x"]
+        >>> x[0] = 7.0  # copy-on-write: the file keeps 0.0
+        >>> x, joblib.load(tmp_path / "x.jl")["x"]
+        (array([7., 1., 2., 3.]), array([0., 1., 2., 3.]))
+    """
     limit = sys.getrecursionlimit()
     try:
+        stream = _open_joblib_stream(handle)
+        mapped = _FileMap(handle) if mmap_arrays and stream is handle and _has_fileno(handle) \
+            else None
         try:
-            return _rebuild(_JoblibUnpickler(_open_joblib_stream(handle)).load(), {})
+            return _rebuild(_JoblibUnpickler(stream, mapped=mapped).load(), {})
         except UnicodeDecodeError:  # Python 2: strings (and array bytes) as latin1
             handle.seek(0)
-            unpickler = _JoblibUnpickler(_open_joblib_stream(handle), encoding="latin1")
+            stream = _open_joblib_stream(handle)
+            unpickler = _JoblibUnpickler(stream, encoding="latin1", mapped=mapped)
             return _rebuild(unpickler.load(), {})
     except RecursionError as exc:
         raise CorruptFileError(
             f"The pickle is nested deeper than Python's recursion limit ({limit})."
         ) from exc
+
+
+def _has_fileno(handle: IO[bytes]) -> bool:
+    try:
+        handle.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return False
+    return True
