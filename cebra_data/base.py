@@ -427,7 +427,7 @@ class Dataset(PickledByValue, abc.ABC, HasDevice, MaskedMixin):
         index = as_index_tensor(index)
         n = len(self)
         if index.numel() > 0:
-            low, high = int(index.min()), int(index.max())
+            low, high = (int(value) for value in torch.aminmax(index))  # one pass over the index
             if low < 0 or high >= n:
                 bad = low if low < 0 else high
                 raise IndexError(

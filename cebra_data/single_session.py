@@ -91,7 +91,7 @@ class SingleSessionDataset(Dataset):
         windows = self[torch.cat(parts)]
         if self.masks:
             windows = self.apply_mask(windows)
-        reference, positive, negative = windows.split([p.numel() for p in parts])
+        reference, positive, negative = windows.split_with_sizes([p.numel() for p in parts])
         return Batch(
             reference=reference,
             positive=positive,
