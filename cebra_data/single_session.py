@@ -116,12 +116,15 @@ class _JointLoader(Loader):
         Args:
             num_samples: the number of references; by default ``batch_size``.
         """
-        num_samples = self._num_samples(num_samples)
-        self._refresh()
-        reference, positive, negative = self._draw_batch(
-            self.distribution, num_samples, self._num_negatives(num_samples)
-        )
-        return BatchIndex(reference, positive, negative)
+        # the hot path of every batch: checks and rebuilds only where something changed
+        if num_samples is None:
+            num_samples = self.batch_size
+        if type(num_samples) is not int or num_samples < 1:
+            num_samples = self._num_samples(num_samples)
+        if self.dataset.offset is not self._built_for:
+            self._refresh()
+        num_negatives = num_samples if self.num_negatives is None else self.num_negatives
+        return BatchIndex(*self._draw_batch(self.distribution, num_samples, num_negatives))
 
 
 @dataclasses.dataclass

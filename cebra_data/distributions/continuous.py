@@ -274,8 +274,15 @@ class TimeContrastive(_UniformSupport, JointDistribution):
         )
         return reference_idx + self.time_offset
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # a subclass with its own conditional does not take the reference + time_offset paths
+        cls._own_conditional = cls.sample_conditional is not TimeContrastive.sample_conditional
+
+    _own_conditional = False
+
     def _sample_conditional_trusted(self, reference_idx: torch.Tensor) -> torch.Tensor:
-        if type(self).sample_conditional is not TimeContrastive.sample_conditional:
+        if self._own_conditional:
             return self.sample_conditional(reference_idx)  # a subclass with its own conditional
         return reference_idx + self.time_offset
 
@@ -283,7 +290,7 @@ class TimeContrastive(_UniformSupport, JointDistribution):
         self, num_samples: int, num_negatives: int
     ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         start = self._support_start
-        if start is None or type(self).sample_conditional is not TimeContrastive.sample_conditional:
+        if start is None or self._own_conditional:
             return super()._sample_batch(num_samples, num_negatives)
         # Two draws instead of one split in two: torch draws these integers one after
         # another, so the values are the same; randint(low, high) is low + randint(0, n).
@@ -387,6 +394,18 @@ class DirectTimedeltaDistribution(TimeContrastive):
         """
         return self.index.search(self.query(reference_idx))
 
+    def _sample_conditional_trusted(self, reference_idx: torch.Tensor) -> torch.Tensor:
+        if _overrides(self, DirectTimedeltaDistribution, ("sample_conditional", "query")):
+            return self.sample_conditional(reference_idx)  # a subclass with its own conditional
+        # references from the prior: r + time_offset is a valid, finite time step
+        looked_up = self.continuous.index_select(0, reference_idx + self.time_offset)
+        return self.index._search_trusted(looked_up)
+
+
+def _overrides(obj: Any, cls: type, methods: Tuple[str, ...]) -> bool:
+    """Whether ``type(obj)`` replaces one of ``cls``'s ``methods`` (then no fast path applies)."""
+    return any(getattr(type(obj), name) is not getattr(cls, name) for name in methods)
+
 
 class _NearestNeighbourConditional(_UniformSupport, JointDistribution):
     """Shared set-up of the conditionals that search the continuous index."""
@@ -470,16 +489,26 @@ class TimedeltaDistribution(_NearestNeighbourConditional):
     def sample_differences(self, num_samples: int) -> torch.Tensor:
         """Draw ``num_samples`` empirical differences ``index[t + time_delta] - index[t]``."""
         start = self.choice(self.pair_start, num_samples)
-        return self.data[start + self.time_delta] - self.data[start]
+        # index_select: the same rows as data[start], faster on the CPU
+        return self.data.index_select(0, start + self.time_delta) - self.data.index_select(0, start)
 
     def query(self, reference_idx: torch.Tensor) -> torch.Tensor:
         """The search queries for ``reference_idx`` (one random difference each)."""
         reference_idx = as_reference_index(reference_idx, self.num_samples, self.device)
-        return self.data[reference_idx] + self.sample_differences(len(reference_idx))
+        return self._query_trusted(reference_idx)
+
+    def _query_trusted(self, reference_idx: torch.Tensor) -> torch.Tensor:
+        return self.data.index_select(0, reference_idx) + self.sample_differences(len(reference_idx))
 
     def sample_conditional(self, reference_idx: torch.Tensor) -> torch.Tensor:
         """Return the valid time step nearest to each reference's query."""
         return self.search(self.query(reference_idx))
+
+    def _sample_conditional_trusted(self, reference_idx: torch.Tensor) -> torch.Tensor:
+        if _overrides(self, TimedeltaDistribution, ("sample_conditional", "query", "search")):
+            return self.sample_conditional(reference_idx)  # a subclass with its own conditional
+        # references from the prior: checked once at construction, not at every batch
+        return self.index._search_trusted(self._query_trusted(reference_idx))
 
 
 class DeltaNormalDistribution(_NearestNeighbourConditional):
@@ -530,13 +559,22 @@ class DeltaNormalDistribution(_NearestNeighbourConditional):
     def query(self, reference_idx: torch.Tensor) -> torch.Tensor:
         """The search queries ``index[reference_idx] + delta * z``."""
         reference_idx = as_reference_index(reference_idx, self.num_samples, self.device)
-        mean = self.data[reference_idx]
+        return self._query_trusted(reference_idx)
+
+    def _query_trusted(self, reference_idx: torch.Tensor) -> torch.Tensor:
+        mean = self.data.index_select(0, reference_idx)
         noise = self.randn(tuple(mean.shape), dtype=mean.dtype)
         return mean + self.std * noise
 
     def sample_conditional(self, reference_idx: torch.Tensor) -> torch.Tensor:
         """Return the valid time step nearest to each reference's perturbed value."""
         return self.search(self.query(reference_idx))
+
+    def _sample_conditional_trusted(self, reference_idx: torch.Tensor) -> torch.Tensor:
+        if _overrides(self, DeltaNormalDistribution, ("sample_conditional", "query", "search")):
+            return self.sample_conditional(reference_idx)  # a subclass with its own conditional
+        # references from the prior: checked once at construction, not at every batch
+        return self.index._search_trusted(self._query_trusted(reference_idx))
 
 
 class CEBRADistribution(JointDistribution):

@@ -2,8 +2,11 @@
 
 The conditional distributions find, for each query point, the time step whose
 label is closest. This module answers that question exactly, with bounded
-memory, using one of two engines:
+memory, using one of three engines:
 
+* ``"sorted"`` -- for a one-dimensional index only: the distinct values
+  sorted once, each query answered by a binary search (``searchsorted``) and
+  a look at its two neighbours; ``O(log N)`` per query, on any device.
 * ``"kdtree"`` -- a :class:`scipy.spatial.cKDTree` built once at
   construction; ``O(log N)`` per query. Used on the CPU for indices of at most
   :data:`KDTREE_MAX_DIM` dimensions (KD-trees lose their advantage beyond).
@@ -12,12 +15,15 @@ memory, using one of two engines:
   bounded by :data:`CHUNK_ELEMENTS` distances at a time, never a full
   ``(batch, N)`` matrix.
 
-``engine="auto"`` (the default) picks the KD-tree on the CPU when the index
-has at most :data:`KDTREE_MAX_DIM` dimensions, brute force otherwise.
+``engine="auto"`` (the default) picks ``"sorted"`` for a one-dimensional
+index, the KD-tree on the CPU when the index has at most
+:data:`KDTREE_MAX_DIM` dimensions, and brute force otherwise.
+:data:`ENGINES` lists the engines for any dimension; ``"sorted"`` is in
+:data:`ONE_DIMENSIONAL_ENGINES`.
 
 Distance and tie rule
 ---------------------
-Both engines return exactly the same answer, the one defined by:
+All engines return exactly the same answer, the one defined by:
 
 1. the distance between a stored point ``x`` and a query ``q`` is
    :func:`squared_distance`: ``sum_j (float64(x_j) - float64(q_j))**2``,
@@ -30,7 +36,11 @@ by its own (fast, slightly inexact) arithmetic, together with a guaranteed
 lower bound on the distance of every point it did not propose. The final
 choice is made by rule 1 and 2 on the candidates; if the bound cannot rule out
 a point outside the candidates, the query is repeated with twice as many
-candidates. Exact duplicate rows are merged at construction (keeping the
+candidates. In one dimension no bound is needed: rounding is monotone, so on
+each side of the query rule 1's distance never decreases away from it; the
+``"sorted"`` engine compares the two neighbours of the query and, only when
+the next point out is exactly as far (a tie), finds the whole run of tied
+points by binary search. Exact duplicate rows are merged at construction (keeping the
 smallest time index), so heavily quantised labels -- many samples at the same
 position -- cost nothing extra.
 
@@ -60,6 +70,8 @@ __all__ = [
     "NearestNeighbourEngine",
     "KDTreeEngine",
     "BruteForceEngine",
+    "SortedEngine",
+    "ONE_DIMENSIONAL_ENGINES",
     "choose_engine",
     "DistanceMatrix",
     "OffsetDistanceMatrix",
@@ -83,6 +95,9 @@ _FIRST_K = 2
 
 #: Relative slack for the engines' own floating point errors (distances are exact to ~1e-15).
 _RELATIVE_SLACK = 1e-9
+
+#: Larger than every time index: the time of a candidate that is not among the closest.
+_NO_TIE = np.iinfo(np.int64).max
 
 
 def squared_distance(points: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
@@ -135,6 +150,16 @@ def as_continuous(values: Any, name: str = "continuous") -> torch.Tensor:
                 [1.]])
     """
     return check_continuous(values, name)
+
+
+def _check_finite(query: torch.Tensor, name: str) -> None:
+    """Refuse a query with ``NaN``/``inf`` (numpy on the CPU: a few microseconds)."""
+    if query.device.type == "cpu" and query.dtype in (torch.float32, torch.float64):
+        finite = np.isfinite(query.numpy()).all()
+    else:
+        finite = torch.isfinite(query).all()
+    if not bool(finite):
+        raise ValueError(f"{name} contains NaN or inf; every query must be finite.")
 
 
 def _searchable(values: torch.Tensor, valid: Optional[torch.Tensor]) -> torch.Tensor:
@@ -227,9 +252,15 @@ class NearestNeighbourEngine(abc.ABC):
             return winner, torch.ones(len(query), dtype=torch.bool, device=query.device)
         return winner, bound.to(best.device) > best[:, 0]
 
+    def _first_round(self, query: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The first round, with :data:`_FIRST_K` candidates (engines may do it faster)."""
+        return self._decide(query, min(_FIRST_K, self.num_points))
+
     def _search_chunk(self, query: torch.Tensor) -> torch.Tensor:
         k = min(_FIRST_K, self.num_points)
-        result, done = self._decide(query, k)
+        result, done = self._first_round(query)
+        if bool(done.all()):
+            return result
         pending = (~done).nonzero().flatten()
         while len(pending) > 0:  # rare: exact or near ties among the first candidates
             k = min(2 * k, self.num_points)
@@ -257,6 +288,9 @@ class KDTreeEngine(NearestNeighbourEngine):
         tree = cKDTree(points.numpy(), leafsize=16, balanced_tree=False, compact_nodes=True)
         super().__init__(torch.from_numpy(tree.data), representative)
         self.tree = tree
+        # numpy views of the same memory for the first round (no torch dispatch per call)
+        self._points_np = tree.data
+        self._representative_np = representative.numpy()
 
     def propose(self, query: torch.Tensor, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
         distance, position = self.tree.query(query.numpy(), k=k)
@@ -265,6 +299,33 @@ class KDTreeEngine(NearestNeighbourEngine):
         # tree distances are Euclidean and exact to a few ulps; shrink by a safe margin
         kth = torch.from_numpy(np.ascontiguousarray(distance[:, -1])) * (1.0 - _RELATIVE_SLACK)
         return torch.from_numpy(position.astype(np.int64)), kth.square()
+
+    def _first_round(self, query: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`_decide` with :data:`_FIRST_K` candidates, in numpy: the same arithmetic.
+
+        The distances are rule 1's (float64 differences squared and summed
+        column by column, element-wise IEEE operations as in
+        :func:`squared_distance`), so the winners are those of :meth:`_decide`.
+        """
+        k = min(_FIRST_K, self.num_points)
+        q = query.numpy()
+        distance, position = self.tree.query(q, k=k)
+        if k == 1:
+            distance, position = distance[:, None], position[:, None]
+        candidates = self._points_np[position]  # (B, k, d)
+        with np.errstate(over="ignore"):  # as torch: overflow gives inf, no warning
+            total = np.square(candidates[:, :, 0] - q[:, None, 0])
+            for j in range(1, q.shape[1]):
+                total = total + np.square(candidates[:, :, j] - q[:, None, j])
+        best = total.min(axis=1)
+        times = self._representative_np[position]
+        winner = np.where(total == best[:, None], times, _NO_TIE).min(axis=1)
+        if k == self.num_points:
+            done = np.ones(len(q), dtype=bool)
+        else:
+            bound = np.square(distance[:, -1] * (1.0 - _RELATIVE_SLACK))
+            done = bound > best
+        return torch.from_numpy(winner), torch.from_numpy(done)
 
 
 class BruteForceEngine(NearestNeighbourEngine):
@@ -326,23 +387,216 @@ class BruteForceEngine(NearestNeighbourEngine):
         return best_index, bound
 
 
+class SortedEngine(NearestNeighbourEngine):
+    """Exact search over a one-dimensional index by binary search (any device).
+
+    The distinct values are sorted once. For a query ``q``, ``searchsorted``
+    finds its neighbours ``left < q <= right``. Rounding is monotone, so rule
+    1's distance ``(x - q) ** 2`` never decreases from ``left`` leftwards nor
+    from ``right`` rightwards: the nearest value is one of the two neighbours,
+    and the values tied with it form one run of consecutive sorted values
+    around them. The next values out (``left - 1``, ``right + 1``) tell
+    whether the run is longer than the neighbours; only then (exact ties,
+    e.g. for queries so far outside the range that differences round alike)
+    the run's ends are found by binary search and the smallest time index
+    over it is returned.
+
+    Args:
+        points: ``(U, 1)`` float64 tensor of distinct values (any order).
+        representative: ``(U,)`` long tensor, the time index returned for each value.
+
+    Raises:
+        ValueError: if the points have more than one column.
+
+    Example:
+        >>> import torch
+        >>> from cebra_data.distributions.index import SortedEngine
+        >>> engine = SortedEngine(torch.tensor([[3.0], [1.0], [5.0]], dtype=torch.float64), torch.tensor([0, 2, 1]))
+        >>> engine.search(torch.tensor([[2.0], [4.4], [-9.0]]))
+        tensor([0, 1, 2])
+    """
+
+    def __init__(self, points: torch.Tensor, representative: torch.Tensor) -> None:
+        if points.dim() != 2 or points.shape[1] != 1:
+            raise ValueError(
+                "The 'sorted' engine searches a one-dimensional index, but got points of shape "
+                f"{tuple(points.shape)}. Use engine='kdtree' or 'brute' for several columns."
+            )
+        order = torch.argsort(points[:, 0])
+        super().__init__(points[order], representative[order].contiguous())
+        self.values = self.points[:, 0].contiguous()
+        # smallest time index of every prefix and suffix of the sorted values: a run of
+        # tied values reaching an end of the range (far queries) is answered at once
+        self._prefix_min = torch.cummin(self.representative, dim=0).values
+        self._suffix_min = torch.cummin(self.representative.flip(0), dim=0).values.flip(0)
+        if self.values.device.type == "cpu":
+            self._values_np = self.values.numpy()
+            self._representative_np = self.representative.numpy()
+
+    def _distance(self, position: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
+        """Rule 1's distance from ``values[position]`` (clamped into ``[0, U)``) to ``query``."""
+        return (self.values[position.clamp(0, self.num_points - 1)] - query).square()
+
+    def propose(self, query: torch.Tensor, k: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The ``2 k`` sorted values around each query (all if fewer), and an exact bound.
+
+        The ``k`` nearest values lie among the ``k`` on each side of the
+        query; the bound is rule 1's distance to the nearest value outside
+        the window (exact, by monotone rounding; ``inf`` if there is none).
+        """
+        q = query[:, 0]
+        width = min(2 * k, self.num_points)
+        start = (torch.searchsorted(self.values, q) - k).clamp(0, self.num_points - width)
+        candidates = start[:, None] + torch.arange(width, device=q.device)
+        inf = torch.full_like(q, float("inf"))
+        below = torch.where(start > 0, self._distance(start - 1, q), inf)
+        above = torch.where(start + width < self.num_points, self._distance(start + width, q), inf)
+        return candidates, torch.minimum(below, above)
+
+    def search(self, query: torch.Tensor) -> torch.Tensor:
+        """Return the time index of the nearest value to each query row (``(B,)`` long)."""
+        q = query.to(self.points.device, torch.float64)[:, 0]
+        if q.device.type == "cpu":
+            return self._search_numpy(q)
+        return self._search_torch(q)
+
+    def _search_torch(self, q: torch.Tensor) -> torch.Tensor:
+        """:meth:`search` for ``(B,)`` float64 queries, in torch (any device)."""
+        last = self.num_points - 1
+        right = torch.searchsorted(self.values, q)
+        left = right - 1
+        has_left, has_right = left >= 0, right <= last
+        d_left, d_right = self._distance(left, q), self._distance(right, q)
+        both = has_left & has_right
+        best = torch.where(both, torch.minimum(d_left, d_right), torch.where(has_left, d_left, d_right))
+        t_left = self.representative[left.clamp_min(0)]
+        t_right = self.representative[right.clamp_max(last)]
+        take_left = has_left & (~has_right | (d_left < d_right))
+        take_right = has_right & (~has_left | (d_right < d_left))
+        result = torch.where(
+            take_left, t_left, torch.where(take_right, t_right, torch.minimum(t_left, t_right))
+        )
+        # the run of tied values is longer than the neighbours only if the next value
+        # out is exactly as far (its distance is never smaller)
+        longer = ((left >= 1) & (self._distance(left - 1, q) == best)) | (
+            (right < last) & (self._distance(right + 1, q) == best)
+        )
+        if bool(longer.any()):
+            pending = longer.nonzero().flatten()
+            result[pending] = self._resolve_runs(q[pending], left[pending], best[pending])
+        return result
+
+    def _search_numpy(self, q: torch.Tensor) -> torch.Tensor:
+        """:meth:`_search_torch` on the CPU in numpy: the same arithmetic, less overhead."""
+        values, times, last = self._values_np, self._representative_np, self.num_points - 1
+        query = q.numpy()
+        right = np.searchsorted(values, query)
+        left = right - 1
+        has_left, has_right = left >= 0, right <= last
+        with np.errstate(over="ignore"):  # far queries: inf distances are exact ties (rule 1)
+            d_left = np.square(values[np.maximum(left, 0)] - query)
+            d_right = np.square(values[np.minimum(right, last)] - query)
+            outer_left = np.square(values[np.maximum(left - 1, 0)] - query)
+            outer_right = np.square(values[np.minimum(right + 1, last)] - query)
+        best = np.where(
+            has_left & has_right, np.minimum(d_left, d_right), np.where(has_left, d_left, d_right)
+        )
+        t_left, t_right = times[np.maximum(left, 0)], times[np.minimum(right, last)]
+        take_left = has_left & (~has_right | (d_left < d_right))
+        take_right = has_right & (~has_left | (d_right < d_left))
+        result = np.where(
+            take_left, t_left, np.where(take_right, t_right, np.minimum(t_left, t_right))
+        )
+        longer = ((left >= 1) & (outer_left == best)) | ((right < last) & (outer_right == best))
+        result = torch.from_numpy(result)
+        if longer.any():
+            pending = torch.from_numpy(longer.nonzero()[0])
+            result[pending] = self._resolve_runs(
+                q[pending], torch.from_numpy(left)[pending], torch.from_numpy(best)[pending]
+            )
+        return result
+
+    def _run_end(
+        self, q: torch.Tensor, low: torch.Tensor, high: torch.Tensor, best: torch.Tensor, leftwards: bool
+    ) -> torch.Tensor:
+        """Binary search for the far end of each run of values at distance ``best``.
+
+        Leftwards: the smallest position in ``[low, high]`` at distance ``best``
+        (``high`` is at that distance); rightwards: the largest (``low`` is).
+        """
+        while bool((low < high).any()):
+            if leftwards:
+                middle = (low + high) // 2
+                tied = self._distance(middle, q) == best
+                high, low = torch.where(tied, middle, high), torch.where(tied, low, middle + 1)
+            else:
+                middle = (low + high + 1) // 2
+                tied = self._distance(middle, q) == best
+                low, high = torch.where(tied, middle, low), torch.where(tied, high, middle - 1)
+        return low
+
+    def _resolve_runs(self, q: torch.Tensor, left: torch.Tensor, best: torch.Tensor) -> torch.Tensor:
+        """The smallest time index over each query's whole run of tied values."""
+        right = left + 1
+        last = self.num_points - 1
+        has_left = (left >= 0) & (self._distance(left, q) == best)
+        has_right = (right <= last) & (self._distance(right, q) == best)
+        lowest = torch.zeros_like(left)
+        first = torch.where(
+            has_left, self._run_end(q, lowest, left.clamp(0, last), best, leftwards=True), right
+        )
+        highest = torch.full_like(right, last)
+        final = torch.where(
+            has_right, self._run_end(q, right.clamp(0, last), highest, best, leftwards=False), left
+        )
+        result = torch.empty_like(left)
+        for row, (a, b) in enumerate(zip(first.tolist(), final.tolist())):
+            if a == 0:
+                result[row] = self._prefix_min[b]
+            elif b == last:
+                result[row] = self._suffix_min[a]
+            else:
+                result[row] = self.representative[a : b + 1].min()
+        return result
+
+
 #: Engine registry: name -> class. ``"auto"`` is resolved by :func:`choose_engine`.
 ENGINES: Dict[str, Type[NearestNeighbourEngine]] = {
     "kdtree": KDTreeEngine,
     "brute": BruteForceEngine,
 }
 
+#: Engines for a one-dimensional index only (``"auto"`` picks ``"sorted"`` there).
+ONE_DIMENSIONAL_ENGINES: Dict[str, Type[NearestNeighbourEngine]] = {
+    "sorted": SortedEngine,
+}
+
 
 def choose_engine(engine: str, dimension: int, device: DeviceLike) -> str:
-    """Resolve an engine name; ``"auto"`` gives ``"kdtree"`` on the CPU up to
-    :data:`KDTREE_MAX_DIM` dimensions and ``"brute"`` otherwise.
+    """Resolve an engine name; ``"auto"`` gives ``"sorted"`` for one dimension,
+    ``"kdtree"`` on the CPU up to :data:`KDTREE_MAX_DIM` dimensions and
+    ``"brute"`` otherwise.
 
     Raises:
         cebra_data.errors.UnknownChoiceError: for an unknown name.
+        ValueError: for a one-dimensional engine (``"sorted"``) asked for
+            several dimensions.
+
+    Example:
+        >>> from cebra_data.distributions.index import choose_engine
+        >>> choose_engine("auto", 1, "cpu"), choose_engine("auto", 3, "cpu")
+        ('sorted', 'kdtree')
     """
-    check_choice(engine, "nearest-neighbour engine", ["auto", *ENGINES])
+    check_choice(engine, "nearest-neighbour engine", ["auto", *ENGINES, *ONE_DIMENSIONAL_ENGINES])
+    if engine in ONE_DIMENSIONAL_ENGINES and dimension != 1:
+        raise ValueError(
+            f"The {engine!r} engine searches a one-dimensional index, but the index has "
+            f"{dimension} columns. Use engine='auto', 'kdtree' or 'brute'."
+        )
     if engine != "auto":
         return engine
+    if dimension == 1:
+        return "sorted"
     on_cpu = torch.device(device).type == "cpu"
     return "kdtree" if on_cpu and dimension <= KDTREE_MAX_DIM else "brute"
 
@@ -353,6 +607,8 @@ def _build_engine(
     points, representative = _deduplicate(values, rows)
     if engine == "kdtree":
         return KDTreeEngine(points.cpu(), representative.cpu())
+    if engine in ONE_DIMENSIONAL_ENGINES:
+        return ONE_DIMENSIONAL_ENGINES[engine](points, representative)
     return ENGINES[engine](points, representative)
 
 
@@ -373,8 +629,7 @@ def _as_query(query: Any, dimension: int, name: str = "query") -> torch.Tensor:
             f"{name} should have shape (B, {dimension}) to match the index, but got shape "
             f"{tuple(query.shape)}."
         )
-    if not bool(torch.isfinite(query).all()):
-        raise ValueError(f"{name} contains NaN or inf; every query must be finite.")
+    _check_finite(query.detach(), name)
     return query
 
 
@@ -507,12 +762,22 @@ class ContinuousIndex(Index):
         query = _as_query(query, self.dimension)
         return self.engine.search(query).to(self.device)
 
+    def _search_trusted(self, query: torch.Tensor) -> torch.Tensor:
+        """:meth:`search` for queries a distribution of this package built itself.
+
+        Such queries are ``(B, d)`` floating point tensors by construction, so
+        only their finiteness is checked (an overflow could still make one
+        infinite). The same result as :meth:`search`.
+        """
+        _check_finite(query, "query")
+        return self.engine.search(query).to(self.device)
+
     def to(self, device: DeviceLike) -> "ContinuousIndex":
         """Move the index to ``device`` (rebuilding the engine if its choice changes)."""
         device = normalize_device(device)
         HasDevice.to(self, device)
         name = choose_engine(self._requested_engine, self.dimension, device)
-        if name != self.engine_name or name == "brute":
+        if name != self.engine_name or name != "kdtree":  # only the KD-tree stays on the CPU
             self.engine_name = name
             self.engine = _build_engine(self.values, self.searchable.nonzero().flatten(), name)
         return self
@@ -521,7 +786,7 @@ class ContinuousIndex(Index):
 class ConditionalIndex(Index):
     """Exact nearest-neighbour search restricted to samples sharing a discrete label.
 
-    One engine per discrete label (a KD-tree per class on the CPU), built at
+    One engine per discrete label (e.g. a KD-tree per class on the CPU), built at
     construction. A search with labels groups the queries by label and asks
     each class's engine once per batch.
 
@@ -596,6 +861,11 @@ class ConditionalIndex(Index):
             for class_rows in torch.split(rows, counts.tolist())
         ]
         self._global = None
+        # the engine of every searchable time step's label (-1 for the others): the
+        # distributions look up their references' classes with one gather
+        code = torch.searchsorted(self.labels, self.discrete).clamp_max(len(self.labels) - 1)
+        known = self.searchable & (self.labels[code] == self.discrete)
+        self._step_code = torch.where(known, code, torch.full_like(code, -1))
 
     @property
     def dimension(self) -> int:
@@ -639,11 +909,35 @@ class ConditionalIndex(Index):
                 + (" ..." if len(self.labels) > 10 else "")
                 + "."
             )
-        result = torch.empty(len(query), dtype=torch.long, device=self.device)
+        return self._search_codes(query, code)
+
+    def _search_steps(self, query: torch.Tensor, steps: torch.Tensor) -> torch.Tensor:
+        """Search query ``i`` among the samples labelled like time step ``steps[i]``.
+
+        For a distribution of this package: ``steps`` are searchable time
+        steps (a long tensor on the index's device) and ``query`` a ``(B, d)``
+        floating point tensor it built; only the queries' finiteness is
+        checked. The same result as :meth:`search` with ``discrete[steps]``.
+        """
+        _check_finite(query, "continuous")
+        return self._search_codes(query, self._step_code.index_select(0, steps))
+
+    def _search_codes(self, query: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        """Search each query row with the engine ``self.engines[code[i]]``."""
+        if len(self.engines) == 1:
+            return self.engines[0].search(query).to(self.device)
+        code = code.to(query.device)
         order = torch.argsort(code, stable=True)
-        present, counts = torch.unique_consecutive(code[order], return_counts=True)
-        for class_code, rows in zip(present.tolist(), torch.split(order, counts.tolist())):
-            result[rows.to(self.device)] = self.engines[class_code].search(query[rows]).to(self.device)
+        counts = torch.bincount(code, minlength=len(self.engines)).tolist()
+        grouped = query.index_select(0, order)
+        found, start = [], 0
+        for class_code, count in enumerate(counts):
+            if count:
+                engine = self.engines[class_code]
+                found.append(engine.search(grouped[start : start + count]).to(self.device))
+            start += count
+        result = torch.empty(len(query), dtype=torch.long, device=self.device)
+        result[order.to(self.device)] = torch.cat(found)
         return result
 
     def __getitem__(self, value: Tuple[torch.Tensor, Optional[torch.Tensor]]) -> torch.Tensor:

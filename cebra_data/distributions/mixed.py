@@ -143,13 +143,25 @@ class MixedTimeDeltaDistribution(TimedeltaDistribution):
     def query(self, reference_idx: torch.Tensor) -> torch.Tensor:
         """The search queries for ``reference_idx`` (one random time difference each)."""
         reference_idx = as_reference_index(reference_idx, self.num_samples, self.device)
+        return self._query_trusted(reference_idx)
+
+    def _query_trusted(self, reference_idx: torch.Tensor) -> torch.Tensor:
         start = self.choice(self.pair_start, len(reference_idx))
-        return self.data[reference_idx] + (self.data[start + self.time_delta] - self.data[start])
+        # index_select: the same rows as data[...], faster on the CPU
+        difference = self.data.index_select(0, start + self.time_delta) - self.data.index_select(0, start)
+        return self.data.index_select(0, reference_idx) + difference
 
     def sample_conditional(self, reference_idx: torch.Tensor) -> torch.Tensor:
         """Return, per reference, the nearest same-label valid time step to its query."""
         reference_idx = as_reference_index(reference_idx, self.num_samples, self.device)
         return self.index.search(self.query(reference_idx), discrete=self.discrete[reference_idx])
+
+    def _sample_conditional_trusted(self, reference_idx: torch.Tensor) -> torch.Tensor:
+        own = MixedTimeDeltaDistribution
+        if type(self).sample_conditional is not own.sample_conditional or type(self).query is not own.query:
+            return self.sample_conditional(reference_idx)  # a subclass with its own conditional
+        # references from the prior are searchable steps: their label has an engine
+        return self.index._search_steps(self._query_trusted(reference_idx), reference_idx)
 
 
 class Mixed(HasDevice):
