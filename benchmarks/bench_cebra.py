@@ -11,8 +11,8 @@ Rows (batch 512, 120 neurons unless said otherwise):
 
 * ``get_indices`` of the ``time`` loader (time offset 10), of the discrete loader (empirical
   and uniform prior, 5 labels), of the multi-session discrete loader (4 sessions of 10^5),
-  and of the nearest-neighbour loaders: ``time_delta`` (3-D index, N = 10^5 and 10^6),
-  ``delta_normal`` (3-D, 10^5) and ``mixed`` (3-D + 5 labels, 10^5). CEBRA builds a full
+  and of the nearest-neighbour loaders: ``time_delta`` (1-D and 3-D index, N = 10^5 and
+  10^6), ``delta_normal`` (1-D and 3-D, 10^5) and ``mixed`` (3-D + 5 labels, 10^5). CEBRA builds a full
   ``(N, batch)`` distance matrix for the last ones: it is timed ``--slow-repeats`` times.
 * a full batch (``get_indices`` + ``load_batch``) of the ``time`` loader, Offset(5, 5), N =
   10^5, against the gather floor: ``3 x 512`` random windows gathered with one index through
@@ -23,7 +23,7 @@ Rows (batch 512, 120 neurons unless said otherwise):
 File formats (``load_data``) are compared with CEBRA in ``bench_io.py``.
 
 Run: ``python benchmarks/bench_cebra.py [--quick] [--repeats R] [--wall]`` (needs
-``cebra==0.6.1``, which the ``test`` extra installs; about 3 minutes, most of it CEBRA's
+``cebra==0.6.1``, which the ``test`` extra installs; about 4 minutes, most of it CEBRA's
 distance matrices; ``--quick`` uses smaller sizes and skips the 10^6 distance matrix).
 """
 
@@ -109,8 +109,9 @@ def arrays(n: int, seed: int, neurons: int = NEURONS, labels: int = 5):
     return torch.from_numpy(neural), torch.from_numpy(continuous), torch.from_numpy(discrete)
 
 
-def datasets(cebra, n: int, seed: int = 0, offset=(5, 5), neurons: int = NEURONS):
+def datasets(cebra, n: int, seed: int = 0, offset=(5, 5), neurons: int = NEURONS, dims: int = 3):
     neural, continuous, discrete = arrays(n, seed, neurons)
+    continuous = continuous[:, :dims].contiguous()
     ours = cebra_data.TensorDataset(neural, continuous=continuous, discrete=discrete,
                                     offset=cebra_data.Offset(*offset))
     theirs = cebra.data.TensorDataset(neural, continuous=continuous, discrete=discrete,
@@ -119,8 +120,8 @@ def datasets(cebra, n: int, seed: int = 0, offset=(5, 5), neurons: int = NEURONS
 
 
 def get_indices_row(table: Table, cebra, name: str, n: int, make, repeats: int,
-                    their_repeats: Optional[int] = None, note: str = "") -> None:
-    ours_ds, theirs_ds = datasets(cebra, n)
+                    their_repeats: Optional[int] = None, note: str = "", dims: int = 3) -> None:
+    ours_ds, theirs_ds = datasets(cebra, n, dims=dims)
     ours = make(cebra_data, ours_ds)
     theirs = make(cebra.data, theirs_ds)
     a, b = alternate(lambda: ours.get_indices(BATCH), lambda: theirs.get_indices(BATCH),
@@ -220,13 +221,15 @@ def run(quick: bool, repeats: int, slow_repeats: int, dlc_frames: int) -> None:
                     discrete("uniform"), many)
     multisession_row(table, cebra, mid, repeats * 4)
     full_batch_row(table, cebra, mid, repeats * 4)
-    get_indices_row(table, cebra, f"time_delta (3-D), N={mid:.0e}", mid,
-                    continuous("time_delta"), repeats, slow_repeats)
-    if not quick:
-        get_indices_row(table, cebra, f"time_delta (3-D), N={big:.0e}", big,
-                        continuous("time_delta"), repeats, 1, "(CEBRA: one call)")
-    get_indices_row(table, cebra, f"delta_normal (3-D), N={mid:.0e}", mid,
-                    continuous("delta_normal"), repeats, slow_repeats)
+    for dims in (1, 3):
+        get_indices_row(table, cebra, f"time_delta ({dims}-D), N={mid:.0e}", mid,
+                        continuous("time_delta"), repeats, slow_repeats, dims=dims)
+        if not quick:
+            get_indices_row(table, cebra, f"time_delta ({dims}-D), N={big:.0e}", big,
+                            continuous("time_delta"), repeats, 1, "(CEBRA: one call)", dims=dims)
+    for dims in (1, 3):
+        get_indices_row(table, cebra, f"delta_normal ({dims}-D), N={mid:.0e}", mid,
+                        continuous("delta_normal"), repeats, slow_repeats, dims=dims)
     get_indices_row(table, cebra, f"mixed (3-D + 5 labels), N={mid:.0e}", mid,
                     lambda lib, ds: lib.MixedDataLoader(ds, num_steps=1, batch_size=BATCH),
                     repeats, slow_repeats)

@@ -328,12 +328,21 @@ class _SessionSampler(HasGenerator, PriorDistribution):
         self._support = torch.cat([s.to(self.device) for s in support])
         self._support_count = counts
         self._support_start = torch.cumsum(counts, 0) - counts
+        # Sessions whose support has no gaps (the usual case) are drawn as first + offset,
+        # skipping the gather: support[start + k] == first + k there.
+        gapless = all(len(s) < 2 or bool((torch.diff(s) == 1).all()) for s in support)
+        self._support_first = (
+            torch.stack([s[0] for s in support]).to(self.device).long() if gapless else None
+        )
 
     def _draw(self, num_samples: int, sessions: Optional[torch.Tensor] = None) -> torch.Tensor:
         """Uniform draws from the support: ``(num_sessions, num_samples)``, or one per entry of ``sessions``."""
         if sessions is None:
             wide = self.randint(0, _WIDE, (self.num_sessions, num_samples))
-            pick = wide.remainder_(self._support_count[:, None]).add_(self._support_start[:, None])
+            wide.remainder_(self._support_count[:, None])
+            if self._support_first is not None:
+                return wide.add_(self._support_first[:, None])
+            pick = wide.add_(self._support_start[:, None])
         else:
             wide = self.randint(0, _WIDE, (len(sessions),))
             pick = wide % self._support_count[sessions] + self._support_start[sessions]
@@ -681,17 +690,17 @@ class DiscreteMultisessionSampler(_SessionSampler, ConditionalDistribution):
         num_sessions, batch = reference_idx.shape
         flat = self._flat(reference_idx)
         index = self.randperm(len(flat))
-        positive = torch.empty_like(reference_idx)
         if trusted:
             # References are valid time steps: their labels' class codes (shared by all
             # sessions, see _check_shared_labels) are looked up instead of searched.
             codes = self._all_codes.index_select(0, flat).index_select(0, index)
-            for session_id, (session_labels, session_codes) in enumerate(
-                zip(self.index, codes.reshape(num_sessions, batch))
-            ):
-                positive[session_id] = session_labels._in_class(session_codes)
+            positive = torch.stack([
+                session_labels._in_class(session_codes)
+                for session_labels, session_codes in zip(self.index, codes.reshape(num_sessions, batch))
+            ])
             return positive, index, _inverse_permutation(index)
         assigned = self.all_data[flat][index].reshape(num_sessions, batch)
+        positive = torch.empty_like(reference_idx)
         for session_id, session_labels in enumerate(self.index):
             positive[session_id] = session_labels.sample_conditional_labels(assigned[session_id])
         return positive, index, invert_index(index)
