@@ -2,8 +2,9 @@
 
 Each row builds the same data for both libraries (``cebra.data`` and ``cebra_data``, same
 arrays, same offset, batch size 512) and times the same call on both, alternating the two
-calls repeat after repeat so that load from other processes hits both alike. Times are
-medians of the process's CPU time (``time.process_time``) with one torch thread; ``--wall``
+calls repeat after repeat so that load from other processes hits both alike (rows of a few
+microseconds time 10 or 100 calls in a row per sample). Times are medians of the process's
+CPU time (``time.process_time``) with one torch thread; ``--wall``
 uses wall-clock time with torch's default threads instead. The ratio is CEBRA's time over
 ours: ``1.20x`` means cebra_data is 20 % faster.
 
@@ -63,23 +64,31 @@ def import_cebra():
 
 
 def alternate(ours: Callable[[], object], theirs: Callable[[], object], repeats: int,
-              their_repeats: Optional[int] = None) -> Tuple[float, float]:
-    """Median times of ``ours`` and ``theirs``, measured alternately after one warm-up each."""
+              their_repeats: Optional[int] = None, inner: int = 1) -> Tuple[float, float]:
+    """Median times per call of ``ours`` and ``theirs``, measured alternately.
+
+    Each of the ``repeats`` samples times ``inner`` calls in a row (for calls of a few
+    microseconds, so that reading the clock does not weigh on the figure) and is divided
+    by ``inner``. One warm-up call each first.
+    """
     their_repeats = repeats if their_repeats is None else their_repeats
     ours()
     if their_repeats == repeats:
         theirs()  # no warm-up for CEBRA's distance-matrix rows: one call takes seconds
     a: List[float] = []
     b: List[float] = []
+    calls = range(inner)
     for i in range(max(repeats, their_repeats)):
         if i < repeats:
             start = CLOCK()
-            ours()
-            a.append(CLOCK() - start)
+            for _ in calls:
+                ours()
+            a.append((CLOCK() - start) / inner)
         if i < their_repeats:
             start = CLOCK()
-            theirs()
-            b.append(CLOCK() - start)
+            for _ in calls:
+                theirs()
+            b.append((CLOCK() - start) / inner)
     return statistics.median(a), statistics.median(b)
 
 
@@ -120,12 +129,13 @@ def datasets(cebra, n: int, seed: int = 0, offset=(5, 5), neurons: int = NEURONS
 
 
 def get_indices_row(table: Table, cebra, name: str, n: int, make, repeats: int,
-                    their_repeats: Optional[int] = None, note: str = "", dims: int = 3) -> None:
+                    their_repeats: Optional[int] = None, note: str = "", dims: int = 3,
+                    inner: int = 1) -> None:
     ours_ds, theirs_ds = datasets(cebra, n, dims=dims)
     ours = make(cebra_data, ours_ds)
     theirs = make(cebra.data, theirs_ds)
     a, b = alternate(lambda: ours.get_indices(BATCH), lambda: theirs.get_indices(BATCH),
-                     repeats, their_repeats)
+                     repeats, their_repeats, inner)
     table.row(name, a, b, note)
 
 
@@ -135,7 +145,8 @@ def multisession_row(table: Table, cebra, n: int, repeats: int) -> None:
         cebra_data.DatasetCollection(*ours_sets), num_steps=1, batch_size=BATCH)
     theirs = cebra.data.DiscreteMultiSessionDataLoader(
         cebra.data.DatasetCollection(*theirs_sets), num_steps=1, batch_size=BATCH)
-    a, b = alternate(lambda: ours.get_indices(BATCH), lambda: theirs.get_indices(BATCH), repeats)
+    a, b = alternate(lambda: ours.get_indices(BATCH), lambda: theirs.get_indices(BATCH), repeats,
+                     inner=5)
     table.row(f"multi-session discrete, 4 x {n:.0e}, get_indices", a, b)
 
 
@@ -212,13 +223,13 @@ def run(quick: bool, repeats: int, slow_repeats: int, dlc_frames: int) -> None:
     def discrete(prior):
         return lambda lib, ds: lib.DiscreteDataLoader(ds, num_steps=1, batch_size=BATCH, prior=prior)
 
-    many = repeats * 20  # the cheap rows take microseconds
+    many = repeats * 4  # the cheap rows take microseconds: many samples of many calls
     get_indices_row(table, cebra, f"time (offset 10), N={big:.0e}, get_indices", big,
-                    continuous("time"), many)
+                    continuous("time"), many, inner=100)
     get_indices_row(table, cebra, f"discrete, empirical prior, N={big:.0e}", big,
-                    discrete("empirical"), many)
+                    discrete("empirical"), many, inner=10)
     get_indices_row(table, cebra, f"discrete, uniform prior, N={big:.0e}", big,
-                    discrete("uniform"), many)
+                    discrete("uniform"), many, inner=10)
     multisession_row(table, cebra, mid, repeats * 4)
     full_batch_row(table, cebra, mid, repeats * 4)
     for dims in (1, 3):
