@@ -63,7 +63,8 @@ def _demo(args: argparse.Namespace) -> int:
     device = _check_device(args.device)
     lengths = tuple(int(round(args.samples * factor)) for factor in (1.0, 1.2, 1.4))
     config = demo.DemoConfig(seed=args.seed, steps=args.steps, batch_size=args.batch_size,
-                             num_samples=lengths, device=device, threads=args.threads)
+                             num_samples=lengths, device=device, threads=args.threads,
+                             jobs=args.jobs)
     recordings = None
     behaviour, label = "position", "direction"
     if args.neural or args.behavior:
@@ -279,8 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--steps", type=_positive_int, default=300,
                       help="training steps per fit (default 300)")
-    demo.add_argument("--batch-size", type=_positive_int, default=256,
-                      help="references per batch (default 256)")
+    demo.add_argument("--batch-size", type=_positive_int, default=128,
+                      help="references per batch (default 128; per session for multi-session fits)")
     demo.add_argument("--seed", type=_nonnegative_int, default=0,
                       help="seed of the data, the models and the loaders (default 0)")
     demo.add_argument("--samples", type=_positive_int, default=3000, metavar="N",
@@ -290,7 +291,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"directory for the figure embeddings.png (default ./{DEFAULT_OUT})")
     demo.add_argument("--device", default="cpu", help="torch device (default cpu)")
     demo.add_argument("--threads", type=_positive_int, default=1,
-                      help="torch CPU threads (default 1: fastest for this small model)")
+                      help="torch CPU threads per fit (default 1: fastest for this small model)")
+    demo.add_argument("--jobs", type=_positive_int, default=None, metavar="N",
+                      help="fits run at the same time, one thread each (default: one per "
+                           "available CPU core)")
     demo.add_argument("--neural", nargs="+", metavar="FILE",
                       help="neural data file(s), one per session, read with load_data")
     demo.add_argument("--behavior", nargs="+", metavar="FILE",

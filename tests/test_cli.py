@@ -44,10 +44,20 @@ def test_help_on_every_subcommand(command, capsys):
     out = capsys.readouterr().out
     assert out.startswith("usage: cebra-data")
     for option in {"demo": ["--steps", "--batch-size", "--seed", "--samples", "--out", "--device",
-                            "--threads", "--neural", "--behavior", "--neural-key",
+                            "--threads", "--jobs", "--neural", "--behavior", "--neural-key",
                             "--behavior-key", "--quiet"],
                    "inspect": ["--key", "--json"]}.get("".join(command), ["demo", "inspect"]):
         assert option in out
+
+
+def test_demo_defaults_are_the_demo_configs():
+    """The command's defaults and DemoConfig's (which the docs describe) cannot drift apart."""
+    args = cli.build_parser().parse_args(["demo"])
+    config = DemoConfig()
+    assert (args.steps, args.batch_size, args.seed, args.threads, args.jobs) == (
+        config.steps, config.batch_size, config.seed, config.threads, config.jobs)
+    assert args.samples == config.num_samples[0]
+    assert [round(args.samples * f) for f in (1.0, 1.2, 1.4)] == list(config.num_samples)
 
 
 def test_bench_is_no_longer_a_subcommand(capsys):

@@ -1,6 +1,8 @@
 """The demo: synthetic data, encoder, loss, training loop, metrics and the whole run at a tiny size."""
 
 import ast
+import dataclasses
+import io
 import pathlib
 import sys
 
@@ -23,13 +25,14 @@ from cebra_data.demo import (
 )
 from cebra_data.demo.checks import check_float, check_int
 from cebra_data.demo.data import TRACK_LENGTH
-from cebra_data.demo.training import multi_session_embeddings
+from cebra_data.demo.progress import Progress
+from cebra_data.demo.training import embed_batch, multi_session_embeddings
 
 DEMO_DIR = pathlib.Path(demo.__file__).parent
 
 # A tiny run: three short sessions, 40 steps per fit, about five seconds on two cores.
 # Under seed 0 the margins below are wide (time_delta R2 0.99 vs 0.56 shuffled,
-# consistency 0.96 vs 0.36); over seeds 0..5 the smallest margins were 0.28 and 0.37.
+# consistency 0.96 vs 0.36); over seeds 0..5 the smallest margins were 0.28 and 0.45.
 TINY = DemoConfig(seed=0, steps=40, batch_size=64, num_samples=(500, 560, 620))
 ROWS = [
     "time contrastive",
@@ -147,6 +150,74 @@ def test_same_seed_same_table():
         np.testing.assert_array_equal(a.embeddings[0], b.embeddings[0])
 
 
+def test_table_does_not_depend_on_how_many_fits_run_at_once():
+    """Fits in parallel threads draw from their own generators: the same rows as one by one."""
+    config = DemoConfig(seed=1, steps=4, batch_size=16, num_samples=(200, 220, 240), jobs=1)
+    plan = [FitSpec("time_delta (position)", cebra_data.ContinuousDataLoader,
+                    {"conditional": "time_delta"}),
+            FitSpec("discrete (direction)", cebra_data.DiscreteDataLoader),
+            FitSpec("multi-session (position)", cebra_data.ContinuousMultiSessionDataLoader,
+                    {"conditional": "time_delta"}, multi_session=True)]
+    serial = run_demo(config, progress=None, plan=plan)
+    parallel = run_demo(dataclasses.replace(config, jobs=3), progress=None, plan=plan)
+    assert [row.name for row in parallel.rows] == [spec.name for spec in plan]
+    for a, b in zip(serial.rows, parallel.rows):
+        assert (a.final_loss, a.decoding_r2, a.consistency) == (b.final_loss, b.decoding_r2,
+                                                                b.consistency)
+        for x, y in zip(a.embeddings, b.embeddings):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_an_error_in_a_parallel_fit_reaches_the_caller():
+    config = DemoConfig(steps=2, batch_size=8, num_samples=(150, 160, 170), jobs=2)
+    plan = [FitSpec("time contrastive", cebra_data.ContinuousDataLoader, {"conditional": "time"}),
+            FitSpec("broken", cebra_data.ContinuousDataLoader, {"conditional": "no such thing"})]
+    with pytest.raises(ValueError, match="no such thing"):
+        run_demo(config, progress=None, plan=plan)
+
+
+def test_fit_times_the_data_layer_with_the_given_clock():
+    recording = make_linear_track(DemoConfig(num_samples=(300, 320, 340)))[0]
+    model = ConvEncoder(60, generator=torch.Generator().manual_seed(0))
+    loader = cebra_data.ContinuousDataLoader(recording.dataset(model.get_offset()), num_steps=5,
+                                             batch_size=16, conditional="time", seed=0)
+    ticks = iter(range(1000))  # every reading one second later: one second per batch
+    result = fit(model, loader, clock=lambda: float(next(ticks)))
+    assert result.data_seconds == 5 and result.batches_per_second == 1
+
+
+def test_embed_batch_equals_three_forward_passes():
+    recording = make_linear_track(DemoConfig(num_samples=(300, 320, 340)))[0]
+    model = ConvEncoder(60, generator=torch.Generator().manual_seed(0))
+    loader = cebra_data.ContinuousDataLoader(recording.dataset(model.get_offset()), num_steps=1,
+                                             batch_size=16, conditional="time", seed=0)
+    batch = next(iter(loader))
+    separate = [batch.reference, batch.positive, batch.negative]
+    copies = cebra_data.Batch(*(part.clone() for part in separate))  # not one tensor any more
+    for candidate in (batch, copies):
+        for joint, alone in zip(embed_batch(model, candidate), separate):
+            torch.testing.assert_close(joint, model(alone))
+
+
+def test_progress_on_a_terminal_shows_the_running_fits_and_ends_with_final_lines():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    board = Progress(stream)
+    first, second = board.start("first fit", 10), board.start("second fit", 20)
+    board.update(first, 5, 1.0)
+    assert stream.getvalue().endswith("first fit 5/10  |  second fit 0/20")
+    board.finish(first, 10, 0.5, 2.0)
+    board.update(second, 20, 0.25)
+    board.finish(second, 20, 0.25, 3.0)
+    final = [line.strip() for line in stream.getvalue().split("\n") if "loss" in line]
+    assert final[0].endswith("10/10 loss   0.500   2.0 s") and "first fit" in final[0]
+    assert final[1].endswith("20/20 loss   0.250   3.0 s") and "second fit" in final[1]
+    assert stream.getvalue().endswith("3.0 s\n")  # no live line left behind
+
+
 def test_global_random_state_is_untouched():
     torch_state = torch.random.get_rng_state()
     numpy_state = np.random.get_state()[1].copy()
@@ -177,8 +248,6 @@ def test_missing_matplotlib_degrades_with_a_note(tmp_path, monkeypatch):
 
 
 def test_progress_bar_reports_every_fit():
-    import io
-
     stream = io.StringIO()
     config = DemoConfig(steps=3, batch_size=8, num_samples=(150, 160, 170))
     run_demo(config, progress=stream,
@@ -310,6 +379,7 @@ def test_consistency_r2():
     ({"num_neurons": (10, 20), "num_samples": (100,)}, ValueError, "one value per session"),
     ({"num_samples": (100, 0, 100)}, ValueError, "num_neurons/num_samples"),
     ({"threads": 0}, ValueError, "threads"),
+    ({"jobs": 0}, ValueError, r"jobs should be an integer >= 1, but got jobs=0\."),
 ])
 def test_config_validation(kwargs, error, match):
     with pytest.raises(error, match=match):

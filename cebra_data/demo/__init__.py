@@ -16,21 +16,23 @@ is importable from here, so it can be tested and reused piece by piece:
   timing the data layer separately from the model.
 * :func:`knn_r2` and :func:`consistency_r2` -- position decoding on a held-out
   part of each recording and cross-session consistency.
-* :func:`run_demo` -- all fits of the default plan and their table,
-  :func:`format_table` and :func:`plot_embeddings` to present them.
+* :func:`run_demo` -- all fits of the default plan (side by side in threads,
+  one per CPU core) and their table, :func:`format_table` and
+  :func:`plot_embeddings` to present them.
 
 The code is split by job: :mod:`cebra_data.demo.data` (configuration and
 recordings), :mod:`cebra_data.demo.model` (encoder, loss, embedding),
 :mod:`cebra_data.demo.training` (training loop, metrics, the plan and the
-run, the table) and :mod:`cebra_data.demo.figure`. The demo sits above the
+run, the table), :mod:`cebra_data.demo.progress` (progress bars of fits
+running at the same time) and :mod:`cebra_data.demo.figure`. The demo sits above the
 data layer and uses only its public API. The loader throughput benchmark
 that used to live here is the script ``benchmarks/bench_loaders.py``.
 
 Randomness: the synthetic data come from ``numpy.random.default_rng(seed)``,
 every model is initialised from its own seeded ``torch.Generator`` and every
 loader gets its own seed derived from ``seed``; no global random state is read
-or written, so the same seed prints the same table (up to floating-point
-differences between machines).
+or written, so the same seed prints the same table however many fits run at
+once (up to floating-point differences between machines).
 
 Example:
     >>> from cebra_data.demo import DemoConfig, make_linear_track
