@@ -234,7 +234,7 @@ def bench_against_cebra(directory: pathlib.Path, repeat: int) -> Optional[list[C
          lambda p: pd.DataFrame(big[:10_000]).to_csv(p, index=False, header=False),
          max(3, repeat // 3)),
         (".xlsx (2,000 x 10)", "a.xlsx",
-         lambda p: pd.DataFrame(big[:2_000, :10]).to_excel(p, index=False, header=False), 3),
+         lambda p: pd.DataFrame(big[:2_000, :10]).to_excel(p, index=False, header=False), 5),
     ]
     rows: list[CebraRow] = []
     for case, name, write, count in cases:

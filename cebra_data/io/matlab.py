@@ -150,13 +150,17 @@ def _mat5_sources(path: pathlib.Path) -> list[Any]:
     v4 files have no tags and are left to scipy. The file is memory-mapped read-only and
     walked through zero-copy views: only the pages holding tags are read, and scipy then
     reads the file through the page cache. Compressed variables (MATLAB's default) must
-    be inflated to be checked; they are inflated once: scipy is handed the checked,
-    inflated variables as uncompressed in-memory MAT streams (several, each of about
-    :data:`_GROUP_BYTES`, so the extra memory stays bounded) instead of the file.
+    be inflated to be checked; they are inflated once, into memory the caller will own.
+    A plain numeric one (real, not logical, stored in its class's own type, native byte
+    order, at least one element) then becomes its array directly: a view of that memory,
+    shaped as scipy shapes it (MATLAB's dimensions, column-major order). Any other is
+    handed to scipy as an uncompressed in-memory MAT stream (several streams, each of
+    about :data:`_GROUP_BYTES`, so the extra memory stays bounded) instead of the file.
 
     Returns:
-        ``[path]``, or in-memory MAT streams whose variables, read in order, are the
-        file's variables.
+        ``[path]``, or, in file order, in-memory MAT streams for ``scipy.io.loadmat`` and
+        dicts of variables already read (name to array); updating one dict with each
+        in turn gives the file's variables.
 
     Raises:
         CorruptFileError: a variable's layout is malformed (see :func:`_check_matrix`).
@@ -178,7 +182,16 @@ def _mat5_sources(path: pathlib.Path) -> list[Any]:
     header, sources = bytes(data[:128]), []
     parts: list[Any] = []
     size = 0
-    for _, body in variables:
+    for compressed, body in variables:
+        direct = _plain_numeric(body, order) if compressed else None
+        if direct is not None:
+            if parts:
+                sources.append(_Concatenated([header, *parts]))
+                parts, size = [], 0
+            if not sources or not isinstance(sources[-1], dict):
+                sources.append({})
+            sources[-1][direct[0]] = direct[1]
+            continue
         parts += [struct.pack(order + "II", _MATRIX, len(body)), body]
         size += len(body)
         if size >= _GROUP_BYTES:
@@ -187,6 +200,40 @@ def _mat5_sources(path: pathlib.Path) -> list[Any]:
     if parts:
         sources.append(_Concatenated([header, *parts]))
     return sources
+
+
+#: MATLAB numeric classes and the MAT data type each is stored in without conversion.
+_CLASS_STORAGE = {6: 9, 7: 7, 8: 1, 9: 2, 10: 3, 11: 4, 12: 5, 13: 6, 14: 12, 15: 13}
+_STORAGE_DTYPE = {9: "f8", 7: "f4", 1: "i1", 2: "u1", 3: "i2", 4: "u2", 5: "i4", 6: "u4",
+                  12: "i8", 13: "u8"}
+
+
+def _plain_numeric(body: memoryview, order: str) -> Optional[tuple[str, np.ndarray]]:
+    """``(name, array)`` of a checked miMATRIX body scipy would read as a plain array.
+
+    That is a real, non-logical numeric array with at least one element whose values are
+    stored in its class's own data type, in a file of the machine's byte order, with an
+    ASCII name; the array views ``body`` (no copy), with the dimensions, dtype and
+    column-major layout ``scipy.io.loadmat`` gives it. Anything else gives ``None`` (scipy
+    reads it).
+    """
+    if order != ("<" if np.little_endian else ">"):
+        return None
+    parts = _elements(body, order)
+    flags = struct.unpack(order + "I", parts[0][1][:4])[0]
+    cls = flags & 0xFF
+    if flags & 0xA00 or len(parts) != 4 or parts[3][0] != _CLASS_STORAGE.get(cls):
+        return None  # complex (0x800) or logical (0x200), or another layout or storage
+    dims = struct.unpack(order + f"{len(parts[1][1]) // 4}{_INT32[parts[1][0]]}", parts[1][1])
+    try:
+        name = bytes(parts[2][1]).decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    if not name or math.prod(dims) == 0:
+        return None
+    dtype = np.dtype(order + _STORAGE_DTYPE[parts[3][0]])
+    values = np.frombuffer(parts[3][1], dtype=dtype)
+    return name, values.reshape(dims, order="F")
 
 
 class _Concatenated(io.RawIOBase):
@@ -242,6 +289,43 @@ class _Concatenated(io.RawIOBase):
         return len(data)
 
 
+def _inflate_owned(body: memoryview, order: str) -> Any:
+    """A compressed variable's bytes, inflated into a new writable array of their size.
+
+    The stream is inflated in pieces straight into one ``uint8`` array of the size its
+    tag announces, which can then back the variable's values without a copy. A stream
+    that does not fill exactly that size, or does not end cleanly, goes through
+    :func:`_inflate` instead (same bytes, same errors as before this shortcut).
+    """
+    try:
+        head = zlib.decompressobj().decompress(body[:1 << 16], 8)
+    except zlib.error:
+        head = b""
+    if len(head) < 8 or 8 + struct.unpack(order + "I", head[4:8])[0] > 1032 * len(body) + 64:
+        return _inflate(body, order)
+    total = 8 + struct.unpack(order + "I", head[4:8])[0]
+    out = np.empty(total, dtype=np.uint8)
+    target = memoryview(out)
+    inflater, filled = zlib.decompressobj(), 0
+    try:
+        for start in range(0, len(body), 1 << 16):
+            pending: Any = body[start:start + (1 << 16)]
+            while pending:
+                piece = inflater.decompress(pending, 1 << 20)
+                if filled + len(piece) > total:
+                    return _inflate(body, order)
+                target[filled:filled + len(piece)] = piece
+                filled += len(piece)
+                pending = inflater.unconsumed_tail
+            if inflater.eof:
+                break
+    except zlib.error:
+        return _inflate(body, order)
+    if not inflater.eof or filled != total:
+        return _inflate(body, order)
+    return out
+
+
 def _inflate(body: memoryview, order: str) -> bytes:
     """A compressed variable's bytes, inflated into one buffer of the size its tag announces.
 
@@ -250,7 +334,7 @@ def _inflate(body: memoryview, order: str) -> bytes:
     element walk then reports what is missing.
     """
     try:
-        head = zlib.decompressobj().decompress(body, 8)
+        head = zlib.decompressobj().decompress(body[:1 << 16], 8)
         announced = 8 + struct.unpack(order + "I", head[4:8])[0] if len(head) == 8 else 0
         # zlib expands at most about 1032-fold: a lying size cannot force a huge buffer
         bufsize = max(64, min(announced, 1032 * len(body) + 64))
@@ -268,8 +352,8 @@ def _check_variables(data: memoryview, order: str) -> list[tuple[bool, memoryvie
     for kind, body in _elements(data[128:], order):
         compressed = kind == _COMPRESSED
         if compressed:
-            inner = _inflate(body, order)
-            variables = _elements(memoryview(inner), order)
+            inner = _inflate_owned(body, order)
+            variables = _elements(memoryview(inner).cast("B"), order)
             if len(variables) != 1:
                 raise _bad("a compressed variable holds more than one element")
             kind, body = variables[0]
@@ -322,7 +406,7 @@ class MatReader(Reader):
         """Load the variables with scipy and yield one entry per (flattened) variable."""
         variables: dict[str, Any] = {}
         for source in _mat5_sources(path):
-            variables.update(scipy.io.loadmat(source))
+            variables.update(source if isinstance(source, dict) else scipy.io.loadmat(source))
         entries: list[Entry] = []
         for name, value in variables.items():
             if name.startswith("__"):

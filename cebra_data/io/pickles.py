@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import mmap
+import os
 import pathlib
 import pickle
+import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -166,8 +168,12 @@ class TorchReader(Reader):
         Zip-based files are checked first: every member's CRC-32 (torch does not check
         them, so a flipped byte inside a tensor would load as a different number), and
         TorchScript archives (``torch.jit.save``), which hold a program, not plain data.
+        The check reads the file once through a read-only memory map; the tensors are
+        then mapped by ``torch.load(mmap=True)`` with private (copy-on-write) pages, so
+        the file is not read a second time and writes to the arrays never reach it.
         """
-        if _check_archive(path):
+        zipped, torchscript = _check_archive(path)
+        if torchscript:
             if not trusted:
                 raise UnsafeFileError(
                     f"'{path}' is a TorchScript archive (written by torch.jit.save): it holds "
@@ -179,14 +185,14 @@ class TorchReader(Reader):
             yield entries_from_object(module.state_dict(), path.stem)
             return
         if trusted:
-            obj = torch.load(path, map_location="cpu", weights_only=False)
+            obj = _torch_load(path, weights_only=False, mapped=zipped)
         else:
             safe_globals = getattr(torch.serialization, "safe_globals", None)
             context = safe_globals(_numpy_safe_globals()) if safe_globals \
                 else contextlib.nullcontext()
             try:
                 with context:
-                    obj = torch.load(path, map_location="cpu", weights_only=True)
+                    obj = _torch_load(path, weights_only=True, mapped=zipped)
             except pickle.UnpicklingError as exc:
                 # torch names the refused global ("Unsupported global: GLOBAL os.system ...",
                 # "Trying to load unsupported GLOBAL ... is blocked"); other failures are
@@ -202,30 +208,97 @@ class TorchReader(Reader):
         yield entries_from_object(obj, path.stem)
 
 
-def _check_archive(path: pathlib.Path) -> bool:
-    """Check a zip-based torch file's CRCs; return whether it is a TorchScript archive.
+def _torch_load(path: pathlib.Path, *, weights_only: bool, mapped: bool) -> Any:
+    """``torch.load`` on the CPU; zip-based files memory-mapped with private pages.
+
+    torch's default mapping can be switched to ``MAP_SHARED`` process-wide (writes to the
+    tensors would then reach the file); ``MAP_PRIVATE`` is pinned for this one load. Where
+    torch cannot pin it (old versions, Windows), or for legacy (non-zip) files, the file
+    is read into memory instead.
+    """
+    pin = getattr(torch.serialization, "set_default_mmap_options", None)
+    private = getattr(mmap, "MAP_PRIVATE", None)
+    if not mapped or pin is None or private is None:
+        return torch.load(path, map_location="cpu", weights_only=weights_only)
+    with pin(private):
+        return torch.load(path, map_location="cpu", weights_only=weights_only, mmap=True)
+
+
+#: Size of a zip local file header before its name and extra field.
+_LOCAL_HEADER = struct.Struct("<4s22xHH")
+
+
+def _check_archive(path: pathlib.Path) -> tuple[bool, bool]:
+    """Check a zip-based torch file's members; return ``(is a zip, is TorchScript)``.
+
+    The central directory is parsed by :mod:`zipfile`; each stored (uncompressed) member
+    is located through its local header and its CRC-32 computed over a read-only memory
+    map of the file (no copy). Compressed members, which torch does not write, are read
+    through :mod:`zipfile`, which checks them too.
 
     Raises:
-        CorruptFileError: a member's stored bytes do not match its CRC-32, or the zip
-            directory is damaged.
+        CorruptFileError: a member's stored bytes do not match its CRC-32, a member lies
+            beyond the end of the file, or the zip directory is damaged.
     """
     with open(path, "rb") as handle:
         if not handle.read(4).startswith(_ZIP_MAGIC):
-            return False
+            return False, False
+        try:
+            with zipfile.ZipFile(handle) as archive:
+                infos = archive.infolist()
+                stored = [i for i in infos if i.compress_type == zipfile.ZIP_STORED]
+                for info in infos:
+                    if info.compress_type != zipfile.ZIP_STORED:
+                        with archive.open(info) as member:
+                            while member.read(1 << 24):
+                                pass
+            size = os.fstat(handle.fileno()).st_size
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
+                NotImplementedError, RuntimeError) as exc:
+            raise CorruptFileError(
+                f"'{path}' is corrupted: its zip archive does not verify ({exc}); the stored "
+                "tensors would not be the ones written."
+            ) from exc
     try:
-        with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                with archive.open(info) as member:
-                    while member.read(1 << 24):
-                        pass
-            names = archive.namelist()
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
-        raise CorruptFileError(
-            f"'{path}' is corrupted: its zip archive does not verify ({exc}); the stored "
-            "tensors would not be the ones written."
-        ) from exc
-    return any(n.split("/", 1)[-1] == "constants.pkl" for n in names) and \
+        view = memoryview(mapped)
+        for info in stored:
+            problem = _stored_member_problem(view, size, info)
+            if problem:
+                raise CorruptFileError(
+                    f"'{path}' is corrupted: its zip archive does not verify ({problem}); "
+                    "the stored tensors would not be the ones written."
+                )
+        view.release()
+    finally:
+        with contextlib.suppress(BufferError):  # a view kept alive by a traceback
+            mapped.close()
+    names = [info.filename for info in infos]
+    return True, any(n.split("/", 1)[-1] == "constants.pkl" for n in names) and \
         any("/code/" in f"/{n}" for n in names)
+
+
+def _stored_member_problem(view: memoryview, size: int, info: zipfile.ZipInfo) -> str:
+    """What is wrong with one stored zip member (``""`` when its bytes match its CRC-32)."""
+    start = info.header_offset
+    if start < 0 or start + _LOCAL_HEADER.size > size:
+        return f"the header of {info.filename!r} lies beyond the end of the file"
+    magic, name_length, extra_length = _LOCAL_HEADER.unpack(
+        view[start:start + _LOCAL_HEADER.size])
+    name_start = start + _LOCAL_HEADER.size
+    if magic != _ZIP_MAGIC:
+        return f"bad magic number for the header of {info.filename!r}"
+    if bytes(view[name_start:name_start + name_length]) != info.orig_filename.encode(
+            "utf-8" if info.flag_bits & 0x800 else "cp437"):
+        return f"the header of {info.filename!r} names another file"
+    if info.flag_bits & 0x1:
+        return f"{info.filename!r} is encrypted"
+    data_start = name_start + name_length + extra_length
+    if info.compress_size != info.file_size or data_start + info.compress_size > size:
+        return f"{info.filename!r} is truncated or its size fields disagree"
+    if zlib.crc32(view[data_start:data_start + info.compress_size]) != info.CRC:
+        return f"Bad CRC-32 for file {info.filename!r}"
+    return ""
 
 
 register_reader(TorchReader())

@@ -118,15 +118,14 @@ def check_row_widths(
     data = path.read_bytes()
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    if require_final_newline and data.strip() and not data.endswith((b"\n", b"\r")):
+    if require_final_newline and data and not data.isspace() \
+            and not data.endswith((b"\n", b"\r")):
         raise CorruptFileError(
             f"'{path}' ends in the middle of a row (its last line has no line end): the file "
             "is truncated. Write it again or remove the incomplete last row."
         )
     if b'"' not in data:
-        sep = delimiter.encode("latin-1")
-        counts = [(line.count(sep) + 1) if line.strip() else width
-                  for line in data.splitlines()]
+        ragged = _first_ragged_line(data, delimiter.encode("latin-1"), width)
     else:
         text = data.decode("utf-8", errors="replace")
         counts = []
@@ -135,17 +134,62 @@ def check_row_widths(
             while len(counts) < reader.line_num - 1:
                 counts.append(width)  # lines swallowed by a quoted field
             counts.append(len(row) if any(c.strip() for c in row) or len(row) > 1 else width)
-    for number, count in enumerate(counts, 1):
-        if count != width:
-            what = "its header" if header_rows else "the first row"
-            hint = (" (the header is one name shorter than the rows: name every column, "
-                    "e.g. add a name for the index column)") if count == width + 1 \
-                and header_rows and number == header_rows + 1 else ""
-            raise CorruptFileError(
-                f"Line {number} of '{path}' has {count} field(s) but {what} has {width}; "
-                "every row must have the same number of fields (empty fields are allowed)"
-                f"{hint}. The file is truncated or malformed."
-            )
+        ragged = next(((n, c) for n, c in enumerate(counts, 1) if c != width), None)
+    if ragged is not None:
+        number, count = ragged
+        what = "its header" if header_rows else "the first row"
+        hint = (" (the header is one name shorter than the rows: name every column, "
+                "e.g. add a name for the index column)") if count == width + 1 \
+            and header_rows and number == header_rows + 1 else ""
+        raise CorruptFileError(
+            f"Line {number} of '{path}' has {count} field(s) but {what} has {width}; "
+            "every row must have the same number of fields (empty fields are allowed)"
+            f"{hint}. The file is truncated or malformed."
+        )
+
+
+#: Bytes of text whose separators :func:`_first_ragged_line` locates at once (bounds memory).
+_WIDTH_BLOCK = 1 << 24
+
+
+def _first_ragged_line(data: bytes, sep: bytes, width: int) -> Optional[tuple[int, int]]:
+    """``(line number, fields)`` of the first non-blank line without ``width`` fields.
+
+    Lines are those of ``data.splitlines()`` (text without quotes, so a field count is the
+    number of separators plus one); blank (whitespace-only) lines are ignored. With ``\n``
+    line ends and a one-byte separator, the separators and line ends of blocks of about
+    :data:`_WIDTH_BLOCK` bytes are located with numpy and only lines of another width are
+    looked at one by one.
+
+    Returns:
+        The first such line (1-based) and its number of fields, or ``None``.
+    """
+    if len(sep) != 1 or b"\r" in data:
+        for number, line in enumerate(data.splitlines(), 1):
+            if line.strip() and line.count(sep) + 1 != width:
+                return number, line.count(sep) + 1
+        return None
+    values = np.frombuffer(data, dtype=np.uint8)
+    start, lines_before = 0, 0
+    while start < len(data):
+        stop = len(data)
+        if start + _WIDTH_BLOCK < len(data):  # end the block after a line end
+            cut = data.rfind(b"\n", start, start + _WIDTH_BLOCK)
+            cut = cut if cut >= start else data.find(b"\n", start + _WIDTH_BLOCK)
+            stop = len(data) if cut < 0 else cut + 1
+        block = values[start:stop]
+        ends = np.flatnonzero(block == 10)
+        if block[-1] != 10:
+            ends = np.append(ends, len(block))  # a last line without a line end
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        separators = np.flatnonzero(block == sep[0])
+        counts = np.searchsorted(separators, ends) - np.searchsorted(separators, starts) + 1
+        for index in np.flatnonzero(counts != width):
+            if data[start + starts[index]:start + ends[index]].strip():
+                return lines_before + int(index) + 1, int(counts[index])
+        lines_before += len(ends)
+        start = stop
+    return None
 
 
 def _memory_bytes() -> int:
@@ -344,16 +388,23 @@ class Table:
     def from_frame(cls, frame: Any) -> "Table":
         """Wrap a :class:`pandas.DataFrame` (column labels and level names are kept)."""
         dtypes: list[Optional[np.dtype]] = []
+        plain: list[bool] = []  # numpy (not pandas extension) column dtypes
         for dtype in frame.dtypes:
             dtypes.append(_pandas_numeric_dtype(dtype))
+            plain.append(isinstance(dtype, np.dtype))
         names = [None if n is None else str(n) for n in frame.columns.names]
 
         def take(positions: Sequence[int]) -> np.ndarray:
             """The selected columns, NaN for missing values of nullable columns."""
-            sub = frame.iloc[:, list(positions)]
+            positions = list(positions)
+            whole = positions == list(range(frame.shape[1]))
+            sub = frame if whole else frame.iloc[:, positions]
             target = np.result_type(*[dtypes[p] for p in positions])
-            if sub.isna().to_numpy().any() and target.kind in "biu":
+            if target.kind in "biu" and sub.isna().to_numpy().any():
                 target = np.dtype(np.float64)
+            if all(plain[p] for p in positions):
+                # numpy columns: missing floats are already NaN (no filling pass, no copy)
+                return sub.to_numpy(dtype=target)
             return sub.to_numpy(dtype=target, na_value=np.nan if target.kind in "fc" else None)
 
         return cls(list(frame.columns), names, len(frame), dtypes, take,

@@ -28,11 +28,11 @@ import mmap
 import os
 import pickle
 import sys
+import zlib
 from typing import IO, Any, Optional
 
 import numpy as np
 import pandas as pd
-from joblib.compressor import BinaryZlibFile
 from joblib.numpy_pickle import NumpyArrayWrapper
 
 from cebra_data.errors import CorruptFileError, MissingDependencyError, UnsafeFileError
@@ -664,12 +664,55 @@ _ZLIB, _GZIP, _BZ2, _XZ, _LZMA, _LZ4 = (
 )
 
 
+class _ZlibStream(io.RawIOBase):
+    """The inflated bytes of a zlib stream (joblib's ``compress=`` default), read forward.
+
+    Reads inflate straight into the caller's buffer in pieces of at most 1 MiB from
+    256 KiB of input, so a large array costs one pass of the inflater and one copy of
+    cache-sized pieces (joblib's own reader inflates 8 KiB at a time into blocks it then
+    joins and copies). Bytes after the end of the stream are ignored; a stream cut short
+    gives fewer bytes, which the reader of the array reports as truncation.
+
+    Args:
+        handle: The compressed file, positioned at the stream's start.
+    """
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        super().__init__()
+        self._handle = handle
+        self._inflater = zlib.decompressobj()
+        self._pending = b""
+
+    def readable(self) -> bool:
+        """Always readable."""
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        """Inflate up to ``len(buffer)`` bytes into ``buffer``; return how many (0 at the end)."""
+        target = memoryview(buffer).cast("B")
+        filled = 0
+        while filled < len(target):
+            if not self._pending and not self._inflater.eof:
+                self._pending = self._handle.read(1 << 18)
+            given = self._pending
+            # with no input left this drains what the inflater still holds
+            piece = self._inflater.decompress(given, min(len(target) - filled, 1 << 20))
+            self._pending = self._inflater.unconsumed_tail
+            if not piece:
+                if self._pending and len(self._pending) < len(given):
+                    continue  # input consumed without output yet
+                break  # the end of the stream or of the file
+            target[filled:filled + len(piece)] = piece
+            filled += len(piece)
+        return filled
+
+
 def _open_joblib_stream(handle: IO[bytes]) -> IO[bytes]:
     """Wrap ``handle`` in the decompressor its first bytes announce."""
     head = handle.read(8)
     handle.seek(0)
     if head.startswith(_ZLIB):
-        return io.BufferedReader(BinaryZlibFile(handle, "rb"))
+        return io.BufferedReader(_ZlibStream(handle))
     if head.startswith(_GZIP):
         return gzip.GzipFile(fileobj=handle, mode="rb")
     if head.startswith(_BZ2):

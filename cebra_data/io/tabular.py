@@ -25,7 +25,7 @@ import pathlib
 import re
 import warnings
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Optional
 
 import numpy as np
@@ -207,10 +207,7 @@ class CsvReader(Reader):
         lines = _complete_lines(text, complete, 6)
         if not lines:
             raise EmptyFileError(f"'{path}' has no rows (only blank lines).")
-        try:
-            delimiter = csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t").delimiter
-        except csv.Error:
-            delimiter = ","
+        delimiter = _sniff_delimiter("\n".join(lines))
         rows = list(csv.reader(lines, delimiter=delimiter))
         dlc = deeplabcut_csv_header(rows)
         if dlc is not None:
@@ -220,15 +217,67 @@ class CsvReader(Reader):
         if not header and maybe_default_labels(rows[0], second):
             _warn_kept_labels(f"'{path}'", rows[0])
         index = header and len(rows[0]) > 1 and not rows[0][0].strip()
-        check_row_widths(path, delimiter, len(rows[0]), header_rows=int(header))
-        frame = pd.read_csv(
-            path, sep=delimiter, header=0 if header else None,
-            index_col=0 if index else False,
-            skip_blank_lines=True, encoding="utf-8-sig" if text is not None else None,
-        )
+        options = {"sep": delimiter, "header": 0 if header else None,
+                   "index_col": 0 if index else False, "skip_blank_lines": True,
+                   "encoding": "utf-8-sig"}
+
+        def check_widths() -> None:
+            check_row_widths(path, delimiter, len(rows[0]), header_rows=int(header))
+
+        frame = _read_checking_widths(path, options, len(rows[0]) - int(index), check_widths)
+        if frame is None:
+            check_widths()
+            frame = pd.read_csv(path, **options)
         if len(frame) == 0:
             raise EmptyFileError(f"'{path}' has a header but no data rows.")
         return Table.from_frame(frame)
+
+
+def _sniff_delimiter(sample: str) -> str:
+    """The field delimiter of ``sample``: ``,``, ``;`` or tab (``,`` when undecided).
+
+    The sniffer only answers with one of the candidates, or fails (read as ``,``); a
+    sample holding neither ``;`` nor a tab is therefore comma-separated without sniffing.
+    """
+    if ";" not in sample and "\t" not in sample:
+        return ","
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
+    except csv.Error:
+        return ","
+
+
+def _read_checking_widths(path: pathlib.Path, options: dict[str, Any], columns: int,
+                          check_widths: Callable[[], None]) -> Optional[pd.DataFrame]:
+    """``pandas.read_csv``, with the line-by-line width check only where pandas may hide a ragged row.
+
+    One pass over a well-formed numeric file instead of two. pandas refuses a row longer
+    than the first one (a ``ParserError``), warns when the first data row is longer than
+    the header, and pads a shorter row with missing values, which end up in the last
+    column. So a frame read without error or warning, with ``columns`` columns, numeric
+    columns only, and no missing value in its last column, has no ragged row. Numeric
+    columns also mean that no quoted field holds a delimiter or a line break (such a
+    field is text), so pandas' rows are the file's lines as the check counts them.
+    Otherwise ``check_widths`` (which names the offending line) runs on the file, and the
+    frame is kept when it passes: the same frame the check-then-read order gives.
+
+    Returns:
+        The frame, or ``None`` when pandas failed or warned: the caller then checks the
+        file line by line and reads it again, exactly as without this shortcut.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            frame = pd.read_csv(path, **options)
+        except Exception:  # noqa: BLE001  (the line-by-line check and a second read explain it)
+            return None
+    if caught:
+        return None
+    numeric = all(isinstance(d, np.dtype) and d.kind in "biufc" for d in frame.dtypes)
+    if not numeric or frame.shape[1] != columns or frame.index.nlevels != 1 \
+            or frame.columns.nlevels != 1 or frame.iloc[:, -1].isna().to_numpy().any():
+        check_widths()
+    return frame
 
 
 register_reader(CsvReader())
@@ -342,7 +391,9 @@ def _check_formulas(path: pathlib.Path, sheet: Any, where: str) -> None:
         if part is None or part not in archive.namelist():
             return
         data = archive.read(part)
-    if not _FORMULA.search(data):
+    # every formula tag holds "<f" or, with a namespace prefix, ":f": two fast substring
+    # searches rule out most sheets before the regular expression runs
+    if (b"<f" not in data and b":f" not in data) or not _FORMULA.search(data):
         return
     for match in _CELL.finditer(data):
         body = match.group(2) or b""
