@@ -21,7 +21,8 @@ Rows (batch 512, 120 neurons unless said otherwise):
 * ``load_deeplabcut`` on a DeepLabCut prediction file (``--dlc-frames`` frames, 10
   bodyparts) against ``cebra.integrations.deeplabcut.load_deeplabcut``.
 
-File formats (``load_data``) are compared with CEBRA in ``bench_io.py``.
+File formats (``load_data``) are compared with CEBRA in ``bench_io.py`` (the DeepLabCut table
+here is that script's ``dlc_prediction_frame``).
 
 Run: ``python benchmarks/bench_cebra.py [--quick] [--repeats R] [--wall]`` (needs
 ``cebra==0.6.1``, which the ``test`` extra installs; about 4 minutes, most of it CEBRA's
@@ -41,8 +42,8 @@ import warnings
 from typing import Callable, List, Optional, Tuple
 
 import numpy as np
-import pandas as pd
 import torch
+from bench_io import dlc_prediction_frame
 
 import cebra_data
 from cebra_data.io import load_deeplabcut
@@ -182,22 +183,10 @@ def full_batch_row(table: Table, cebra, n: int, repeats: int) -> None:
               f"CEBRA {theirs_t / floor_t:.2f}x floor")
 
 
-def dlc_frame(frames: int, bodyparts: int = 10, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    columns = pd.MultiIndex.from_product(
-        [["DLC_resnet50_benchJan1shuffle1_100000"], [f"part{i}" for i in range(bodyparts)],
-         ["x", "y", "likelihood"]],
-        names=["scorer", "bodyparts", "coords"],
-    )
-    values = rng.uniform(0, 640, (frames, 3 * bodyparts))
-    values[:, 2::3] = rng.uniform(0.0, 1.0, (frames, bodyparts)) ** 0.05  # ~5 % below 0.6
-    return pd.DataFrame(values, columns=columns)
-
-
 def dlc_row(table: Table, cebra, frames: int, repeats: int, their_repeats: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = pathlib.Path(tmp) / "predictions.h5"
-        dlc_frame(frames).to_hdf(path, key="df_with_missing", mode="w")
+        dlc_prediction_frame(frames, 10).to_hdf(path, key="df_with_missing", mode="w")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             a, b = alternate(lambda: load_deeplabcut(path),
