@@ -24,6 +24,7 @@ from cebra_data.distributions.base import (
     JointDistribution,
     index_of,
     sample_mask_of,
+    split_prior_batch,
     trial_ids_of,
     window_mask,
 )
@@ -680,18 +681,8 @@ class Loader(PickledByValue, abc.ABC, HasDevice, torch.utils.data.IterableDatase
         return support.index_select(0, pick.to(support.device))  # = support[pick], faster
 
     @staticmethod
-    def _positives(distribution: Any, reference: torch.Tensor) -> torch.Tensor:
-        """``distribution.sample_conditional(reference)`` for references the loader drew itself.
-
-        Such references lie in the distribution's support, so its
-        ``_sample_conditional_trusted`` (same draws, no re-validation) is used
-        when it has one; distributions from elsewhere get ``sample_conditional``.
-        """
-        trusted = getattr(distribution, "_sample_conditional_trusted", None)
-        return (trusted or distribution.sample_conditional)(reference)
-
     def _draw_batch(
-        self, distribution: Any, num_samples: int, num_negatives: int
+        distribution: Any, num_samples: int, num_negatives: int
     ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(reference, positive, negative)`` from a joint distribution.
 
@@ -702,9 +693,7 @@ class Loader(PickledByValue, abc.ABC, HasDevice, torch.utils.data.IterableDatase
         sample_batch = getattr(distribution, "_sample_batch", None)
         if sample_batch is not None:
             return sample_batch(num_samples, num_negatives)
-        drawn = distribution.sample_prior(num_samples + num_negatives)
-        reference = drawn[:num_samples]
-        return reference, self._positives(distribution, reference), drawn[num_samples:]
+        return split_prior_batch(distribution, num_samples, num_negatives)
 
     def _num_samples(self, num_samples: Optional[int]) -> int:
         """The number of references of a batch: ``num_samples``, by default :attr:`batch_size`."""

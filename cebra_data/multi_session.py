@@ -18,6 +18,7 @@ from cebra_data.base import (
     sample_mask_of,
 )
 from cebra_data.datatypes import Batch, BatchIndex, Offset
+from cebra_data.distributions.base import sample_positives
 from cebra_data.distributions.multisession import (
     DiscreteMultisessionSampler,
     MixedMultisessionSampler,
@@ -281,7 +282,7 @@ class MultiSessionLoader(Loader):
         self._refresh()
         reference = self.sampler.sample_prior(num_samples)
         negative = self.sampler.sample_prior(self._num_negatives(num_samples))
-        positive, index, index_reversed = self._positives(self.sampler, reference)
+        positive, index, index_reversed = sample_positives(self.sampler, reference)
         return BatchIndex(reference, positive, negative, index, index_reversed)
 
 

@@ -65,6 +65,7 @@ from cebra_data.distributions.base import (
     JointDistribution,
     as_generator,
     derive_seed,
+    sample_positives,
     spawn_generator,
 )
 from cebra_data.distributions.continuous import Prior  # noqa: F401  (re-exported as in cebra.data.multiobjective)
@@ -606,7 +607,7 @@ class ContrastiveMultiObjectiveLoader(MultiObjectiveLoader):
         self._refresh()
         reference = self._draw(self._reference_support, num_samples)
         negative = self._draw(self._negative_support, num_negatives)
-        positive = [self._positives(distribution, reference) for distribution in self.distributions]
+        positive = [sample_positives(distribution, reference) for distribution in self.distributions]
         return BatchIndex(reference=reference, positive=positive, negative=negative)
 
     def _next_batch(self) -> Batch:

@@ -100,29 +100,6 @@ class FitResult:
         return float(np.mean(self.losses[-tail:]))
 
 
-def _joined(parts: Sequence[torch.Tensor]) -> torch.Tensor:
-    """``torch.cat(parts)``, without the copy when the parts already lie one after the other.
-
-    The data layer gathers a batch's references, positives and negatives in one
-    tensor and hands out consecutive views of it; this returns the whole tensor
-    again (a view) in that case, and concatenates otherwise.
-    """
-    first = parts[0]
-    expected = first.storage_offset()
-    for part in parts:
-        if (part.dtype != first.dtype or part.device != first.device
-                or part.shape[1:] != first.shape[1:] or not part.is_contiguous()
-                or part.untyped_storage().data_ptr() != first.untyped_storage().data_ptr()
-                or part.storage_offset() != expected):
-            return torch.cat(list(parts))
-        expected += part.numel()
-    size = (sum(len(part) for part in parts), *first.shape[1:])
-    stride = [1] * len(size)  # row-major, as every part is laid out
-    for dim in range(len(size) - 2, -1, -1):
-        stride[dim] = stride[dim + 1] * size[dim + 1]
-    return first.as_strided(size, stride, first.storage_offset())
-
-
 def embed_batch(model: nn.Module, batch: Batch) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Embed a batch's references, positives and negatives in one forward pass.
 
@@ -147,7 +124,7 @@ def embed_batch(model: nn.Module, batch: Batch) -> Tuple[torch.Tensor, torch.Ten
         [(2, 2), (2, 2), (2, 2)]
     """
     parts = (batch.reference, batch.positive, batch.negative)
-    embedding = model(_joined(parts))
+    embedding = model(torch.cat(parts))
     reference, positive, negative = embedding.split([len(part) for part in parts])
     return reference, positive, negative
 

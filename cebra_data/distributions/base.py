@@ -31,6 +31,7 @@ whose whole window fits (and its trials and exclusions, if it has them).
 from __future__ import annotations
 
 import abc
+import functools
 from typing import Any, Optional, Tuple
 
 import numpy as np
@@ -122,15 +123,60 @@ class JointDistribution(PriorDistribution, ConditionalDistribution):
         references and negatives, then the conditional of the references.
         Subclasses may do the same draws faster; the result must not change.
         """
-        drawn = self.sample_prior(num_samples + num_negatives)
-        reference = drawn[:num_samples]
-        return reference, self._sample_conditional_trusted(reference), drawn[num_samples:]
+        return split_prior_batch(self, num_samples, num_negatives)
 
     def sample_joint(self, num_samples: int) -> Tuple[torch.Tensor, torch.Tensor]:
         """Return ``(reference, positive)``, each ``num_samples`` indices."""
         num_samples = check_positive_int(num_samples, "num_samples")
         reference = self.sample_prior(num_samples)
         return reference, self.sample_conditional(reference)
+
+
+# -- the loaders' hot path: the same draws as the public calls, fewer checks ------
+
+
+def sample_positives(distribution: Any, reference: torch.Tensor) -> torch.Tensor:
+    """``distribution.sample_conditional(reference)`` for references drawn from its own support.
+
+    Uses the distribution's ``_sample_conditional_trusted`` (the same draws, no
+    re-check of the references) where it has one, so distributions from elsewhere
+    work too.
+    """
+    trusted = getattr(distribution, "_sample_conditional_trusted", None)
+    return (trusted or distribution.sample_conditional)(reference)
+
+
+def split_prior_batch(
+    distribution: Any, num_samples: int, num_negatives: int
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(reference, positive, negative)``: one prior draw split in two (as in CEBRA), then
+    the positives of the references (:func:`sample_positives`)."""
+    drawn = distribution.sample_prior(num_samples + num_negatives)
+    reference = drawn[:num_samples]
+    return reference, sample_positives(distribution, reference), drawn[num_samples:]
+
+
+@functools.lru_cache(maxsize=None)
+def overrides(kind: type, cls: type, methods: Tuple[str, ...]) -> bool:
+    """Whether class ``kind`` replaces one of ``cls``'s ``methods``.
+
+    A fast path written for ``cls`` does not apply to a subclass with its own
+    conditional. Cached: one dictionary look-up per call on the hot path.
+    """
+    return any(getattr(kind, name) is not getattr(cls, name) for name in methods)
+
+
+def contiguous_start(support: torch.Tensor) -> Optional[int]:
+    """``support[0]`` if ``support`` is ``arange(support[0], support[0] + len(support))``, else ``None``.
+
+    Such a support (the usual case: every time step but the edges) is drawn as
+    ``start + randint`` instead of a gather; ``support[start + k]`` is the same value.
+    """
+    if support.dim() != 1 or len(support) == 0:
+        return None
+    if len(support) > 1 and not bool((torch.diff(support) == 1).all()):
+        return None
+    return int(support[0])
 
 
 # -- shared argument checks ---------------------------------------------------

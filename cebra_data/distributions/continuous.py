@@ -40,6 +40,8 @@ from cebra_data.distributions.base import (
     as_reference_index,
     as_trial_ids,
     as_valid_mask,
+    contiguous_start,
+    overrides,
 )
 from cebra_data.distributions.index import ContinuousIndex, as_continuous
 from cebra_data.distributions.registry import ConditionalOptions, register_conditional
@@ -84,15 +86,6 @@ def time_pairs(
     return ok.nonzero().flatten()
 
 
-def _contiguous_start(support: torch.Tensor) -> Optional[int]:
-    """``support[0]`` if ``support`` is ``arange(support[0], support[0] + len(support))``, else ``None``."""
-    if support.dim() != 1 or len(support) == 0:
-        return None
-    if len(support) > 1 and not bool((torch.diff(support) == 1).all()):
-        return None
-    return int(support[0])
-
-
 def _require_support(support: torch.Tensor, what: str) -> torch.Tensor:
     if len(support) == 0:
         raise ValueError(
@@ -117,7 +110,7 @@ class _UniformSupport(HasGenerator, PriorDistribution):
         self._support = support
         # A support without gaps (the usual case: every step but the edges) is drawn
         # as start + randint, skipping the gather; support[pick] is the same value.
-        self._support_start = _contiguous_start(support)
+        self._support_start = contiguous_start(support)
         self._support_end = None if self._support_start is None else self._support_start + len(support)
 
     def sample_prior(self, num_samples: int, offset: Any = None) -> torch.Tensor:
@@ -274,15 +267,8 @@ class TimeContrastive(_UniformSupport, JointDistribution):
         )
         return reference_idx + self.time_offset
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        # a subclass with its own conditional does not take the reference + time_offset paths
-        cls._own_conditional = cls.sample_conditional is not TimeContrastive.sample_conditional
-
-    _own_conditional = False
-
     def _sample_conditional_trusted(self, reference_idx: torch.Tensor) -> torch.Tensor:
-        if self._own_conditional:
+        if overrides(type(self), TimeContrastive, ("sample_conditional",)):
             return self.sample_conditional(reference_idx)  # a subclass with its own conditional
         return reference_idx + self.time_offset
 
@@ -290,7 +276,7 @@ class TimeContrastive(_UniformSupport, JointDistribution):
         self, num_samples: int, num_negatives: int
     ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         start = self._support_start
-        if start is None or self._own_conditional:
+        if start is None or overrides(type(self), TimeContrastive, ("sample_conditional",)):
             return super()._sample_batch(num_samples, num_negatives)
         # Two draws instead of one split in two: torch draws these integers one after
         # another, so the values are the same; randint(low, high) is low + randint(0, n).
@@ -395,16 +381,11 @@ class DirectTimedeltaDistribution(TimeContrastive):
         return self.index.search(self.query(reference_idx))
 
     def _sample_conditional_trusted(self, reference_idx: torch.Tensor) -> torch.Tensor:
-        if _overrides(self, DirectTimedeltaDistribution, ("sample_conditional", "query")):
+        if overrides(type(self), DirectTimedeltaDistribution, ("sample_conditional", "query")):
             return self.sample_conditional(reference_idx)  # a subclass with its own conditional
         # references from the prior: r + time_offset is a valid, finite time step
         looked_up = self.continuous.index_select(0, reference_idx + self.time_offset)
         return self.index._search_trusted(looked_up)
-
-
-def _overrides(obj: Any, cls: type, methods: Tuple[str, ...]) -> bool:
-    """Whether ``type(obj)`` replaces one of ``cls``'s ``methods`` (then no fast path applies)."""
-    return any(getattr(type(obj), name) is not getattr(cls, name) for name in methods)
 
 
 class _NearestNeighbourConditional(_UniformSupport, JointDistribution):
@@ -505,7 +486,7 @@ class TimedeltaDistribution(_NearestNeighbourConditional):
         return self.search(self.query(reference_idx))
 
     def _sample_conditional_trusted(self, reference_idx: torch.Tensor) -> torch.Tensor:
-        if _overrides(self, TimedeltaDistribution, ("sample_conditional", "query", "search")):
+        if overrides(type(self), TimedeltaDistribution, ("sample_conditional", "query", "search")):
             return self.sample_conditional(reference_idx)  # a subclass with its own conditional
         # references from the prior: checked once at construction, not at every batch
         return self.index._search_trusted(self._query_trusted(reference_idx))
@@ -571,7 +552,7 @@ class DeltaNormalDistribution(_NearestNeighbourConditional):
         return self.search(self.query(reference_idx))
 
     def _sample_conditional_trusted(self, reference_idx: torch.Tensor) -> torch.Tensor:
-        if _overrides(self, DeltaNormalDistribution, ("sample_conditional", "query", "search")):
+        if overrides(type(self), DeltaNormalDistribution, ("sample_conditional", "query", "search")):
             return self.sample_conditional(reference_idx)  # a subclass with its own conditional
         # references from the prior: checked once at construction, not at every batch
         return self.index._search_trusted(self._query_trusted(reference_idx))

@@ -26,6 +26,7 @@ from cebra_data.distributions.base import (
     as_reference_index,
     as_trial_ids,
     as_valid_mask,
+    overrides,
 )
 from cebra_data.distributions.continuous import TimedeltaDistribution, finite_rows, time_pairs
 from cebra_data.distributions.discrete import DiscreteUniform, as_discrete
@@ -157,8 +158,7 @@ class MixedTimeDeltaDistribution(TimedeltaDistribution):
         return self.index.search(self.query(reference_idx), discrete=self.discrete[reference_idx])
 
     def _sample_conditional_trusted(self, reference_idx: torch.Tensor) -> torch.Tensor:
-        own = MixedTimeDeltaDistribution
-        if type(self).sample_conditional is not own.sample_conditional or type(self).query is not own.query:
+        if overrides(type(self), MixedTimeDeltaDistribution, ("sample_conditional", "query")):
             return self.sample_conditional(reference_idx)  # a subclass with its own conditional
         # references from the prior are searchable steps: their label has an engine
         return self.index._search_steps(self._query_trusted(reference_idx), reference_idx)

@@ -67,6 +67,7 @@ from cebra_data.distributions.base import (
     HasGenerator,
     PriorDistribution,
     SeedLike,
+    contiguous_start,
     index_of,
     sample_mask_of,
     trial_ids_of,
@@ -199,8 +200,7 @@ def invert_index(idx: ArrayLike) -> ArrayLike:
     n = tensor.numel()
     if n and (int(tensor.min()) < 0 or int(tensor.max()) >= n or torch.unique(tensor).numel() != n):
         raise ValueError(f"idx should be a permutation of 0 .. {n - 1}, but it is not.")
-    out = torch.empty_like(tensor)
-    out[tensor] = torch.arange(n, device=tensor.device)
+    out = _inverse_permutation(tensor)
     return out if is_tensor else out.cpu().numpy()
 
 
@@ -330,9 +330,9 @@ class _SessionSampler(HasGenerator, PriorDistribution):
         self._support_start = torch.cumsum(counts, 0) - counts
         # Sessions whose support has no gaps (the usual case) are drawn as first + offset,
         # skipping the gather: support[start + k] == first + k there.
-        gapless = all(len(s) < 2 or bool((torch.diff(s) == 1).all()) for s in support)
+        first = [contiguous_start(s) for s in support]
         self._support_first = (
-            torch.stack([s[0] for s in support]).to(self.device).long() if gapless else None
+            None if None in first else torch.tensor(first, dtype=torch.long, device=self.device)
         )
 
     def _draw(self, num_samples: int, sessions: Optional[torch.Tensor] = None) -> torch.Tensor:
