@@ -5,7 +5,14 @@ The public API mirrors ``cebra.data``: code written for it runs on
 places where we deliberately behave differently).
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _installed_version
+
+try:
+    #: The installed distribution's version (``setup.cfg`` is its one source).
+    __version__ = _installed_version("cebra_data")
+except _PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     # the names of cebra.data

@@ -18,6 +18,7 @@ import os
 import sys
 from typing import Any, Dict, Optional, Sequence
 
+from cebra_data import __version__
 from cebra_data.errors import CebraDataError
 from cebra_data.io.deeplabcut import DEFAULT_PCUTOFF
 
@@ -47,11 +48,9 @@ def _check_device(device: str) -> str:
         parsed = torch.device(device)
     except (RuntimeError, TypeError) as err:
         raise ValueError(f"--device should name a torch device such as 'cpu' or 'cuda', but got {device!r}.") from err
-    if parsed.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {device}: CUDA is not available on this machine; use --device cpu.")
-    if parsed.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"--device {device}: MPS is not available on this machine; use --device cpu.")
-    return str(parsed)
+    from cebra_data.device import check_device_available
+
+    return check_device_available(parsed)
 
 
 # --------------------------------------------------------------------------- demo
@@ -262,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cebra-data",
         description="cebra_data: a data layer for contrastive embedding of neural recordings.",
     )
+    parser.add_argument("--version", action="version", version=f"cebra-data {__version__}",
+                        help="print the installed version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -275,7 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
             "Without files it uses a deterministic synthetic recording of a rat on a 1.6 m "
             "linear track (three sessions with 60, 90 and 120 place-cell-like neurons). Prints "
             "one table (batches/s of the data layer, final loss, held-out decoding R2, "
-            "cross-session consistency) and writes a figure of the embeddings."
+            "cross-session consistency) and writes a figure of the embeddings to "
+            f"./{DEFAULT_OUT}/embeddings.png in the current directory (--out DIR to change; the "
+            "folder is created if needed and the path is printed at the end)."
         ),
     )
     demo.add_argument("--steps", type=_positive_int, default=300,

@@ -197,3 +197,34 @@ class MaskingTypeError(CebraDataError, TypeError, ValueError, AssertionError):
     ``AssertionError`` for a masking value, a ``ValueError`` for a batch that is
     not floating point.
     """
+
+
+__all__ += ["DeviceUnavailableError"]
+
+
+class DeviceUnavailableError(CebraDataError, ValueError, RuntimeError):
+    """A ``device`` argument names a device this machine does not have.
+
+    A ``ValueError`` (a wrong argument) and a ``RuntimeError`` (what torch
+    raises for it), so handlers of either keep working. The message lists the
+    available devices.
+    """
+
+
+# --- warnings: each one asks the user to act, and each has its own category ---
+
+__all__ += ["CebraDataWarning", "PrecisionWarning"]
+
+
+class CebraDataWarning(UserWarning):
+    """Base class of every warning cebra_data raises.
+
+    Each warning says what changed in the data (or which choice needs the
+    user) and how to fix it. ``docs/warnings.rst`` lists them all, with how to
+    silence each one, e.g.
+    ``warnings.filterwarnings("ignore", category=cebra_data.errors.PrecisionWarning)``.
+    """
+
+
+class PrecisionWarning(CebraDataWarning):
+    """A dtype conversion changed values: integers beyond ``2**24`` rounded, or distinct labels merged."""
