@@ -90,7 +90,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 at the best kernel level")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--write", help="write the seed-0 spread (min, max per figure) as JSON here")
+    parser.add_argument("--write", help="write the spread (min, max per figure) as JSON here")
+    parser.add_argument("--log", help="append each run's result as one JSON line to this file")
     args = parser.parse_args(argv)
 
     levels = supported_levels()
@@ -101,6 +102,9 @@ def main(argv=None) -> int:
         tick = time.perf_counter()
         result = run(level, threads, seed)
         runs.append((level, threads, seed, result))
+        if args.log:
+            with open(args.log, "a") as handle:
+                handle.write(json.dumps({"level": level, "threads": threads, "seed": seed, **result}) + "\n")
         print(f"# {level:6s} (torch reports {result['capability']}) threads {threads} seed {seed}: "
               f"{time.perf_counter() - tick:.0f} s", file=sys.stderr)
 

@@ -25,7 +25,12 @@ import warnings
 import zlib
 from typing import Any, Optional, Tuple, Union
 
-from cebra_data.errors import ChecksumMismatchError, DownloadError, MissingDependencyError
+from cebra_data.errors import (
+    ChecksumMismatchError,
+    DownloadError,
+    DownloadRetryWarning,
+    MissingDependencyError,
+)
 from cebra_data.io.download import extract_gzip, file_checksum
 
 __all__ = ["calculate_checksum", "download_file_with_progress_bar"]
@@ -252,7 +257,7 @@ def download_file_with_progress_bar(
             return url
         except _RETRYABLE as exc:
             failure = exc
-            warnings.warn(f"{exc} Retrying download...", UserWarning, stacklevel=2)
+            warnings.warn(f"{exc} Retrying download...", DownloadRetryWarning, stacklevel=2)
     raise RuntimeError(
         f"Exceeded maximum retry count ({_MAX_RETRY_COUNT}). "
         f"Unable to download the file from {url}"

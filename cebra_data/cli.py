@@ -18,7 +18,7 @@ import os
 import sys
 from typing import Any, Dict, Optional, Sequence
 
-from cebra_data import __version__
+import cebra_data
 from cebra_data.errors import CebraDataError
 from cebra_data.io.deeplabcut import DEFAULT_PCUTOFF
 
@@ -82,8 +82,11 @@ def _demo(args: argparse.Namespace) -> int:
     print()
     print("batches/s: the data layer alone (drawing indices and gathering windows), "
           f"batch size {config.batch_size}.")
-    print(f"decoding R2: kNN decoder of the {behaviour} fit on the training part, scored on the "
-          "held-out part (true labels, also for the shuffled controls).")
+    discrete = [row.name for row in result.rows if row.name.startswith("discrete")]
+    print(f"decoding R2: kNN decoder of the {behaviour}"
+          + (f" (of the {label} for the discrete fit)" if discrete else "")
+          + " fit on the training part, scored on the held-out part (true labels, also for the "
+          "shuffled controls).")
     if any(row.consistency is not None for row in result.rows):
         print(f"consistency R2: linear fits between the sessions' {behaviour}-binned embeddings "
               "(held-out parts), averaged over session pairs.")
@@ -261,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cebra-data",
         description="cebra_data: a data layer for contrastive embedding of neural recordings.",
     )
-    parser.add_argument("--version", action="version", version=f"cebra-data {__version__}",
+    parser.add_argument("--version", action="version", version=f"cebra-data {cebra_data.__version__}",
                         help="print the installed version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True

@@ -214,6 +214,9 @@ class TensorDataset(FileBackedNeural, NeuronMetadata, MissingValues, SingleSessi
     STATE_FIELDS = ("neural", "continuous", "discrete", "trial_ids", "neural_missing", "neuron_meta",
               "offset", "split_part", "held_out", "source_index", "normalization", "source_neurons",
               "discrete_categories")
+    #: The attributes that hold the state fields stored under another name.
+    _PRIVATE_STATE = {"trial_ids": "_trial_ids", "neural_missing": "_neural_missing",
+                      "neuron_meta": "_neuron_meta", "source_neurons": "_source_neurons"}
 
     def _setup(
         self,
@@ -275,21 +278,7 @@ class TensorDataset(FileBackedNeural, NeuronMetadata, MissingValues, SingleSessi
                 f"replace got unknown fields {sorted(unknown)}; valid fields are "
                 f"{list(self.STATE_FIELDS)}."
             )
-        state = {
-            "neural": self.neural,
-            "continuous": self.continuous,
-            "discrete": self.discrete,
-            "trial_ids": self._trial_ids,
-            "neural_missing": self._neural_missing,
-            "neuron_meta": self._neuron_meta,
-            "offset": self.offset,
-            "split_part": self.split_part,
-            "held_out": self.held_out,
-            "source_index": self.source_index,
-            "normalization": self.normalization,
-            "source_neurons": self._source_neurons,
-            "discrete_categories": self.discrete_categories,
-        }
+        state = {field: getattr(self, self._PRIVATE_STATE.get(field, field)) for field in self.STATE_FIELDS}
         state.update(changes)
         new = copy.copy(self)
         new._setup(**state)

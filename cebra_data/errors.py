@@ -213,7 +213,15 @@ class DeviceUnavailableError(CebraDataError, ValueError, RuntimeError):
 
 # --- warnings: each one asks the user to act, and each has its own category ---
 
-__all__ += ["CebraDataWarning", "PrecisionWarning"]
+__all__ += [
+    "CebraDataWarning",
+    "PrecisionWarning",
+    "DataChangedWarning",
+    "AmbiguousDataWarning",
+    "PerformanceWarning",
+    "MethodologyWarning",
+    "DownloadRetryWarning",
+]
 
 
 class CebraDataWarning(UserWarning):
@@ -228,3 +236,23 @@ class CebraDataWarning(UserWarning):
 
 class PrecisionWarning(CebraDataWarning):
     """A dtype conversion changed values: integers beyond ``2**24`` rounded, or distinct labels merged."""
+
+
+class DataChangedWarning(CebraDataWarning):
+    """Part of the input is not in the result: rows cut off, columns or entries not read, labels replaced."""
+
+
+class AmbiguousDataWarning(CebraDataWarning):
+    """The input can be read in two ways; the message says which one was taken and how to choose."""
+
+
+class PerformanceWarning(CebraDataWarning):
+    """The request works but will be slow or use much memory; the message gives the cost and the fix."""
+
+
+class MethodologyWarning(CebraDataWarning):
+    """The request is valid but weakens the analysis (leakage, degenerate positives, too few pairs)."""
+
+
+class DownloadRetryWarning(CebraDataWarning):
+    """A download attempt failed and is tried again (as CEBRA's downloader does)."""
