@@ -197,3 +197,16 @@ class MaskingTypeError(CebraDataError, TypeError, ValueError, AssertionError):
     ``AssertionError`` for a masking value, a ``ValueError`` for a batch that is
     not floating point.
     """
+
+
+# --- patch: running CEBRA on cebra_data ---
+
+__all__ += ["CebraAlreadyImportedError"]
+
+
+class CebraAlreadyImportedError(CebraDataError, RuntimeError):
+    """``cebra_data.patch_cebra()`` was called after ``cebra`` was imported.
+
+    CEBRA's modules have bound their own data classes by then; the message says to
+    call ``patch_cebra()`` first, or to run the script with ``python -m cebra_data.patch``.
+    """
