@@ -33,6 +33,7 @@ __all__ = [
     "SklearnDataset", "make_loader",
     "align",  # behaviour on the neural clock
     "HDF5Dataset",  # recordings larger than memory
+    "patch_cebra", "unpatch_cebra", "cebra_is_patched",  # CEBRA's own code on cebra_data
 ]
 
 # core: datatypes, bases, datasets
@@ -94,3 +95,4 @@ from cebra_data.sklearn import SklearnDataset, make_loader
 from cebra_data.summary import DatasetSummary, describe
 from cebra_data.trials import frame_in_trial, repeat_frame_labels
 from cebra_data.align import align
+from cebra_data.patch import cebra_is_patched, patch_cebra, unpatch_cebra

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import collections
+import copyreg
 import numbers
 from typing import Any, Optional, Tuple, Union
 
@@ -35,7 +36,12 @@ class Offset:
     ``offset.left <= i <= N - offset.right``.
 
     Offsets are immutable, comparable and hashable, so they can be used as
-    dataclass defaults and dictionary keys.
+    dataclass defaults and dictionary keys. They pickle in the layout of
+    ``cebra.data.Offset`` (the class, then the state ``(None, {"left": l, "right": r})``),
+    so each reads the other's pickles. A pickle names the class
+    ``cebra_data.datatypes.Offset``; once CEBRA runs on this package
+    (:func:`cebra_data.patch_cebra`), ``cebra.data.datatypes.Offset``, which is then
+    this class, and which CEBRA alone reads as its own.
 
     Args:
         *offset: one integer (symmetric) or two integers ``(left, right)``.
@@ -70,6 +76,10 @@ class Offset:
                 "Invalid number of elements to bound the Offset: expected one value (symmetric) "
                 f"or two values (left, right), but got {len(offset)} values: {offset!r}."
             )
+        self._set_bounds(left, right)
+
+    def _set_bounds(self, left: Any, right: Any) -> None:
+        """Check the two bounds and store them (once: the object is immutable afterwards)."""
         left = self._as_int(left, "left")
         right = self._as_int(right, "right")
         if left < 0:
@@ -100,8 +110,37 @@ class Offset:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Offset is immutable; create a new Offset instead.")
 
-    def __reduce__(self):
-        return (Offset, (self._left, self._right))
+    def __reduce_ex__(self, protocol: Any) -> Tuple[Any, ...]:
+        """Pickle as ``cebra.data.Offset`` does: the class, then the slot state.
+
+        The state is ``(None, {"left": left, "right": right})``, the layout of CEBRA's
+        ``Offset`` (a class with the slots ``left`` and ``right``), so one unpickler reads
+        both; :meth:`__setstate__` checks it as the constructor checks its arguments.
+        """
+        return copyreg.__newobj__, (type(self),), (None, {"left": self._left, "right": self._right})
+
+    def __setstate__(self, state: Any) -> None:
+        """Restore an unpickled Offset from ``(None, {"left": l, "right": r})``.
+
+        That is the state both CEBRA's ``Offset`` and this one pickle (a bare
+        ``{"left": l, "right": r}`` is accepted too). Only an Offset that is being
+        unpickled has no bounds yet; on any other the call fails, as every other
+        attempt to change an Offset does.
+
+        Raises:
+            AttributeError: if the Offset already has its bounds.
+            TypeError: if ``state`` does not have that layout.
+            ValueError: if a bound is out of range (as for the constructor).
+        """
+        if hasattr(self, "_left"):
+            raise AttributeError("Offset is immutable; create a new Offset instead.")
+        slots = state[1] if isinstance(state, tuple) and len(state) == 2 and state[0] is None else state
+        if not isinstance(slots, dict) or set(slots) != {"left", "right"}:
+            raise TypeError(
+                "An unpickled Offset should have the state (None, {'left': left, 'right': right}), "
+                f"but got {state!r}."
+            )
+        self._set_bounds(slots["left"], slots["right"])
 
     @property
     def left(self) -> int:

@@ -256,3 +256,16 @@ class MethodologyWarning(CebraDataWarning):
 
 class DownloadRetryWarning(CebraDataWarning):
     """A download attempt failed and is tried again (as CEBRA's downloader does)."""
+
+
+# --- patch: running CEBRA on cebra_data ---
+
+__all__ += ["CebraAlreadyImportedError"]
+
+
+class CebraAlreadyImportedError(CebraDataError, RuntimeError):
+    """``cebra_data.patch_cebra()`` was called after ``cebra`` was imported.
+
+    CEBRA's modules have bound their own data classes by then; the message says to
+    call ``patch_cebra()`` first, or to run the script with ``python -m cebra_data.patch``.
+    """

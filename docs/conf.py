@@ -42,6 +42,9 @@ import torch
 import cebra_data
 
 tmp_path = pathlib.Path(tempfile.mkdtemp(prefix="cebra_data_doctest_"))
+
+import importlib.util
+cebra_missing = importlib.util.find_spec("cebra") is None  # docs/cebra.rst runs CEBRA when installed
 """
 doctest_global_cleanup = """
 shutil.rmtree(tmp_path, ignore_errors=True)

@@ -1,3 +1,5 @@
+import copy
+import io
 import pickle
 
 import pytest
@@ -74,3 +76,68 @@ def test_batch_to_moves_every_tensor():
     moved = batch.to("meta")
     assert moved is batch
     assert all(getattr(batch, n).device.type == "meta" for n in Batch.__slots__)
+
+
+# -- pickles: CEBRA's layout, both ways ------------------------------------------------
+
+#: What CEBRA 0.6.1 writes for ``pickle.dumps(cebra.data.Offset(5, 5), protocol=2)``: the
+#: class by name, NEWOBJ, then the slot state ``(None, {'left': 5, 'right': 5})``.
+CEBRA_OFFSET_PICKLE = (
+    b"\x80\x02ccebra.data.datatypes\nOffset\nq\x00)\x81q\x01N}q\x02(X\x04\x00\x00\x00leftq\x03K\x05"
+    b"X\x05\x00\x00\x00rightq\x04K\x05u\x86q\x05b."
+)
+
+
+class _CebraNamesOurOffset(pickle.Unpickler):
+    """Reads ``cebra.data.datatypes.Offset`` as ours, as under ``patch_cebra()``."""
+
+    def find_class(self, module, name):
+        if (module, name) == ("cebra.data.datatypes", "Offset"):
+            return Offset
+        return super().find_class(module, name)
+
+
+def test_offset_reads_cebras_pickle_and_stays_immutable():
+    offset = _CebraNamesOurOffset(io.BytesIO(CEBRA_OFFSET_PICKLE)).load()
+    assert type(offset) is Offset and offset == Offset(5, 5)
+    with pytest.raises(AttributeError, match="immutable"):
+        offset.left = 1
+    with pytest.raises(AttributeError, match="immutable"):
+        offset.__setstate__((None, {"left": 1, "right": 1}))
+    assert offset == Offset(5, 5)
+
+
+def test_offset_pickles_in_cebras_layout_under_its_own_name():
+    payload = pickle.dumps(Offset(5, 5), protocol=2)
+    assert payload == CEBRA_OFFSET_PICKLE.replace(b"ccebra.data.datatypes\n", b"ccebra_data.datatypes\n")
+    for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+        assert pickle.loads(pickle.dumps(Offset(2, 3), protocol=protocol)) == Offset(2, 3)
+    assert copy.copy(Offset(2, 3)) == Offset(2, 3) and copy.deepcopy(Offset(1)) == Offset(1)
+
+
+def test_cebra_pickles_offset_the_way_we_recorded():
+    cebra_data_module = pytest.importorskip("cebra.data")
+    assert pickle.dumps(cebra_data_module.Offset(5, 5), protocol=2) == CEBRA_OFFSET_PICKLE
+
+
+@pytest.mark.parametrize("state, error, match", [
+    ((None, {"left": 1}), TypeError, "state"),
+    ({"left": 1, "right": 2, "extra": 3}, TypeError, "state"),
+    ("left=1", TypeError, "state"),
+    ((None, {"left": -1, "right": 2}), ValueError, "left bound"),
+    ((None, {"left": 1, "right": 0}), ValueError, "right bound"),
+    ((None, {"left": 1.5, "right": 2}), TypeError, "integer"),
+])
+def test_offset_checks_an_unpickled_state(state, error, match):
+    offset = Offset.__new__(Offset)
+    with pytest.raises(error, match=match):
+        offset.__setstate__(state)
+
+
+def test_offset_loads_with_torch_weights_only(tmp_path):
+    path = tmp_path / "offset.pt"
+    torch.save({"offset_": Offset(5, 5)}, path)
+    with torch.serialization.safe_globals([Offset]):
+        assert torch.load(path, weights_only=True) == {"offset_": Offset(5, 5)}
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(path, weights_only=True)  # not an allowed global without the list

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ast
 import pathlib
+import subprocess
+import sys
 from typing import Dict, List, Optional, Set, Tuple
 
 import pytest
@@ -44,6 +46,7 @@ LAYERS: Dict[str, float] = {
     "cebra_data.helper": 5,
     "cebra_data.load": 5,
     "cebra_data.assets": 5,
+    "cebra_data.patch": 5,  # patch_cebra: CEBRA's own code on our modules (imports cebra never)
     "cebra_data.cli": 6,  # the command line runs the demo
     "cebra_data.__main__": 6,
     "cebra_data.demo": 6,  # the demo sits above everything and uses public names only
@@ -229,6 +232,39 @@ def test_no_class_over_the_size_limit():
                 if lines > MAX_CLASS_LINES:
                     big.append(f"{module_name(path)}.{node.name}: {lines} lines")
     assert not big, big
+
+
+def test_no_module_imports_cebra():
+    """CEBRA is imported by the user only: the patch answers its imports, it never makes one."""
+    bad = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            bad += [f"{module_name(path)} line {node.lineno}: {n}" for n in names
+                    if n == "cebra" or n.startswith("cebra.")]
+    assert not bad, bad
+
+
+def test_importing_and_patching_does_not_import_cebra():
+    code = (
+        "import pkgutil, importlib, sys, cebra_data\n"
+        "for info in pkgutil.walk_packages(cebra_data.__path__, 'cebra_data.'):\n"
+        "    if info.name != 'cebra_data.__main__' and not info.name.endswith('.__main__'):\n"
+        "        importlib.import_module(info.name)\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'cebra'], 'imported'\n"
+        "cebra_data.patch_cebra()\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'cebra'], 'patched'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_patch_answers_for_cebra_with_modules_of_its_layer_or_below():
+    from cebra_data.patch.hook import ALIASES
+
+    assert set(ALIASES.values()) <= MODULES
+    assert all(layer_of(target) <= layer_of("cebra_data.patch") for target in ALIASES.values())
 
 
 # -- the checker itself ---------------------------------------------------------------

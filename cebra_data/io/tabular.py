@@ -10,6 +10,9 @@ A first row whose cells all parse as numbers (empty cells allowed) is never a he
 is data, and no row of numbers is ever dropped. When such a row reads ``0, 1, ..., n-1``
 (optionally after an empty cell) above a row that does not, it may be the labels pandas
 writes for unnamed columns; it is still kept as data, with a warning saying how to drop it.
+There is no warning when the next two rows continue it, each column in equal steps
+(``0..n-1``, ``n..2n-1``, ``2n..3n-1`` as ``np.arange`` writes them): such a row is plainly
+the first row of the data.
 
 DeepLabCut csv files (first cells ``scorer`` / [``individuals``] / ``bodyparts`` /
 ``coords`` on the first three or four rows) are recognised and read as pose tables.
@@ -125,15 +128,20 @@ def looks_like_header(first: Sequence[Any], second: Optional[Sequence[Any]]) -> 
     )
 
 
-def maybe_default_labels(first: Sequence[Any], second: Optional[Sequence[Any]]) -> bool:
+def maybe_default_labels(first: Sequence[Any], second: Optional[Sequence[Any]],
+                         third: Optional[Sequence[Any]] = None) -> bool:
     """Whether a first row of numbers might be pandas' labels for unnamed columns.
 
     That is a row reading ``0, 1, ..., n-1`` (n >= 2, optionally after one empty cell)
-    above a row that does not. It is kept as data all the same; readers warn about it.
+    above a row that does not, unless the second and third rows continue the first in
+    every column with equal steps (``third - second == second - first``, as in
+    ``np.arange(30).reshape(10, 3)``): a header of labels above data does not line up
+    with it like that. It is kept as data all the same; readers warn about it.
 
     Args:
         first: The cells of the first row.
         second: The cells of the second row, ``None`` for a one-row table.
+        third: The cells of the third row, ``None`` for a table of fewer rows.
 
     Returns:
         ``True`` when the first row is ambiguous in that way.
@@ -144,8 +152,24 @@ def maybe_default_labels(first: Sequence[Any], second: Optional[Sequence[Any]]) 
         True
         >>> maybe_default_labels(["0", "1", "2"], ["0", "1", "2"])  # repeated: plainly data
         False
+        >>> maybe_default_labels(["0", "1", "2"], ["3", "4", "5"], ["6", "7", "8"])  # a progression
+        False
     """
-    return _default_labels(first) and (second is None or not _default_labels(second))
+    return (_default_labels(first) and (second is None or not _default_labels(second))
+            and not _continued(first, second, third))
+
+
+def _continued(first: Sequence[Any], second: Optional[Sequence[Any]],
+               third: Optional[Sequence[Any]]) -> bool:
+    """Whether three full rows of numbers step equally in every column (first to second to third)."""
+    if second is None or third is None or not len(first) == len(second) == len(third):
+        return False
+    rows = []
+    for row in (first, second, third):
+        if not all(_number(c) is True for c in row):
+            return False
+        rows.append(np.array([float(str(c).strip()) if isinstance(c, str) else float(c) for c in row]))
+    return bool(np.allclose(rows[1] - rows[0], rows[2] - rows[1], rtol=1e-9, atol=0.0))
 
 
 def _warn_kept_labels(where: str, first: Sequence[Any]) -> None:
@@ -214,7 +238,7 @@ class CsvReader(Reader):
             return deeplabcut_csv_table(path, rows, *dlc, delimiter=delimiter)
         second = rows[1] if len(rows) > 1 else None
         header = looks_like_header(rows[0], second)
-        if not header and maybe_default_labels(rows[0], second):
+        if not header and maybe_default_labels(rows[0], second, rows[2] if len(rows) > 2 else None):
             _warn_kept_labels(f"'{path}'", rows[0])
         index = header and len(rows[0]) > 1 and not rows[0][0].strip()
         options = {"sep": delimiter, "header": 0 if header else None,
@@ -339,8 +363,9 @@ class ExcelReader(Reader):
         start = int(filled[0])
         first = raw.iloc[start].tolist()
         second = raw.iloc[filled[1]].tolist() if len(filled) > 1 else None
+        third = raw.iloc[filled[2]].tolist() if len(filled) > 2 else None
         if not looks_like_header(first, second):
-            if maybe_default_labels(first, second):
+            if maybe_default_labels(first, second, third):
                 _warn_kept_labels(where, first)
             return Table.from_frame(raw.iloc[start:].reset_index(drop=True))
         index = len(first) > 1 and _number(first[0]) is None

@@ -1,0 +1,61 @@
+"""``python -m cebra_data.patch SCRIPT [ARGS...]``: run an unchanged CEBRA script on cebra_data.
+
+The script runs as ``python SCRIPT ARGS...`` would run it (``__name__ == "__main__"``,
+``sys.argv == [SCRIPT, *ARGS]``, the script's folder first on ``sys.path``), with
+:func:`cebra_data.patch_cebra` applied before its first line. ``-m MODULE [ARGS...]``
+runs a module instead, as ``python -m MODULE`` would (e.g. ``-m pytest tests``).
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import sys
+from typing import List, Optional
+
+from cebra_data.patch.hook import patch_cebra
+
+__all__ = ["main"]
+
+USAGE = """\
+usage: python -m cebra_data.patch SCRIPT [ARGS...]
+       python -m cebra_data.patch -m MODULE [ARGS...]
+
+Run SCRIPT (or MODULE) unchanged, with CEBRA's data layer answered by cebra_data
+(cebra_data.patch_cebra() is called before the script's first line)."""
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the script or module named in ``argv`` (default ``sys.argv[1:]``) under the patch.
+
+    Returns:
+        The exit status when there is nothing to run (0 for ``-h``, 2 for a usage
+        error or a missing script). A script's own ``sys.exit`` ends the process as usual.
+    """
+    args = sys.argv[1:] if argv is None else list(argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(USAGE, file=sys.stdout if args else sys.stderr)
+        return 0 if args else 2
+    if args[0] == "-m":
+        if len(args) < 2:
+            print("python -m cebra_data.patch: -m needs the name of a module to run\n\n" + USAGE,
+                  file=sys.stderr)
+            return 2
+        module, rest = args[1], args[2:]
+        sys.argv = [module, *rest]
+        patch_cebra()
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+        return 0
+    script, rest = args[0], args[1:]
+    if not os.path.isfile(script):
+        print(f"python -m cebra_data.patch: can't open file {script!r}: no such file", file=sys.stderr)
+        return 2
+    sys.argv = [script, *rest]
+    sys.path[0] = os.path.dirname(os.path.abspath(script))
+    patch_cebra()
+    runpy.run_path(script, run_name="__main__")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
