@@ -8,7 +8,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from cebra_data.errors import NotPoseFileError
-from cebra_data.io.deeplabcut import DEFAULT_PCUTOFF, check_pcutoff, deeplabcut_summary
+from cebra_data.io.poses.deeplabcut import DEFAULT_PCUTOFF, check_pcutoff, deeplabcut_summary
 from cebra_data.io.load import check_key, entry_array
 from cebra_data.io.nwb import NwbReader, nwb_summary
 from cebra_data.io.poses import detect_pose_source, pose_summary
@@ -84,7 +84,7 @@ def inspect_file(
         key: Describe only this entry (name or position); ``None`` describes all.
         trusted: As in :func:`~cebra_data.io.load_data`.
         pcutoff: Likelihood threshold for the DeepLabCut statistics (default
-            :data:`~cebra_data.io.deeplabcut.DEFAULT_PCUTOFF`).
+            :data:`~cebra_data.io.poses.deeplabcut.DEFAULT_PCUTOFF`).
 
     Returns:
         A JSON-serialisable ``dict`` with ``path``, ``format`` (the reader's name),

@@ -10,7 +10,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from cebra_data.errors import MissingColumnError, NonNumericDataError
-from cebra_data.io.deeplabcut import DEFAULT_PCUTOFF, pose_from_table
+from cebra_data.io.poses.deeplabcut import DEFAULT_PCUTOFF, pose_from_table
 from cebra_data.io.reader import (
     Entry,
     Table,
@@ -216,7 +216,7 @@ def entry_array(entry: Entry, columns: Optional[list[Any]], path: pathlib.Path) 
     """The numeric array of an entry, as :func:`load_data` returns it.
 
     DeepLabCut tables become ``(frames, 2 * keypoints)`` poses (``columns`` are the
-    keypoints, likelihood cutoff :data:`~cebra_data.io.deeplabcut.DEFAULT_PCUTOFF`); other
+    keypoints, likelihood cutoff :data:`~cebra_data.io.poses.deeplabcut.DEFAULT_PCUTOFF`); other
     values go through :func:`~cebra_data.io.reader.to_numeric_array`.
 
     Args:

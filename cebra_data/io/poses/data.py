@@ -64,7 +64,7 @@ def interpolate_gaps(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
     Example:
         >>> import numpy as np
-        >>> from cebra_data.io.pose_data import interpolate_gaps
+        >>> from cebra_data.io.poses.data import interpolate_gaps
         >>> values = np.array([[[0.0]], [[9.0]], [[2.0]], [[9.0]]])
         >>> valid = np.array([[True], [False], [True], [False]])
         >>> interpolate_gaps(values, valid)[:, 0, 0]
@@ -108,7 +108,7 @@ class PoseData:
 
     Example:
         >>> import numpy as np
-        >>> from cebra_data.io.pose_data import PoseData
+        >>> from cebra_data.io.poses.data import PoseData
         >>> positions = np.array([[0.0, 0.0], [np.nan, np.nan], [2.0, 4.0]])[:, None, None, :]
         >>> pose = PoseData(positions, None, ["mouse"], ["nose"], ("x", "y"), "example")
         >>> pose.to_array(pcutoff=0.6)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from cebra_data.errors import CorruptFileError, MissingDependencyError, NotPoseFileError
-from cebra_data.io.pose_data import POSES_EXTRA, PoseData
+from cebra_data.io.poses.data import POSES_EXTRA, PoseData
 from cebra_data.io.reader import listing
 
 __all__ = ["read_nwb_poses"]

@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from cebra_data.errors import CorruptFileError, NotPoseFileError
-from cebra_data.io.deeplabcut import deeplabcut_csv_header
-from cebra_data.io.pose_data import PoseData
+from cebra_data.io.poses.deeplabcut import deeplabcut_csv_header
+from cebra_data.io.poses.data import PoseData
 from cebra_data.io.reader import Table, listing
 
 __all__ = [

@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 
 from cebra_data.errors import MissingDependencyError, NotPoseFileError
-from cebra_data.io.deeplabcut import DEFAULT_PCUTOFF
+from cebra_data.io.poses.deeplabcut import DEFAULT_PCUTOFF
 from cebra_data.io.hdf5 import hdf5_signature_offset
-from cebra_data.io.pose_data import POSES_EXTRA, PoseData
-from cebra_data.io.pose_files import UNNAMED_INDIVIDUAL
+from cebra_data.io.poses.data import POSES_EXTRA, PoseData
+from cebra_data.io.poses.table import UNNAMED_INDIVIDUAL
 from cebra_data.io.reader import Entry, Reader, listing
 
 __all__ = ["SlpReader", "read_slp"]

@@ -347,7 +347,7 @@ def check_pcutoff(pcutoff: Any) -> float:
             mark every keypoint as missing, one below 0 would accept every position.
 
     Example:
-        >>> from cebra_data.io.deeplabcut import check_pcutoff
+        >>> from cebra_data.io.poses.deeplabcut import check_pcutoff
         >>> check_pcutoff(0.6)
         0.6
     """

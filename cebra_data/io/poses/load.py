@@ -6,8 +6,8 @@ suffix: HDF5 files are told apart by their structure (NWB's root attributes, SLE
 otherwise a pandas table with DeepLabCut's column levels), text files by their header
 (DeepLabCut's ``scorer``/``bodyparts``/``coords`` rows, LightningPose's scorer ending in
 ``_tracker``, Anipose's ``<kp>_x, <kp>_y, <kp>_z`` columns). See
-:mod:`cebra_data.io.pose_files`, :mod:`cebra_data.io.sleap` and
-:mod:`cebra_data.io.nwb_pose` for each format.
+:mod:`cebra_data.io.poses.table`, :mod:`cebra_data.io.poses.sleap` and
+:mod:`cebra_data.io.poses.nwb` for each format.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ import numpy as np
 
 from cebra_data._validation import check_float
 from cebra_data.errors import NotPoseFileError, UnknownChoiceError
-from cebra_data.io.deeplabcut import DEFAULT_PCUTOFF, deeplabcut_csv_header
+from cebra_data.io.poses.deeplabcut import DEFAULT_PCUTOFF, deeplabcut_csv_header
 from cebra_data.io.hdf5 import hdf5_signature_offset
-from cebra_data.io.nwb_pose import read_nwb_poses
-from cebra_data.io.pose_data import PoseData, as_names
-from cebra_data.io.pose_files import (
+from cebra_data.io.poses.nwb import read_nwb_poses
+from cebra_data.io.poses.data import PoseData, as_names
+from cebra_data.io.poses.table import (
     anipose_keypoints,
     pose_from_deeplabcut_table,
     read_anipose_csv,
@@ -35,7 +35,7 @@ from cebra_data.io.pose_files import (
 )
 from cebra_data.io.reader import HEAD_SIZE, Table, listing
 from cebra_data.io.registry import check_file, open_entries
-from cebra_data.io.sleap import read_slp
+from cebra_data.io.poses.sleap import read_slp
 
 __all__ = [
     "POSE_SOURCES",
@@ -123,7 +123,7 @@ def read_pose(
         source: One of :data:`POSE_SOURCES` to skip detection (``None``: detect).
 
     Returns:
-        A :class:`~cebra_data.io.pose_data.PoseData` with NaN where nothing was measured.
+        A :class:`~cebra_data.io.poses.data.PoseData` with NaN where nothing was measured.
 
     Raises:
         NotPoseFileError: the file holds no poses (the message says what it holds).
@@ -200,7 +200,7 @@ def load_pose(
         individuals: Individuals to keep, in output order (``None``: all, in file order).
             Files of one unnamed animal call it ``"individual_0"``.
         pcutoff: Confidence below which a position is a gap (default
-            :data:`~cebra_data.io.deeplabcut.DEFAULT_PCUTOFF`).
+            :data:`~cebra_data.io.poses.deeplabcut.DEFAULT_PCUTOFF`).
         source: One of :data:`POSE_SOURCES` to override detection.
         return_mask: Also return the validity mask.
 
