@@ -24,7 +24,10 @@ from cebra_data.errors import (
 )
 from cebra_data.io.reader import listing
 
-__all__ = ["POSES_EXTRA", "PoseData", "as_names", "interpolate_gaps"]
+__all__ = ["POSES_EXTRA", "UNNAMED_INDIVIDUAL", "PoseData", "as_names", "interpolate_gaps"]
+
+#: The individual's name in files that track one unnamed animal.
+UNNAMED_INDIVIDUAL = "individual_0"
 
 #: How to install the optional readers of SLEAP ``.slp`` and NWB pose files.
 POSES_EXTRA = 'pip install "cebra_data[poses]"'
