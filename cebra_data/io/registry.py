@@ -39,11 +39,13 @@ __all__ = [
     "open_entries",
     "readers",
     "register_reader",
+    "register_suffix_hint",
     "supported_suffixes",
     "translated_errors",
 ]
 
 _READERS: list[Reader] = []
+_HINTS: dict[str, str] = {}
 
 
 def register_reader(reader: Reader) -> Reader:
@@ -64,6 +66,16 @@ def register_reader(reader: Reader) -> Reader:
             )
     _READERS.append(reader)
     return reader
+
+
+def register_suffix_hint(suffix: str, hint: str) -> None:
+    """Say what to use instead when ``load_data`` is given a file with ``suffix``.
+
+    For suffixes no reader handles but another function of the package reads (SLEAP's
+    ``.slp``: :func:`cebra_data.load_pose`); the hint ends the
+    :class:`~cebra_data.errors.UnsupportedFileFormatError`.
+    """
+    _HINTS[suffix.lower()] = hint
 
 
 def readers() -> list[Reader]:
@@ -119,7 +131,10 @@ def find_reader(path: pathlib.Path, suffix: Optional[str] = None) -> Reader:
     suffix = path.suffix.lower() if suffix is None else suffix
     candidates = [r for r in _READERS if suffix in r.suffixes]
     if not candidates:
-        raise UnsupportedFileFormatError("file suffix", suffix or path.name, supported_suffixes())
+        error = UnsupportedFileFormatError("file suffix", suffix or path.name,
+                                           supported_suffixes())
+        error.args = (f"'{path}': {error}" + (f" {_HINTS[suffix]}" if suffix in _HINTS else ""),)
+        raise error
     descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
         head = os.read(descriptor, HEAD_SIZE)

@@ -22,7 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from cebra_data.errors import CorruptFileError, MissingDependencyError, NotPoseFileError
+from cebra_data.errors import (
+    AmbiguousPosesError,
+    CorruptFileError,
+    MissingDependencyError,
+    NotPoseFileError,
+    UnsupportedFormatVersionError,
+)
 from cebra_data.io.poses.data import POSES_EXTRA, PoseData
 from cebra_data.io.reader import listing
 from cebra_data.io.registry import translated_errors
@@ -74,7 +80,15 @@ def open_nwb(path: pathlib.Path) -> Iterator[Any]:
             f"optional extra 'poses': {POSES_EXTRA}"
         ) from exc
     with pynwb.NWBHDF5IO(str(path), mode="r") as nwb_io:
-        yield nwb_io.read()
+        try:
+            nwbfile = nwb_io.read()
+        except ValueError as exc:
+            if "ndx-pose <" not in str(exc):
+                raise
+            raise UnsupportedFormatVersionError(
+                f"ndx-pose cannot read '{path}', written by an older ndx-pose: {exc}"
+            ) from exc
+        yield nwbfile
 
 
 def read_nwb_poses(path: pathlib.Path, where: str) -> PoseData:
@@ -117,6 +131,13 @@ def _nwb_poses(path: pathlib.Path, where: str) -> PoseData:
                 data[(i, keypoints.index(name))] = (values, rated)
     lengths = {v.shape[0] for v, _ in data.values()}
     widths = {v.shape[1] for v, _ in data.values()}
+    if len(lengths) == 1 and widths == {2, 3}:
+        flat = [f"{individuals[i]}/{keypoints[k]}: {v.shape}" for (i, k), (v, _) in data.items()]
+        raise AmbiguousPosesError(
+            f"The PoseEstimationSeries of {where} mix 2-D and 3-D positions ({listing(flat)}), "
+            "so they do not form one array of x, y (and z). Read the series with pynwb and "
+            "keep the coordinates you need."
+        )
     if len(lengths) > 1 or len(widths) > 1 or not widths <= {2, 3}:
         shapes = sorted({v.shape for v, _ in data.values()})
         raise CorruptFileError(

@@ -52,9 +52,14 @@ from cebra_data.io.hdf5 import hdf5_signature_offset
 from cebra_data.io.poses.data import POSES_EXTRA, UNNAMED_INDIVIDUAL, PoseData
 from cebra_data.io.poses.deeplabcut import DEFAULT_PCUTOFF
 from cebra_data.io.reader import Entry, Reader, is_numeric_dtype, listing
-from cebra_data.io.registry import translated_errors
+from cebra_data.io.registry import register_suffix_hint, translated_errors
 
 __all__ = ["SlpReader", "check_slp_metadata", "read_sleap_analysis", "read_slp"]
+
+
+register_suffix_hint(
+    ".slp", "SLEAP .slp files hold poses: read them with cebra_data.load_pose(path)."
+)
 
 
 def check_slp_metadata(path: pathlib.Path, where: str) -> None:
