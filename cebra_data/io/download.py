@@ -84,7 +84,7 @@ def safe_file_name(name: str) -> Optional[str]:
 
     Example:
         >>> from cebra_data.io.download import safe_file_name
-        >>> safe_file_name("../../data\x00.jl"), safe_file_name("..")
+        >>> safe_file_name("../../data\\x00.jl"), safe_file_name("..")
         ('data.jl', None)
     """
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
