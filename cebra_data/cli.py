@@ -113,6 +113,8 @@ def _print_inspection(info: Dict[str, Any]) -> None:
     print(f"{info['path']}  ({info['format']})")
     if info.get("default_key") is not None:
         print(f"load_data reads entry {info['default_key']!r} when no key is given")
+    elif info.get("default_reason"):  # what load_data(path) raises, as load_data says it
+        print(f"load_data without a key: {info['default_reason']}")
     else:
         print("load_data needs a key for this file (no single numeric entry to take by default)")
     entries = info["entries"]

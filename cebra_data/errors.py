@@ -269,3 +269,26 @@ class CebraAlreadyImportedError(CebraDataError, RuntimeError):
     CEBRA's modules have bound their own data classes by then; the message says to
     call ``patch_cebra()`` first, or to run the script with ``python -m cebra_data.patch``.
     """
+
+
+__all__ += ["UnsupportedFormatVersionError"]
+
+
+class UnsupportedFormatVersionError(CebraDataError, ValueError):
+    """The file is intact, but in a version or variant of its format that cannot be read.
+
+    For example a SLEAP file written before SLEAP stored its format version, or a joblib
+    pickle written by Python 2 that joblib refuses. The message gives the reading
+    library's reason and how to convert the file.
+    """
+
+
+__all__ += ["AmbiguousPosesError"]
+
+
+class AmbiguousPosesError(CebraDataError, ValueError):
+    """A pose file's poses do not form one ``(frames, individuals, keypoints)`` array.
+
+    For example a SLEAP file with instances of several videos or skeletons, or several
+    untracked instances in one frame. The message says how to split or track the file.
+    """

@@ -8,10 +8,11 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from cebra_data.errors import NotPoseFileError
-from cebra_data.io.deeplabcut import DEFAULT_PCUTOFF, check_pcutoff, deeplabcut_summary
-from cebra_data.io.load import check_key, entry_array
+from cebra_data.io.poses.deeplabcut import DEFAULT_PCUTOFF, check_pcutoff, deeplabcut_summary
+from cebra_data.io.load import check_key, default_entry, entry_array
 from cebra_data.io.nwb import NwbReader, nwb_summary
 from cebra_data.io.poses import detect_pose_source, pose_summary
+from cebra_data.io.poses.detect import TRACKER_NAMES
 from cebra_data.io.reader import Entry, NonArray, Table, is_numeric_dtype, select_entry
 from cebra_data.io.registry import open_entries, supported_suffixes
 
@@ -84,12 +85,14 @@ def inspect_file(
         key: Describe only this entry (name or position); ``None`` describes all.
         trusted: As in :func:`~cebra_data.io.load_data`.
         pcutoff: Likelihood threshold for the DeepLabCut statistics (default
-            :data:`~cebra_data.io.deeplabcut.DEFAULT_PCUTOFF`).
+            :data:`~cebra_data.io.poses.deeplabcut.DEFAULT_PCUTOFF`).
 
     Returns:
         A JSON-serialisable ``dict`` with ``path``, ``format`` (the reader's name),
-        ``default_key`` (the entry ``load_data`` takes without a key, or ``None``) and
-        ``entries``: one ``dict`` per entry with ``name``, ``shape``, ``dtype``,
+        ``default_key`` (the entry ``load_data`` takes without a key, or ``None``),
+        ``default_reason`` (when ``default_key`` is ``None``, the error ``load_data``
+        raises without a key, e.g. for a SLEAP analysis file or a ``.slp`` file; else
+        ``None``) and ``entries``: one ``dict`` per entry with ``name``, ``shape``, ``dtype``,
         ``numeric``, ``nan_count``, ``default``; tables add ``columns`` (name, dtype,
         nan_count); DeepLabCut tables add ``deeplabcut`` with ``scorer``,
         ``individuals``, ``bodyparts``, ``frames``, ``has_likelihood`` and, per keypoint,
@@ -118,18 +121,25 @@ def inspect_file(
     key = check_key(key)
     pcutoff = check_pcutoff(pcutoff)
     source = detect_pose_source(path)
-    if source == "sleap" and pathlib.Path(path).suffix.lower() not in supported_suffixes():
-        only: dict[str, Any] = {"path": str(path), "format": source, "default_key": None,
-                                "entries": []}  # no load_data reader: the poses only
+    suffix = pathlib.Path(path).suffix.lower()
+    if source is not None and suffix not in supported_suffixes():
+        only: dict[str, Any] = {
+            "path": str(path), "format": source, "default_key": None,
+            "default_reason": (f"load_data does not read {suffix or 'suffix-less'} files (with "
+                               "or without a key); cebra_data.load_pose(path) reads the poses "
+                               f"of this {TRACKER_NAMES[source]} file."),
+            "entries": [],
+        }  # no load_data reader: the poses only
         _add_poses(only, pathlib.Path(path), pcutoff)
         return only
     with open_entries(path, trusted=trusted) as (file, reader, entries):
-        default = _default_key(entries, f"'{file}'")
+        default, reason = _default_key(entries, file)
         chosen = entries if key is None else [select_entry(entries, key, f"'{file}'")]
         info = {
             "path": str(file),
             "format": reader.name,
             "default_key": default,
+            "default_reason": reason,
             "entries": [_describe(e, default, pcutoff, file) for e in chosen],
         }
     if isinstance(reader, NwbReader):
@@ -163,9 +173,9 @@ def _add_nwb_clocks(info: dict[str, Any], file: pathlib.Path, trusted: bool) -> 
     info["units"] = summary["units"]
 
 
-def _default_key(entries: list[Entry], where: str) -> Optional[str]:
-    """The entry ``load_data`` would take without a key, or ``None`` if it would fail."""
+def _default_key(entries: list[Entry], path: pathlib.Path) -> tuple[Optional[str], Optional[str]]:
+    """The entry ``load_data`` takes without a key, or ``None`` and the error it raises."""
     try:
-        return select_entry(entries, None, where).name
-    except Exception:
-        return None
+        return default_entry(entries, path).name, None
+    except Exception as exc:  # reported, not raised: inspect describes every entry
+        return None, f"{type(exc).__name__}: {exc}"

@@ -30,12 +30,18 @@ _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 def _read_header(handle: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype]:
     """``(shape, fortran_order, dtype)`` from an open ``.npy`` stream positioned at its start."""
     version = np.lib.format.read_magic(handle)
-    if version == (1, 0):
-        return np.lib.format.read_array_header_1_0(handle)
-    if version in ((2, 0), (3, 0)):
-        # Version 3.0 differs from 2.0 only in allowing utf-8 field names.
-        return np.lib.format.read_array_header_2_0(handle)
     name = getattr(handle, "name", "the file")
+    if version in ((1, 0), (2, 0), (3, 0)):
+        # Version 3.0 differs from 2.0 only in allowing utf-8 field names.
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) \
+            else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read(handle)
+        if any(int(s) < 0 for s in shape):
+            raise CorruptFileError(
+                f"'{name}' is corrupted: its header announces the shape {tuple(shape)}, with a "
+                "negative dimension."
+            )
+        return shape, fortran, dtype
     raise CorruptFileError(
         f"'{name}' is not a readable .npy file: its header announces format version {version}, "
         "but .npy files use versions 1.0, 2.0 or 3.0. The file is corrupted or not a NumPy file."

@@ -40,7 +40,7 @@ from cebra_data.errors import (
     MissingDependencyError,
     NonNumericDataError,
 )
-from cebra_data.io.deeplabcut import deeplabcut_csv_header, deeplabcut_csv_table
+from cebra_data.io.poses.table import deeplabcut_csv_header, deeplabcut_csv_table
 from cebra_data.io.reader import HEAD_SIZE, Entry, Reader, Table, check_row_widths
 from cebra_data.io.registry import register_reader
 

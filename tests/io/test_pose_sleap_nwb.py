@@ -9,11 +9,17 @@ from __future__ import annotations
 import sys
 import warnings
 
+import h5py
 import numpy as np
 import pytest
 
 from cebra_data import load_data, load_pose
-from cebra_data.errors import MissingDependencyError, NonNumericDataError, NotPoseFileError
+from cebra_data.errors import (
+    CorruptFileError,
+    MissingDependencyError,
+    NonNumericDataError,
+    NotPoseFileError,
+)
 from cebra_data.io import inspect_file
 from cebra_data.io.poses import detect_pose_source, read_pose
 
@@ -233,4 +239,20 @@ def test_nwb_without_pynwb_names_the_extra(tmp_path, rng, nwb, monkeypatch):
     _nwb_file(pynwb, ndx_pose, path, rng)
     monkeypatch.setitem(sys.modules, "ndx_pose", None)
     with pytest.raises(MissingDependencyError, match=r"cebra_data\[poses\]"):
+        load_pose(path)
+
+
+def test_a_truncated_or_mangled_nwb_pose_file_is_corrupt(tmp_path, rng, nwb):
+    pynwb, ndx_pose = nwb
+    path = tmp_path / "session.nwb"
+    _nwb_file(pynwb, ndx_pose, path, rng)
+    data = path.read_bytes()
+    (tmp_path / "cut.nwb").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptFileError, match="cut.nwb"):
+        load_pose(tmp_path / "cut.nwb")
+    with h5py.File(path, "a") as f:  # a series whose data is text
+        node = f["processing/behavior/PoseEstimation/snout"]
+        del node["data"]
+        node["data"] = np.array([b"a", b"b"])
+    with pytest.raises(CorruptFileError, match="session.nwb"):
         load_pose(path)
