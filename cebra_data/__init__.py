@@ -26,6 +26,7 @@ __all__ = [
     "SklearnDataset", "make_loader",
     "align",  # behaviour on the neural clock
     "HDF5Dataset",  # recordings larger than memory
+    "rechunk",  # HDF5/NWB files rewritten to sample at memory speed
 ]
 
 # core: datatypes, bases, datasets
@@ -40,6 +41,7 @@ from cebra_data.helper import OrthogonalProcrustesAlignment, ensemble_embeddings
 
 # io
 from cebra_data.io import from_movement, load_data, load_deeplabcut, load_pose
+from cebra_data.io.rechunk import rechunk
 
 # masking
 from cebra_data.masking import (

@@ -20,6 +20,8 @@ __all__ = [
     "ShapeError",
     "MissingIndexError",
     "UnknownChoiceError",
+    "DestinationExistsError",
+    "SlowLayoutWarning",
 ]
 
 
@@ -196,4 +198,21 @@ class MaskingTypeError(CebraDataError, TypeError, ValueError, AssertionError):
     Both our ``TypeError`` and what ``cebra.data`` raises in the same place: an
     ``AssertionError`` for a masking value, a ``ValueError`` for a batch that is
     not floating point.
+    """
+
+
+class DestinationExistsError(CebraDataError, FileExistsError):
+    """A file would be overwritten without ``overwrite=True`` (e.g. :func:`cebra_data.rechunk`)."""
+
+
+class SlowLayoutWarning(UserWarning):
+    """A file's storage layout will make sampling much slower than from memory.
+
+    Raised once, when the dataset is built (e.g. :class:`cebra_data.HDF5Dataset` over a
+    gzip-chunked dataset larger than its chunk cache). The message gives the estimated
+    cost per batch and the fix (``cebra-data rechunk``). To silence it::
+
+        import warnings
+        from cebra_data.errors import SlowLayoutWarning
+        warnings.filterwarnings("ignore", category=SlowLayoutWarning)
     """
