@@ -136,31 +136,33 @@ class _ChunkedRows:
     """
 
     def __init__(self, signature: FileSignature, name: str, shape: Tuple[int, int], dtype: Any,
-                 cache_bytes: int, *, block_rows: int = 0, external: Sequence[FileSignature] = (),
-                 efile_prefix: Optional[str] = None) -> None:
+                 cache_bytes: int, *, block_rows: int = 0,
+                 external: Optional[Tuple[FileSignature, int]] = None) -> None:
         self.signature, self.name, self.shape = signature, name, tuple(shape)
         self.dtype, self.cache_bytes = np.dtype(dtype), int(cache_bytes)
         self.block_rows = int(block_rows)  # 0: read row runs instead of blocks
-        self.external, self.efile_prefix = tuple(external), efile_prefix
+        self.external = external  # (raw file, byte offset): the values, read without HDF5
         self.resident_size = self.shape[0] * self.shape[1] * 4 <= self.cache_bytes
         self._resident: Optional[torch.Tensor] = None
         self._blocks: "collections.OrderedDict[int, torch.Tensor]" = collections.OrderedDict()
         self._handle: Optional[h5py.File] = None
+        self._node: Optional[h5py.Dataset] = None
         self._pid: Optional[int] = None
 
     def __reduce__(self) -> Any:
         return _ChunkedRows._reopen, (
             self.signature.path, self.signature.expected, self.name, self.shape, self.dtype.str,
             self.cache_bytes, self.block_rows,
-            tuple((s.path, s.expected) for s in self.external), self.efile_prefix,
+            None if self.external is None else (self.external[0].path, self.external[0].expected,
+                                                 self.external[1]),
         )
 
     @staticmethod
     def _reopen(path: str, expected: Any, name: str, shape: Any, dtype: str, cache: int,
-                block_rows: int = 0, external: Any = (), efile_prefix: Optional[str] = None) -> "_ChunkedRows":
+                block_rows: int = 0, external: Any = None) -> "_ChunkedRows":
+        raw = None if external is None else (FileSignature(external[0], external[1]), external[2])
         return _ChunkedRows(FileSignature(path, expected), name, shape, dtype, cache,
-                            block_rows=block_rows,
-                            external=[FileSignature(p, e) for p, e in external], efile_prefix=efile_prefix)
+                            block_rows=block_rows, external=raw)
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -187,8 +189,8 @@ class _ChunkedRows:
 
     def _check(self) -> None:
         self.signature.check()
-        for signature in self.external:
-            signature.check()
+        if self.external is not None:
+            self.external[0].check()
 
     def _dataset(self) -> h5py.Dataset:
         if self._handle is None or self._pid != os.getpid():
@@ -197,16 +199,22 @@ class _ChunkedRows:
             self._handle = h5py.File(self.signature.path, "r", rdcc_nbytes=0)
             self._pid = os.getpid()
             self._blocks.clear()
-        dataset = self._handle[self.name]
-        if self.external:
-            # Read exactly the external files that were checked, wherever the process is now.
-            access = h5py.h5p.create(h5py.h5p.DATASET_ACCESS)
-            access.set_efile_prefix(self.efile_prefix.encode())
-            dataset = h5py.Dataset(h5py.h5d.open(self._handle.id, self.name.encode(), dapl=access))
-        return dataset
+            self._node = self._handle[self.name]
+        return self._node
+
+    def _raw(self) -> np.ndarray:
+        """The external raw file's values, ``(N, D)`` (a read-only memory map; no HDF5 involved)."""
+        if self._node is None or self._pid != os.getpid():
+            signature, offset = self.external
+            self._node = np.memmap(signature.path, dtype=self.dtype, mode="r", offset=offset,
+                                   shape=self.shape)
+            self._pid = os.getpid()
+        return self._node
 
     def read(self, first: int, last: int) -> np.ndarray:
         """Rows ``first .. last - 1`` as a float32 array (converted by HDF5 while reading)."""
+        if self.external is not None:
+            return self._raw()[first:last].astype(np.float32)
         out = np.empty((last - first, self.shape[1]), dtype=np.float32)
         self._dataset().read_direct(out, np.s_[first:last])
         return out
@@ -214,6 +222,8 @@ class _ChunkedRows:
     def read_rows(self, rows: np.ndarray) -> np.ndarray:
         """The rows ``rows`` (sorted, unique) as an array ``(len(rows), D)``, one read per run of rows."""
         self._check()
+        if self.external is not None:
+            return self._raw()[rows].astype(np.float32)
         dataset = self._dataset()
         out = np.empty((len(rows), self.shape[1]), dtype=np.float32)
         if len(rows) == 0:
@@ -325,9 +335,14 @@ def _stream_seconds(node: h5py.Dataset, rows: _ChunkedRows, seconds: float, leng
     # uncompressed: one read per window; time a few reads of random windows
     generator = torch.Generator().manual_seed(0)
     starts = torch.randint(0, max(1, n - length + 1), (16,), generator=generator).tolist()
+    out = np.empty((length, d), dtype=np.float32)
     begin = time.perf_counter()
     for start in starts:
-        rows.read(start, min(n, start + length))
+        last = min(n, start + length)
+        if rows.external is not None:
+            rows.read(start, last)
+        else:
+            node.read_direct(out, np.s_[start:last], np.s_[: last - start])
     return (time.perf_counter() - begin) / len(starts) * _ESTIMATE_WINDOWS
 
 
@@ -506,6 +521,13 @@ class HDF5Dataset(TensorDataset):
                 return map_file(path, node.id.get_offset(), node.dtype, node.shape), None
             if len(external) == 1 and external[0][2] >= needed:
                 return map_file(external[0][0], external[0][1], node.dtype, node.shape), None
+        if len(external) > 1 or (external and external[0][2] < int(np.prod(node.shape)) * node.dtype.itemsize):
+            raise UnsupportedCombinationError(
+                f"HDF5Dataset: {node.name!r} in {path!r} stores its values in {len(external)} pieces "
+                f"of external files ({', '.join(repr(e[0]) for e in external)}); only a dataset held "
+                f"whole in one external file can be read and watched for changes. Write a real copy "
+                f"once with `cebra-data rechunk {path} OUT.h5 --dataset {node.name}`."
+            )
         if node.ndim != 2 or node.shape[0] == 0 or node.shape[1] == 0:
             check_neural(np.zeros(node.shape, dtype=np.float32))  # raises the usual shape message
         # Any filter (gzip, lzf, blosc, shuffle, ...) makes HDF5 process whole chunks.
@@ -513,8 +535,7 @@ class HDF5Dataset(TensorDataset):
         rows = _ChunkedRows(
             signature, node.name, node.shape, node.dtype, cache_bytes,
             block_rows=node.chunks[0] if compressed else 0,
-            external=[FileSignature(name) for name, _, _ in external],
-            efile_prefix=_efile_prefix(node, path) if external else None,
+            external=(FileSignature(external[0][0]), external[0][1]) if external else None,
         )
         seconds, sample = cls._validate(node, rows)
         if not rows.is_resident:

@@ -117,7 +117,8 @@ class _Copier:
     def __init__(self, source: h5py.File, destination: h5py.File, targets: Iterable[str],
                  dtype: Optional[np.dtype]) -> None:
         self.source, self.destination = source, destination
-        self.targets, self.dtype = set(targets), dtype
+        # by object, not path: a dataset with two hard links has two paths
+        self.targets, self.dtype = {source[name].id for name in targets}, dtype
         self.copied: Dict[Any, str] = {}  # object id in the source -> its first path
 
     def group(self, source: h5py.Group, target: h5py.Group) -> None:
@@ -138,7 +139,7 @@ class _Copier:
             self.copied[node.id] = node.name
             if isinstance(node, h5py.Group):
                 self.group(node, target.create_group(name))
-            elif isinstance(node, h5py.Dataset) and node.name in self.targets:
+            elif isinstance(node, h5py.Dataset) and node.id in self.targets:
                 _copy_contiguous(node, target, name, self.dtype)
             else:
                 source.copy(node, target, name=name)
