@@ -15,9 +15,9 @@ datasets with the chunk shapes real files use, and samples each with
   and the fastest codec h5py ships;
 * ``rechunked``: the gzip file after :func:`cebra_data.rechunk` (contiguous, memory-mapped).
 
-Reported, in one run: the seconds per batch of each (median of ``--batches`` batches after
+Reported, in one run: the CPU seconds per batch of each (median of ``--batches`` batches after
 one warm-up batch; the slow layouts are timed on few batches because one takes seconds), the
-ratio of its rate to the in-memory ``TensorDataset`` rate, the time ``rechunk`` took, and the
+ratio of its rate to the in-memory ``TensorDataset`` rate (one torch thread), the time ``rechunk`` took, and the
 growth of the process's anonymous memory (``RssAnon``) over the batches, each layout in a
 fresh process. The numbers depend on the machine and its load; the load average is printed.
 
@@ -116,14 +116,17 @@ def rss_anon_kb() -> int:
 
 def measure(kind: str, paths: Dict[str, str], batch_size: int, batches: int) -> Dict[str, float]:
     """Seconds per batch (median after a warm-up batch) and RssAnon growth (MB) from before construction."""
+    import torch
+
+    torch.set_num_threads(1)  # two threads spin against other jobs on a shared 2-core machine
     before = rss_anon_kb()
     data = dataset(kind, paths)
     loader = cebra_data.ContinuousDataLoader(data, num_steps=batches + 1, batch_size=batch_size,
                                              conditional="time", seed=0)
     times = []
-    begin = time.perf_counter()
+    begin = time.process_time()  # CPU time: robust against other jobs on a shared machine
     for _batch in loader:
-        now = time.perf_counter()
+        now = time.process_time()
         times.append(now - begin)
         begin = now
     return {"seconds": statistics.median(times[1:]),
