@@ -166,6 +166,18 @@ def mapped_file_of(tensor: Any) -> Optional[FileSignature]:
     return None if mapped is None else mapped.signature
 
 
+_STEPS: dict = {}
+
+
+def _steps(length: int, device: torch.device) -> torch.Tensor:
+    """``torch.arange(length)`` on ``device``, made once (every batch needs it)."""
+    key = (length, str(device))
+    steps = _STEPS.get(key)
+    if steps is None:
+        steps = _STEPS[key] = torch.arange(length, device=device)
+    return steps
+
+
 def gather_windows(signal: torch.Tensor, start: torch.Tensor, length: int) -> torch.Tensor:
     """The windows ``(len(start), D, length)`` of a ``(N, D)`` signal: ``out[i, :, j] = signal[start[i] + j]``.
 
@@ -194,7 +206,7 @@ def gather_windows(signal: torch.Tensor, start: torch.Tensor, length: int) -> to
                 [[6., 8.],
                  [7., 9.]]])
     """
-    rows = (start[:, None] + torch.arange(length, device=start.device)).view(-1)
+    rows = (start[:, None] + _steps(length, start.device)).view(-1)
     gathered = signal.index_select(0, rows)
     return gathered.view(len(start), length, signal.shape[1]).transpose(1, 2)
 
