@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import warnings
 
 import h5py
@@ -82,13 +80,24 @@ def test_streamed_blocks_are_exact_with_any_cache(tmp_path, neural, kwargs):
         assert len(dataset.neural._blocks) <= cache // block_bytes  # the cache stays bounded
 
 
-def test_slow_layout_warns_once_with_cost_and_fix(tmp_path, neural):
+def test_slow_layout_warns_once_with_cost_and_fix(tmp_path, neural, monkeypatch):
+    import cebra_data.file_datasets as module
+
     path = _write(tmp_path / "rec.h5", neural, chunks=(1000, 1), compression="gzip")
+    # the estimate is timed; fix it so that the test does not depend on the machine's load
+    monkeypatch.setattr(module, "_memory_seconds", lambda sample, rows: 0.001)
+    monkeypatch.setattr(module, "_stream_seconds", lambda node, rows, seconds, length: 0.0021)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SlowLayoutWarning)  # 0.53x the memory rate: not slow enough
+        monkeypatch.setattr(module, "_stream_seconds", lambda node, rows, seconds, length: 0.0019)
+        HDF5Dataset(path, neural="neural", continuous="position", offset=(5, 5), chunk_cache_bytes=0)
+    monkeypatch.setattr(module, "_stream_seconds", lambda node, rows, seconds, length: 0.0021)
     with pytest.warns(SlowLayoutWarning) as record:
         HDF5Dataset(path, neural="neural", continuous="position", offset=(5, 5), chunk_cache_bytes=0)
     assert len(record) == 1
     message = str(record[0].message)
-    assert "gzip chunks of (1000, 1)" in message and "ms per batch of 512" in message
+    assert "gzip chunks of (1000, 1)" in message and "about 2 ms per batch of 512" in message
+    assert "2x the 1.0 ms of the same batch in memory" in message
     assert f"cebra-data rechunk {path} OUT.h5 --dataset /neural" in message
     assert "category=cebra_data.errors.SlowLayoutWarning" in message
     assert record[0].filename == __file__  # points at the caller's line
@@ -175,16 +184,17 @@ def test_rechunked_nwb_file_still_reads_with_pynwb(tmp_path):
         assert len(series.electrodes.table) == 4 and series.electrodes.data[()].tolist() == [0, 1, 2, 3]
 
 
-def test_cli_rechunk(tmp_path, neural):
+def test_cli_rechunk(tmp_path, neural, capsys):
+    from cebra_data.cli import main
+
     source = _write(tmp_path / "rec.h5", neural, chunks=(100, 4), compression="gzip")
-    result = subprocess.run([sys.executable, "-m", "cebra_data", "rechunk", str(source),
-                             str(tmp_path / "fast.h5"), "--dataset", "neural"],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert "rewritten contiguous and uncompressed: /neural" in result.stdout
-    again = subprocess.run([sys.executable, "-m", "cebra_data", "rechunk", str(source),
-                            str(tmp_path / "fast.h5")], capture_output=True, text=True)
-    assert again.returncode == 1 and "overwrite" in again.stderr
+    assert main(["rechunk", str(source), str(tmp_path / "fast.h5"), "--dataset", "neural"]) == 0
+    assert "rewritten contiguous and uncompressed: /neural" in capsys.readouterr().out
+    assert main(["rechunk", str(source), str(tmp_path / "fast.h5")]) == 1
+    assert "overwrite" in capsys.readouterr().err
+    assert main(["rechunk", str(source), str(tmp_path / "f32.h5"), "--dtype", "float32"]) == 0
+    with h5py.File(tmp_path / "f32.h5") as f:
+        assert f["neural"].dtype == np.float32 and f["neural"].chunks is None
 
 
 @pytest.mark.parametrize("float32", [True, False])
