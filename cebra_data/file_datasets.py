@@ -30,7 +30,7 @@ import math
 import os
 import time
 import warnings
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Tuple, Union
 
 import h5py
 import numpy as np
