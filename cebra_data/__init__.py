@@ -34,6 +34,7 @@ __all__ = [
     "align",  # behaviour on the neural clock
     "HDF5Dataset",  # recordings larger than memory
     "patch_cebra", "unpatch_cebra", "cebra_is_patched",  # CEBRA's own code on cebra_data
+    "rechunk",  # HDF5/NWB files rewritten to sample at memory speed
 ]
 
 # core: datatypes, bases, datasets
@@ -48,6 +49,7 @@ from cebra_data.helper import OrthogonalProcrustesAlignment, ensemble_embeddings
 
 # io
 from cebra_data.io import from_movement, load_data, load_deeplabcut, load_pose
+from cebra_data.io.rechunk import rechunk
 
 # masking
 from cebra_data.masking import (

@@ -1,4 +1,4 @@
-"""The ``cebra-data`` command line: ``demo`` and ``inspect``.
+"""The ``cebra-data`` command line: ``demo``, ``inspect`` and ``rechunk``.
 
 This module only parses arguments and prints; the work is done by
 :mod:`cebra_data.demo` and :func:`cebra_data.io.inspect_file`. Every
@@ -225,6 +225,16 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rechunk(args: argparse.Namespace) -> int:
+    from cebra_data.io.rechunk import rechunk
+
+    names = rechunk(args.source, args.destination, args.dataset, dtype=args.dtype,
+                    overwrite=args.overwrite)
+    listing = ", ".join(names) if names else "none (no chunked, virtual or external numeric dataset)"
+    print(f"wrote {args.destination}; rewritten contiguous and uncompressed: {listing}")
+    return 0
+
+
 def _dataset_summary(args: argparse.Namespace) -> Optional[Any]:
     """``describe()`` of the file as a dataset, or ``None`` if it is not a dataset file."""
     from cebra_data.io.dataset_file import dataset_entries
@@ -261,7 +271,7 @@ def _nonnegative_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``cebra-data`` and its two subcommands."""
+    """The argument parser of ``cebra-data`` and its subcommands."""
     parser = argparse.ArgumentParser(
         prog="cebra-data",
         description="cebra_data: a data layer for contrastive embedding of neural recordings.",
@@ -330,6 +340,25 @@ def build_parser() -> argparse.ArgumentParser:
                          help="allow pickle-based files that can run code (only for files you trust)")
     inspect.add_argument("--json", action="store_true", help="print the description as JSON")
     inspect.set_defaults(func=_inspect)
+
+    rechunk = sub.add_parser(
+        "rechunk",
+        help="rewrite an HDF5/NWB file so that HDF5Dataset samples it at memory speed",
+        description=(
+            "Copy an HDF5 or NWB file with its chunked (e.g. gzip-compressed), virtual or "
+            "externally stored numeric datasets rewritten contiguous and uncompressed, which "
+            "HDF5Dataset memory-maps. Everything else is copied unchanged."
+        ),
+    )
+    rechunk.add_argument("source", metavar="IN", help="the HDF5 or NWB file")
+    rechunk.add_argument("destination", metavar="OUT", help="the file to write")
+    rechunk.add_argument("--dataset", action="append", metavar="PATH",
+                         help="rewrite only this dataset (repeatable; default: every chunked, "
+                              "virtual or external numeric dataset)")
+    rechunk.add_argument("--dtype", choices=["float32"],
+                         help="convert the rewritten datasets to float32 (default: keep their dtype)")
+    rechunk.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    rechunk.set_defaults(func=_rechunk)
 
     return parser
 

@@ -471,11 +471,11 @@ class TensorDataset(FileBackedNeural, NeuronMetadata, MissingValues, SingleSessi
         """Windows at ``index``: ``(len(index), input_dimension, len(offset))``.
 
         Indices whose window would leave the recording (or their trial) follow
-        the edge rule of :meth:`~cebra_data.Dataset.expand_index`.
+        the edge rule of :meth:`~cebra_data.Dataset.expand_index`. The windows
+        are a view of one row-order gather, laid out as ``cebra.data``'s (see
+        :func:`cebra_data.file_backed.gather_windows`).
         """
-        start = self._window_start(index)
-        windows = self.neural.unfold(0, len(self.offset), 1)
-        return self._gather_windows(windows, start)
+        return self._gather_windows(self._window_start(index), len(self.offset))
 
     def __repr__(self) -> str:
         parts = [f"N={len(self)}", f"input_dimension={self.input_dimension}"]

@@ -20,6 +20,8 @@ __all__ = [
     "ShapeError",
     "MissingIndexError",
     "UnknownChoiceError",
+    "DestinationExistsError",
+    "SlowLayoutWarning",
 ]
 
 
@@ -291,4 +293,21 @@ class AmbiguousPosesError(CebraDataError, ValueError):
 
     For example a SLEAP file with instances of several videos or skeletons, or several
     untracked instances in one frame. The message says how to split or track the file.
+    """
+
+
+class DestinationExistsError(CebraDataError, FileExistsError):
+    """A file would be overwritten without ``overwrite=True`` (e.g. :func:`cebra_data.rechunk`)."""
+
+
+class SlowLayoutWarning(PerformanceWarning):
+    """A file's storage layout will make sampling much slower than from memory.
+
+    Raised once, when the dataset is built (e.g. :class:`cebra_data.HDF5Dataset` over a
+    gzip-chunked dataset larger than its chunk cache). The message gives the estimated
+    cost per batch and the fix (``cebra-data rechunk``). To silence it::
+
+        import warnings
+        from cebra_data.errors import SlowLayoutWarning
+        warnings.filterwarnings("ignore", category=SlowLayoutWarning)
     """
