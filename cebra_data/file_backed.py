@@ -20,7 +20,7 @@ import torch
 from torch.utils.weak import WeakIdKeyDictionary
 
 from cebra_data._validation import as_tensor
-from cebra_data.errors import FileChangedError
+from cebra_data.errors import FileChangedError, PerformanceWarning
 
 __all__ = [
     "FileSignature", "map_file", "reopen_memmap", "mapped_file_of", "gather_windows", "FileBackedNeural",
@@ -151,7 +151,7 @@ def reopen_memmap(neural: Any) -> Any:
         warnings.warn(
             f"neural is a memory map of dtype {neural.dtype}: converting it to float32 loads the whole "
             "array into memory. Store the file as float32 to keep it file-backed.",
-            UserWarning,
+            PerformanceWarning,
             stacklevel=3,
         )
     offset = int(root.offset) + (neural.ctypes.data - root.ctypes.data)

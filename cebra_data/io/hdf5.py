@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from cebra_data.errors import (
+    DataChangedWarning,
     CebraDataError,
     CorruptFileError,
     MissingDependencyError,
@@ -398,7 +399,7 @@ def _frame(table: Table, where: str) -> pd.DataFrame:
         warnings.warn(
             f"The row labels of {where} are of a kind read only by pandas/PyTables; the "
             "DataFrame gets the labels 0..n-1 instead. Pass trusted=True to keep them.",
-            UserWarning,
+            DataChangedWarning,
             stacklevel=3,
         )
     elif any(isinstance(i, tuple) for i in index):

@@ -25,6 +25,7 @@ import h5py
 import numpy as np
 
 from cebra_data.errors import (
+    PrecisionWarning,
     CorruptFileError,
     DataFileNotFoundError,
     DestinationExistsError,
@@ -92,7 +93,7 @@ def _check_exact(values: np.ndarray, dtype: np.dtype, source: h5py.Dataset) -> N
         if largest > 2 ** (np.finfo(dtype).nmant + 1):
             warnings.warn(
                 f"rechunk: {source.name!r} has integer values up to {largest}; {dtype} rounds them.",
-                UserWarning, stacklevel=5,
+                PrecisionWarning, stacklevel=5,
             )
 
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from cebra_data._validation import check_float
 from cebra_data.errors import (
+    DataChangedWarning,
     CorruptFileError,
     EmptyFileError,
     EmptyKeypointError,
@@ -206,7 +207,7 @@ def pose_from_table(
             f"{where} is a 3-D DeepLabCut file: keypoint(s) {listing(selection.with_z)} have "
             "a z coordinate. Poses are (frames, 2 * keypoints) x and y, as in CEBRA, so z is "
             "not part of the result; cebra_data.load_pose(path) returns x, y and z.",
-            UserWarning,
+            DataChangedWarning,
             stacklevel=3,
         )
     if table.n_rows == 0:

@@ -42,6 +42,7 @@ import h5py
 import numpy as np
 
 from cebra_data.errors import (
+    DataChangedWarning,
     AmbiguousPosesError,
     CorruptFileError,
     MissingDependencyError,
@@ -201,7 +202,7 @@ def _slp_poses(labels: Any, where: str) -> PoseData:
     if untracked:
         warnings.warn(
             f"{where} has tracks, and {untracked} instance(s) without a track were not read "
-            "(each track is one individual).", UserWarning, stacklevel=5,
+            "(each track is one individual).", DataChangedWarning, stacklevel=5,
         )
     names = [t.name for t in tracks] if tracks else [UNNAMED_INDIVIDUAL]
     return PoseData(positions, confidence, names, nodes, ("x", "y"), "sleap", where)
