@@ -16,11 +16,12 @@ confidence. Every series of the file must have the same number of frames.
 from __future__ import annotations
 
 import pathlib
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 
 from cebra_data.errors import CorruptFileError, MissingDependencyError, NotPoseFileError
+from cebra_data.io.nwb import open_nwb
 from cebra_data.io.pose_data import POSES_EXTRA, PoseData
 from cebra_data.io.reader import listing
 
@@ -53,8 +54,10 @@ def _describe_contents(nwbfile: Any) -> str:
     return ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "nothing but metadata"
 
 
-def read_nwb_poses(path: pathlib.Path, where: str) -> PoseData:
-    """The ``PoseEstimation`` containers of an NWB file as :class:`PoseData`.
+def read_nwb_poses(path: Union[str, pathlib.Path], where: str) -> PoseData:
+    """The ``PoseEstimation`` containers of an NWB file (a path or URL) as :class:`PoseData`.
+
+    The file is opened with :func:`cebra_data.io.nwb.open_nwb`, as every NWB file is.
 
     Raises:
         MissingDependencyError: pynwb or ndx-pose is not installed.
@@ -63,14 +66,14 @@ def read_nwb_poses(path: pathlib.Path, where: str) -> PoseData:
     """
     try:
         import ndx_pose  # noqa: F401  (registers the PoseEstimation types with pynwb)
-        import pynwb
+        import pynwb  # noqa: F401  (open_nwb reads the file with it)
     except ImportError as exc:
         raise MissingDependencyError(
             f"Reading the poses of the NWB file '{path}' needs pynwb and ndx-pose, the "
             f"optional extra 'poses': {POSES_EXTRA}"
         ) from exc
-    with pynwb.NWBHDF5IO(str(path), mode="r") as nwb_io:
-        nwbfile = nwb_io.read()
+    with open_nwb(path) as nwb:
+        nwbfile = nwb.nwbfile
         containers = sorted(
             ((getattr(obj.parent, "name", ""), obj) for obj in nwbfile.objects.values()
              if getattr(obj, "neurodata_type", None) == "PoseEstimation"),

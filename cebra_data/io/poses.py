@@ -20,7 +20,7 @@ import h5py
 import numpy as np
 
 from cebra_data._validation import check_float
-from cebra_data.errors import NotPoseFileError, UnknownChoiceError
+from cebra_data.errors import NotPoseFileError, UnknownChoiceError, UnsupportedURLError
 from cebra_data.io.deeplabcut import DEFAULT_PCUTOFF, deeplabcut_csv_header
 from cebra_data.io.hdf5 import hdf5_signature_offset
 from cebra_data.io.nwb_pose import read_nwb_poses
@@ -35,6 +35,7 @@ from cebra_data.io.pose_files import (
 )
 from cebra_data.io.reader import HEAD_SIZE, Table, listing
 from cebra_data.io.registry import check_file, open_entries
+from cebra_data.io.remote import is_url
 from cebra_data.io.sleap import read_slp
 
 __all__ = [
@@ -140,6 +141,11 @@ def read_pose(
     """
     if source is not None and source not in POSE_SOURCES:
         raise UnknownChoiceError("pose source", source, POSE_SOURCES)
+    if is_url(path):  # NWB is the one pose format read by URL (lazily, by byte ranges)
+        if source not in (None, "nwb"):
+            raise UnsupportedURLError(f"Pose files are read by URL for NWB files only, but got "
+                                      f"source={source!r} for {path!r}.")
+        return read_nwb_poses(path, f"'{path}'")
     path = check_file(path)
     where = f"'{path}'"
     if source is None:
