@@ -8,7 +8,7 @@ one thread per connection, HTTP/1.1 keep-alive, as a cloud store does:
 * ``GET /redirect/<name>`` answers ``302`` to ``/files/<name>`` (as DANDI's asset URLs do);
 * anything else is ``404``.
 
-It counts what it sent (``requests``, ``redirects``, ``bytes_sent``: body bytes handed to the
+It counts what it sent (``requests``, ``probes``, ``redirects``, ``bytes_sent``: body bytes handed to the
 socket, also of a response the client dropped), and can misbehave on purpose:
 ``ignore_range=True`` answers every GET with the whole file; ``stall_after=k`` holds every
 request after the first ``k`` without an answer until :meth:`release` (or ``stop``).
@@ -68,6 +68,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         path = owner.files[parts[2]]
         size = os.path.getsize(path)
+        owner._add(probes=int(self.headers.get("Range", "").strip() == "bytes=0-0"))
         start, stop, status = 0, size, 200
         wanted = self.headers.get("Range")
         if wanted and not owner.ignore_range:
@@ -126,6 +127,8 @@ class RangeServer:
 
     Attributes:
         requests: Requests answered or held so far.
+        probes: Requests of a file's first byte only (``Range: bytes=0-0``), redirects not
+            counted: one per file opened.
         redirects: Redirects answered.
         bytes_sent: Body bytes handed to the socket.
         ignore_range: Answer every GET with the whole file (a server without range support).
@@ -140,6 +143,7 @@ class RangeServer:
         self.stall_after = stall_after
         self.stall_limit = stall_limit
         self.requests = 0
+        self.probes = 0
         self.redirects = 0
         self.bytes_sent = 0
         self._lock = threading.Lock()
@@ -152,15 +156,16 @@ class RangeServer:
             self.requests += 1
             return self.stall_after is not None and self.requests > self.stall_after
 
-    def _add(self, bytes_sent: int = 0, redirects: int = 0) -> None:
+    def _add(self, bytes_sent: int = 0, redirects: int = 0, probes: int = 0) -> None:
         with self._lock:
             self.bytes_sent += bytes_sent
             self.redirects += redirects
+            self.probes += probes
 
     def reset(self) -> None:
         """Set the counters to zero."""
         with self._lock:
-            self.requests = self.redirects = self.bytes_sent = 0
+            self.requests = self.probes = self.redirects = self.bytes_sent = 0
 
     def release(self) -> None:
         """Let held requests end (their connections are closed without an answer)."""
