@@ -20,7 +20,15 @@ sampled:
   steps *between* covered ones (gaps longer than ``max_gap``) are an error there, since
   cutting them would join distant times (add a continuous label, or drop ``max_gap``).
 
-The neural time stamps of the kept rows are the dataset's :attr:`timestamps` (seconds, float64).
+Interval tables (``intervals/trials``, ``intervals/epochs``, any ``TimeIntervals``): with
+``trials=<table>`` only the rows inside an interval are kept and ``trial_ids`` is the interval's
+row; with ``discrete="<table>/<column>"`` each row is labelled by its interval's value and rows
+outside every interval are dropped (see :mod:`cebra_data.io.nwb_intervals`). Without any
+behaviour, the continuous index is the neural time (neural-only datasets).
+
+The file, a path or an ``http(s)://`` URL, is opened once per call
+(:func:`cebra_data.io.nwb.open_nwb`). The neural time stamps of the kept rows are the dataset's
+:attr:`timestamps` (seconds, float64).
 """
 
 from __future__ import annotations
