@@ -66,7 +66,18 @@ def _demo(args: argparse.Namespace) -> int:
                              jobs=args.jobs)
     recordings = None
     behaviour, label = "position", "direction"
-    if args.neural or args.behavior:
+    nwb_only = {"--bin-size": args.bin_size, "--discrete": args.discrete, "--trials": args.trials}
+    if args.nwb is None and any(v is not None for v in nwb_only.values()):
+        given = [k for k, v in nwb_only.items() if v is not None]
+        raise ValueError(f"{', '.join(given)} only go with --nwb (object paths in an NWB file).")
+    if args.nwb is not None:
+        if not args.neural or len(args.neural) != 1:
+            raise ValueError("--nwb needs one --neural: the object path of the neural series in the "
+                             "file, or 'units' (with --bin-size) for the spike times.")
+        recordings = [demo.load_nwb_recording(args.nwb, args.neural[0], args.behavior, args.discrete,
+                                              bin_size=args.bin_size, trials=args.trials)]
+        behaviour, label = "behaviour", "label"
+    elif args.neural or args.behavior:
         if not (args.neural and args.behavior):
             raise ValueError("--neural and --behavior go together: pass one behaviour file per neural file.")
         recordings = demo.load_recordings(args.neural, args.behavior, args.neural_key, args.behavior_key)
@@ -169,9 +180,24 @@ def _print_inspection(info: Dict[str, Any]) -> None:
             print(f"units table: {units['count']} units, {units['spikes']} spikes, "
                   f"{_seconds(units['start_time'])} .. {_seconds(units['stop_time'])} s; "
                   f"columns: {', '.join(units['columns']) or '-'}")
+            if units.get("usage"):
+                print(f"    read it with {units['usage']}")
+    _print_intervals(info.get("intervals") or {})
     poses = info.get("poses")
     if poses:
         _print_poses(poses)
+
+
+def _print_intervals(intervals: Dict[str, Any]) -> None:
+    """The interval tables of an NWB file, with the ``from_nwb`` arguments that use them."""
+    for name, table in intervals.items():
+        if "error" in table:
+            print(f"interval table {name}: unreadable ({table['error']})")
+            continue
+        columns = ", ".join(f"{c} ({kind})" for c, kind in table["columns"].items()) or "-"
+        print(f"interval table {name}: {table['rows']} intervals, {_seconds(table['start_time'])} "
+              f".. {_seconds(table['stop_time'])} s; columns: {columns}")
+        print(f"    use it with {table['usage']}")
 
 
 def _seconds(value: Optional[float]) -> str:
@@ -238,7 +264,10 @@ def _rechunk(args: argparse.Namespace) -> int:
 def _dataset_summary(args: argparse.Namespace) -> Optional[Any]:
     """``describe()`` of the file as a dataset, or ``None`` if it is not a dataset file."""
     from cebra_data.io.dataset_file import dataset_entries
+    from cebra_data.io.remote import is_url
 
+    if is_url(args.file) or str(args.file).lower().endswith(".nwb"):
+        return None  # NWB: named by object paths, never a dataset file; opened once above
     present = dataset_entries(args.file, trusted=args.trusted)
     if "neural" not in present or not {"continuous", "discrete"} & set(present):
         return None
@@ -320,6 +349,18 @@ def build_parser() -> argparse.ArgumentParser:
                            "column are a discrete label, anything else continuous")
     demo.add_argument("--neural-key", metavar="K", help="entry of the neural file(s) to read")
     demo.add_argument("--behavior-key", metavar="K", help="entry of the behaviour file(s) to read")
+    demo.add_argument("--nwb", metavar="PATH_OR_URL",
+                      help="run on one NWB file (a path or an http(s) URL, read by byte ranges): "
+                           "--neural and --behavior then name object paths in it, e.g. --neural "
+                           "units --bin-size 0.05 --behavior processing/behavior/Position/pos")
+    demo.add_argument("--bin-size", type=float, metavar="S",
+                      help="with --nwb and --neural units: seconds per spike-count bin")
+    demo.add_argument("--discrete", metavar="PATH",
+                      help="with --nwb: a series of integer labels or an interval column such as "
+                           "intervals/trials/stimulus")
+    demo.add_argument("--trials", metavar="PATH",
+                      help="with --nwb: an interval table (e.g. intervals/trials); only the time "
+                           "steps inside its intervals are used")
     demo.add_argument("--quiet", action="store_true", help="no progress bars on stderr")
     demo.set_defaults(func=_demo)
 
@@ -332,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
             "individuals, body parts and, per keypoint, the fraction of frames below pcutoff."
         ),
     )
-    inspect.add_argument("file", help="the file to describe")
+    inspect.add_argument("file", help="the file to describe (or the http(s) URL of an NWB file)")
     inspect.add_argument("--key", help="describe only this entry")
     inspect.add_argument("--pcutoff", type=float, default=DEFAULT_PCUTOFF,
                          help=f"likelihood threshold for DeepLabCut files (default {DEFAULT_PCUTOFF})")

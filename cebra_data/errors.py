@@ -311,3 +311,40 @@ class SlowLayoutWarning(PerformanceWarning):
         from cebra_data.errors import SlowLayoutWarning
         warnings.filterwarnings("ignore", category=SlowLayoutWarning)
     """
+
+
+# --- io: files read by URL (http/https, byte ranges) ---
+
+__all__ += [
+    "RemoteConnectionError",
+    "RemoteFileError",
+    "RemoteFileNotFoundError",
+    "RemoteTimeoutError",
+    "UnsupportedURLError",
+]
+
+
+class RemoteFileError(CebraDataError, OSError):
+    """A file given by URL could not be read: an HTTP error status, or a server without byte ranges.
+
+    The message names the URL; the library's error, where there is one, is the ``__cause__``.
+    """
+
+
+class RemoteFileNotFoundError(DataFileNotFoundError, RemoteFileError):
+    """The server answered that the URL names no file (HTTP 404 or 410)."""
+
+
+class RemoteConnectionError(RemoteFileError, ConnectionError):
+    """No usable connection to the server of a URL (refused, reset, name not resolved).
+
+    A ``ConnectionError``, never a ``FileNotFoundError``: the file may well exist.
+    """
+
+
+class RemoteTimeoutError(RemoteConnectionError, TimeoutError):
+    """The server of a URL accepted the connection but did not answer in time (a stalled server)."""
+
+
+class UnsupportedURLError(CebraDataError, ValueError):
+    """A URL whose scheme is not read (only ``http://`` and ``https://`` are); the message says what to use."""

@@ -96,7 +96,8 @@ def load_data(
     datasets, ``.npz`` members, dictionary values, Excel sheets, MATLAB variables ...).
 
     Args:
-        file: Path of the file.
+        file: Path of the file, or the ``http(s)://`` URL of an NWB file (read by byte
+            ranges, only what the entry needs; extra ``remote``: see ``docs/nwb.rst``).
         key: The entry to load, by name (``"group/sub/data"`` for nested entries) or by
             position in the reader's order. ``None`` takes the first *array-like* entry:
             a numeric array with at least one element, or a table whose columns are all

@@ -703,6 +703,9 @@ class Reader(abc.ABC):
         name: Short name of the format (shown by ``inspect_file``).
         suffixes: Lower-case suffixes with the dot, e.g. ``(".npy",)``.
         description: One line for the formats table and error messages.
+        reads_urls: Whether :meth:`entries` also takes an ``http(s)://`` URL (a ``str``) in
+            place of a path; :func:`~cebra_data.io.registry.open_entries` hands URLs to the
+            reader that does (NWB files). ``False`` unless a reader says otherwise.
 
     Example:
         >>> import contextlib
@@ -725,6 +728,7 @@ class Reader(abc.ABC):
     name: ClassVar[str]
     suffixes: ClassVar[tuple[str, ...]]
     description: ClassVar[str]
+    reads_urls: ClassVar[bool] = False
 
     def can_read(self, head: bytes) -> bool:
         """Whether a file starting with ``head`` is in this format (cheap, magic bytes only).

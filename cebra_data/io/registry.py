@@ -30,6 +30,7 @@ from cebra_data.errors import (
     UnsupportedFileFormatError,
 )
 from cebra_data.io.reader import HEAD_SIZE, Entry, Reader
+from cebra_data.io.remote import check_url, is_url
 
 __all__ = [
     "HEAD_SIZE",
@@ -164,14 +165,17 @@ def open_entries(
     before entering.
 
     Args:
-        file: Path of the file.
+        file: Path of the file, or an ``http(s)://`` URL: URLs go to the reader that reads
+            them (NWB files, read lazily by byte ranges: see :mod:`cebra_data.io.remote`)
+            and are never turned into paths.
         trusted: Whether code stored in the file may run while reading it (see
             :func:`~cebra_data.io.load_data`).
         as_suffix: Read the file with the reader of this suffix instead of its own (see
             :func:`find_reader`).
 
     Returns:
-        A context manager yielding the checked path, its reader and the file's entries.
+        A context manager yielding the checked path (the URL, a ``str``, for a URL), its
+        reader and the file's entries.
 
     Raises:
         TypeError: ``trusted`` is not a bool.
@@ -189,6 +193,10 @@ def open_entries(
     """
     if not isinstance(trusted, bool):
         raise TypeError(f"trusted should be True or False, but got trusted={trusted!r}.")
+    if is_url(file):
+        with _url_entries(file, trusted) as opened:
+            yield opened
+        return
     path = check_file(file)
     reader = find_reader(path, as_suffix)
     with translated_errors(path, reader.description):
@@ -223,7 +231,7 @@ def translated_errors(path: pathlib.Path, description: str) -> Iterator[None]:
     try:
         yield
     except CebraDataError as exc:
-        raise _naming_file(exc, path) from exc.__cause__
+        raise _naming_file(exc, path.name, path) from exc.__cause__
     except MemoryError as exc:
         size = path.stat().st_size
         if size > _memory_bytes() // 4:
@@ -239,10 +247,29 @@ def translated_errors(path: pathlib.Path, description: str) -> Iterator[None]:
         ) from exc
 
 
-def _naming_file(exc: CebraDataError, path: pathlib.Path) -> CebraDataError:
+@contextlib.contextmanager
+def _url_entries(url: str, trusted: bool) -> Iterator[tuple[str, Reader, list[Entry]]]:
+    """``open_entries`` for a URL: the reader that reads URLs (NWB), the URL never a path."""
+    check_url(url)
+    reader = next((r for r in _READERS if r.reads_urls), None)
+    if reader is None:  # pragma: no cover - the NWB reader registers itself on import
+        raise UnsupportedFileFormatError("URL reader", url, [])
+    try:
+        with reader.entries(url, trusted=trusted) as entries:
+            yield url, reader, entries
+    except CebraDataError as exc:
+        raise _naming_file(exc, url, url) from exc.__cause__
+    except Exception as exc:
+        raise CorruptFileError(
+            f"Could not read '{url}' as a {reader.description} file; it looks corrupted or "
+            f"truncated ({type(exc).__name__}: {exc})."
+        ) from exc
+
+
+def _naming_file(exc: CebraDataError, name: str, path: Union[str, pathlib.Path]) -> CebraDataError:
     """``exc``, or the same error with the file named in front when its message lacks it."""
     message = str(exc)
-    if path.name in message:
+    if name in message:
         return exc
     try:
         named = type(exc)(f"'{path}': {message}")

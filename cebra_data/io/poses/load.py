@@ -20,7 +20,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from cebra_data.errors import NotPoseFileError
+from cebra_data.errors import NotPoseFileError, UnsupportedURLError
 from cebra_data.io.poses.anipose import read_anipose_poses
 from cebra_data.io.poses.data import PoseData, as_names
 from cebra_data.io.poses.deeplabcut import DEFAULT_PCUTOFF, check_pcutoff
@@ -36,6 +36,7 @@ from cebra_data.io.poses.sleap import read_sleap_analysis, read_slp
 from cebra_data.io.poses.table import read_deeplabcut_poses
 from cebra_data.io.reader import listing
 from cebra_data.io.registry import check_file
+from cebra_data.io.remote import is_url
 
 __all__ = [
     "POSE_READERS",
@@ -90,6 +91,11 @@ def read_pose(
         PoseData(source='anipose', frames=1, individuals=['individual_0'], keypoints=['nose'], space=('x', 'y', 'z'))
     """
     source = check_source(source)
+    if is_url(path):  # NWB is the one pose format read by URL (lazily, by byte ranges)
+        if source not in (None, "nwb"):
+            raise UnsupportedURLError(f"Pose files are read by URL for NWB files only, but got "
+                                      f"source={source!r} for {path!r}.")
+        return read_nwb_poses(path, f"'{path}'")
     path = check_file(path)
     where = f"'{path}'"
     detected = detect_pose_source(path)

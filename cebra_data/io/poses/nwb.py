@@ -18,20 +18,23 @@ from __future__ import annotations
 import contextlib
 import pathlib
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 
 from cebra_data.errors import (
     AmbiguousPosesError,
+    CebraDataError,
     CorruptFileError,
     MissingDependencyError,
     NotPoseFileError,
     UnsupportedFormatVersionError,
 )
+from cebra_data.io import nwb as _nwb
 from cebra_data.io.poses.data import POSES_EXTRA, PoseData
 from cebra_data.io.reader import listing
 from cebra_data.io.registry import translated_errors
+from cebra_data.io.remote import is_url
 
 __all__ = ["open_nwb", "read_nwb_poses"]
 
@@ -63,36 +66,36 @@ def _describe_contents(nwbfile: Any) -> str:
 
 
 @contextlib.contextmanager
-def open_nwb(path: pathlib.Path) -> Iterator[Any]:
-    """Open an NWB file with pynwb (ndx-pose's types registered) and yield its ``NWBFile``.
+def open_nwb(path: Union[str, pathlib.Path]) -> Iterator[Any]:
+    """Open an NWB file (a path or URL) with ndx-pose's types registered; yield its ``NWBFile``.
 
-    The one place this module opens a file; it is closed on exit.
+    The one place this module opens a file, through :func:`cebra_data.io.nwb.open_nwb` (as
+    every NWB file is opened, so URLs work); it is closed on exit.
 
     Raises:
         MissingDependencyError: pynwb or ndx-pose is not installed.
     """
     try:
         import ndx_pose  # noqa: F401  (registers the PoseEstimation types with pynwb)
-        import pynwb
+        import pynwb  # noqa: F401  (open_nwb reads the file with it)
     except ImportError as exc:
         raise MissingDependencyError(
             f"Reading the poses of the NWB file '{path}' needs pynwb and ndx-pose, the "
             f"optional extra 'poses': {POSES_EXTRA}"
         ) from exc
-    with pynwb.NWBHDF5IO(str(path), mode="r") as nwb_io:
-        try:
-            nwbfile = nwb_io.read()
-        except ValueError as exc:
-            if "ndx-pose <" not in str(exc):
-                raise
-            raise UnsupportedFormatVersionError(
-                f"ndx-pose cannot read '{path}', written by an older ndx-pose: {exc}"
-            ) from exc
-        yield nwbfile
+    try:
+        with _nwb.open_nwb(path) as nwb:
+            yield nwb.nwbfile
+    except ValueError as exc:
+        if isinstance(exc, CebraDataError) or "ndx-pose <" not in str(exc):
+            raise
+        raise UnsupportedFormatVersionError(
+            f"ndx-pose cannot read '{path}', written by an older ndx-pose: {exc}"
+        ) from exc
 
 
-def read_nwb_poses(path: pathlib.Path, where: str) -> PoseData:
-    """The ``PoseEstimation`` containers of an NWB file as :class:`PoseData`.
+def read_nwb_poses(path: Union[str, pathlib.Path], where: str) -> PoseData:
+    """The ``PoseEstimation`` containers of an NWB file (a path or URL) as :class:`PoseData`.
 
     Raises:
         MissingDependencyError: pynwb or ndx-pose is not installed.
@@ -100,11 +103,13 @@ def read_nwb_poses(path: pathlib.Path, where: str) -> PoseData:
         CorruptFileError: series of different lengths or dimensionality, or a file pynwb
             cannot read.
     """
-    with translated_errors(path, "NWB"):
+    if is_url(path):  # open_nwb names the URL in its errors
+        return _nwb_poses(path, where)
+    with translated_errors(pathlib.Path(path), "NWB"):
         return _nwb_poses(path, where)
 
 
-def _nwb_poses(path: pathlib.Path, where: str) -> PoseData:
+def _nwb_poses(path: Union[str, pathlib.Path], where: str) -> PoseData:
     with open_nwb(path) as nwbfile:
         containers = sorted(
             ((getattr(obj.parent, "name", ""), obj) for obj in nwbfile.objects.values()
