@@ -6,7 +6,7 @@ Run as ``python tests/_cebra_sessions.py ROLE DIR`` (``patched`` runs through
 
 * ``plain-save``: CEBRA alone (``cebra_data`` cannot be imported). Fits the six modes,
   saves a checkpoint, its ``transform(X)`` and a bare ``Offset`` pickle.
-* ``patched``: the same fits under the patch, then loads the plain checkpoint and
+* ``patched`` (``--seed 7``): the same fits under the patch, then loads the plain checkpoint and
   pickle, saves its own, checks the identities the patch promises and unpatches.
 * ``plain-load``: CEBRA alone again; loads what ``patched`` saved. Then it imports
   ``cebra_data`` and calls ``patch_cebra()`` after ``import cebra``.
@@ -28,6 +28,10 @@ from typing import Any, Dict, List
 
 if __name__ == "__main__" and sys.argv[1].startswith("plain"):
     sys.modules["cebra_data"] = None  # CEBRA alone: `import cebra_data` raises ImportError
+
+#: The seed the patched run is given (``python -m cebra_data.patch --seed 7``).
+SEED = 7
+FIRST_FIT: List[Any] = []  # the embedding of the patched run's first fit
 
 #: The fitted model that crosses: CEBRA's offset10-model, so ``offset_`` is ``Offset(5, 5)``.
 CHECKPOINT_ARGS = dict(model_architecture="offset10-model", batch_size=32, max_iterations=4,
@@ -72,6 +76,16 @@ def fit_six_modes(cebra: Any, facts: Dict[str, Any]) -> None:
             "embedding": list(embedding.shape),
             "finite": bool(np.isfinite(embedding).all()),
         }
+
+
+def seeded_fit(cebra: Any) -> Any:
+    """One time_delta fit with torch's global generator (the model's weights) seeded alike."""
+    import torch
+
+    d = data()
+    with torch.random.fork_rng():
+        torch.manual_seed(1)
+        return cebra.CEBRA(**CHECKPOINT_ARGS).fit(d["X"], d["continuous"]).transform(d["X"])
 
 
 def global_name(payload: bytes) -> str:
@@ -183,6 +197,25 @@ def patched_only(cebra: Any, facts: Dict[str, Any]) -> None:
     solver.to("cpu")
     facts["solver_to"] = {"tracked": sorted(solver._modules), "moved": sorted(moved),
                           "device": solver.device}
+    # the loaders' seeds: the first fit after patch_cebra(seed=7) repeats, the next differs
+    import numpy as np
+
+    second = seeded_fit(cebra)
+    cebra_data.unpatch_cebra()
+    cebra_data.patch_cebra(seed=SEED)
+    import cebra as repatched
+
+    again = seeded_fit(repatched)
+    try:
+        cebra_data.patch_cebra(seed=SEED + 1)
+        other_seed = "no error"
+    except ValueError as err:
+        other_seed = str(err)
+    facts["seeded"] = {
+        "first_fit_repeats": bool(np.array_equal(again, FIRST_FIT[0])),
+        "next_fit_differs": not np.array_equal(second, FIRST_FIT[0]),
+        "other_seed": other_seed,
+    }
     cebra_data.unpatch_cebra()
     left = [n for n in sys.modules if n == "cebra" or n.startswith("cebra.")]
     import cebra.data as plain_data
@@ -231,6 +264,7 @@ def main() -> None:
                 save_side(cebra, directory, "plain", facts)
                 load_side(cebra, directory, "plain", facts)  # CEBRA's own warnings when loading
             elif role == "patched":
+                FIRST_FIT.append(seeded_fit(cebra))
                 fit_six_modes(cebra, facts)
                 load_side(cebra, directory, "plain", facts)
                 save_side(cebra, directory, "patched", facts)

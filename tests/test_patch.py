@@ -5,7 +5,7 @@ Three processes run in turn, sharing one folder:
 1. ``plain-save``: CEBRA alone (``cebra_data`` cannot be imported). ``cebra.CEBRA``
    fits in the six modes, a fitted model is saved with ``model.save`` (CEBRA's default
    sklearn backend), with its ``transform(X)`` and a bare pickle of an ``Offset``.
-2. ``patched``, run as ``python -m cebra_data.patch tests/_cebra_sessions.py``: the same
+2. ``patched``, run as ``python -m cebra_data.patch --seed 7 tests/_cebra_sessions.py``: the same
    fits, then the plain checkpoint and pickle are loaded, a checkpoint and pickle of its
    own are saved, the identities of the patch are recorded and the patch is undone. It
    runs with warnings as errors, except for the warnings run 1 recorded (those CEBRA
@@ -45,7 +45,7 @@ def _run(arguments: list, role: str, directory: pathlib.Path) -> Dict[str, Any]:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Dict[str, Any]]:
     directory = tmp_path_factory.mktemp("cebra-sessions")
     plain = [str(SESSIONS)]
-    patched = ["-m", "cebra_data.patch", str(SESSIONS)]
+    patched = ["-m", "cebra_data.patch", "--seed", "7", str(SESSIONS)]
     return {
         "plain-save": _run(plain, "plain-save", directory),
         "patched": _run(patched, "patched", directory),
@@ -88,6 +88,12 @@ def test_cebra_io_has_device_recognises_our_objects_and_keeps_cebras_class(runs)
 def test_solver_to_still_moves_its_model_and_criterion(runs):
     assert runs["patched"]["solver_to"] == {"tracked": ["criterion", "model"],
                                             "moved": ["criterion", "model"], "device": "cpu"}
+
+
+def test_a_patch_seed_makes_cebras_fits_repeat(runs):
+    seeded = runs["patched"]["seeded"]
+    assert seeded["first_fit_repeats"] and seeded["next_fit_differs"]
+    assert "in effect with seed=7, but got seed=8" in seeded["other_seed"]
 
 
 def test_runner_runs_the_script_with_its_arguments_under_the_patch(runs):
@@ -137,9 +143,20 @@ def test_runner_usage_and_missing_script(tmp_path, capsys):
     from cebra_data.patch.__main__ import main
 
     assert main([]) == 2
-    assert "usage: python -m cebra_data.patch SCRIPT" in capsys.readouterr().err
+    assert "usage: python -m cebra_data.patch [--seed S] SCRIPT" in capsys.readouterr().err
     assert main(["-h"]) == 0
     assert main(["-m"]) == 2
     assert "needs the name of a module" in capsys.readouterr().err
     assert main([str(tmp_path / "missing.py")]) == 2
     assert "can't open file" in capsys.readouterr().err
+    assert main(["--seed", "x", "script.py"]) == 2
+    assert "--seed needs a non-negative integer" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seed, error", [(-1, ValueError), ("7", TypeError), (1.5, TypeError)])
+def test_patch_checks_its_seed_before_patching(seed, error):
+    import cebra_data
+
+    with pytest.raises(error):
+        cebra_data.patch_cebra(seed=seed)
+    assert not cebra_data.cebra_is_patched()

@@ -1,9 +1,11 @@
-"""``python -m cebra_data.patch SCRIPT [ARGS...]``: run an unchanged CEBRA script on cebra_data.
+"""``python -m cebra_data.patch [--seed S] SCRIPT [ARGS...]``: run an unchanged CEBRA script on cebra_data.
 
 The script runs as ``python SCRIPT ARGS...`` would run it (``__name__ == "__main__"``,
 ``sys.argv == [SCRIPT, *ARGS]``, the script's folder first on ``sys.path``), with
 :func:`cebra_data.patch_cebra` applied before its first line. ``-m MODULE [ARGS...]``
 runs a module instead, as ``python -m MODULE`` would (e.g. ``-m pytest tests``).
+``--seed S`` is ``patch_cebra(seed=S)``: the loaders of ``cebra.CEBRA.fit`` draw
+repeatable batches.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from cebra_data.patch.hook import patch_cebra
 __all__ = ["main"]
 
 USAGE = """\
-usage: python -m cebra_data.patch SCRIPT [ARGS...]
-       python -m cebra_data.patch -m MODULE [ARGS...]
+usage: python -m cebra_data.patch [--seed S] SCRIPT [ARGS...]
+       python -m cebra_data.patch [--seed S] -m MODULE [ARGS...]
 
 Run SCRIPT (or MODULE) unchanged, with CEBRA's data layer answered by cebra_data
-(cebra_data.patch_cebra() is called before the script's first line)."""
+(cebra_data.patch_cebra(seed=S) is called before the script's first line; with a
+seed, the loaders that cebra.CEBRA.fit builds draw repeatable batches)."""
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -36,6 +39,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not args or args[0] in ("-h", "--help"):
         print(USAGE, file=sys.stdout if args else sys.stderr)
         return 0 if args else 2
+    seed = None
+    if args[0] == "--seed":
+        if len(args) < 3 or not args[1].isdigit():
+            print("python -m cebra_data.patch: --seed needs a non-negative integer and then the "
+                  f"script to run\n\n{USAGE}", file=sys.stderr)
+            return 2
+        seed, args = int(args[1]), args[2:]
     if args[0] == "-m":
         if len(args) < 2:
             print("python -m cebra_data.patch: -m needs the name of a module to run\n\n" + USAGE,
@@ -43,7 +53,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 2
         module, rest = args[1], args[2:]
         sys.argv = [module, *rest]
-        patch_cebra()
+        patch_cebra(seed)
         runpy.run_module(module, run_name="__main__", alter_sys=True)
         return 0
     script, rest = args[0], args[1:]
@@ -52,7 +62,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     sys.argv = [script, *rest]
     sys.path[0] = os.path.dirname(os.path.abspath(script))
-    patch_cebra()
+    patch_cebra(seed)
     runpy.run_path(script, run_name="__main__")
     return 0
 

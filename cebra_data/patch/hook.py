@@ -13,6 +13,9 @@ module it names, and two of CEBRA's own modules are completed right after they r
 * ``cebra.integrations.deeplabcut``: ``load_deeplabcut`` is cebra_data's, and so is
   ``cebra.load_deeplabcut``, which ``cebra/__init__`` imports from there.
   (``cebra.load_data`` is ``cebra.data.load.load``, so it is cebra_data's already.)
+* ``cebra.integrations.sklearn.cebra``: when the patch has a ``seed``, each loader
+  ``cebra.CEBRA.fit`` builds gets the next seed of that stream (see
+  :func:`seed_cebras_loaders`).
 
 While CEBRA's data package is ours, :class:`~cebra_data.Offset` reports the module
 ``cebra.data.datatypes`` (where CEBRA then finds it), so a model fitted under the
@@ -24,6 +27,7 @@ This module never imports ``cebra``; nothing here runs until :func:`patch_cebra`
 from __future__ import annotations
 
 import abc
+import functools
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -38,6 +42,7 @@ from cebra_data.datatypes import Offset
 from cebra_data.device import HasDevice
 from cebra_data.errors import CebraAlreadyImportedError, CebraDataWarning
 from cebra_data.io import load_deeplabcut
+from cebra_data.seeding import as_generator, derive_seed
 
 __all__ = [
     "ALIASES",
@@ -46,6 +51,7 @@ __all__ = [
     "cebra_is_patched",
     "patch_cebra",
     "recognise_cebra_data_objects",
+    "seed_cebras_loaders",
     "unpatch_cebra",
 ]
 
@@ -115,10 +121,37 @@ def use_cebra_data_load_deeplabcut(deeplabcut_module: types.ModuleType) -> None:
     deeplabcut_module.load_deeplabcut = load_deeplabcut
 
 
+def seed_cebras_loaders(estimator_module: types.ModuleType) -> None:
+    """Give each loader that ``cebra.CEBRA.fit`` builds a seed, when the patch has one.
+
+    CEBRA's estimator builds its loader in the module function ``_init_loader`` and
+    passes no seed (its own loaders draw from torch's and numpy's global state). Under
+    ``patch_cebra(seed=s)`` the wrapper adds ``seed=`` the next seed derived from
+    ``s`` (:func:`cebra_data.seeding.derive_seed`), so the n-th fit after patching
+    draws the same batches in every run; ``torch.manual_seed`` still fixes the
+    model's initial weights, which CEBRA draws from torch's global generator.
+    Without a seed the loaders get none, and draw from fresh entropy.
+
+    Args:
+        estimator_module: the module ``cebra.integrations.sklearn.cebra``, just executed.
+    """
+    original = estimator_module._init_loader
+
+    @functools.wraps(original)
+    def _init_loader(*args: Any, **kwargs: Any) -> Any:
+        shared = kwargs.get("shared_kwargs")
+        if _STREAM and isinstance(shared, dict) and "seed" not in shared:
+            kwargs["shared_kwargs"] = {**shared, "seed": derive_seed(_STREAM[0])}
+        return original(*args, **kwargs)
+
+    estimator_module._init_loader = _init_loader
+
+
 #: CEBRA's own modules that are completed right after they run: name -> completion.
 COMPLETIONS: Dict[str, Callable[[types.ModuleType], None]] = {
     "cebra.io": recognise_cebra_data_objects,
     "cebra.integrations.deeplabcut": use_cebra_data_load_deeplabcut,
+    "cebra.integrations.sklearn.cebra": seed_cebras_loaders,
 }
 
 
@@ -187,6 +220,8 @@ class _CebraFinder(importlib.abc.MetaPathFinder):
 
 
 _FINDER: List[_CebraFinder] = []  # the installed finder, while patched
+_STREAM: List[Any] = []  # the generator of the loaders' seeds, while patched with a seed
+_SEED: List[Optional[int]] = []  # the seed the patch was given
 
 
 def _cebra_modules() -> List[str]:
@@ -212,7 +247,7 @@ def cebra_is_patched() -> bool:
     return bool(_FINDER)
 
 
-def patch_cebra() -> None:
+def patch_cebra(seed: Optional[int] = None) -> None:
     """Make CEBRA's own code run on cebra_data; call it before ``import cebra``.
 
     Afterwards, ``import cebra`` imports CEBRA 0.6.1 with its data layer answered by
@@ -224,10 +259,18 @@ def patch_cebra() -> None:
     ``cebra.load_deeplabcut`` and ``cebra.integrations.deeplabcut.load_deeplabcut``
     are cebra_data's, and ``cebra.io.HasDevice`` counts cebra_data's datasets as
     instances. Everything else (models, solvers, criteria, ``cebra.CEBRA``) is CEBRA's.
-    Calling it again changes nothing. :func:`unpatch_cebra` undoes it. The command
-    ``python -m cebra_data.patch script.py`` runs a script with the patch applied.
+    Calling it again with the same seed changes nothing. :func:`unpatch_cebra` undoes
+    it. The command ``python -m cebra_data.patch [--seed S] script.py`` runs a script
+    with the patch applied.
+
+    Args:
+        seed: the seed of the loaders that ``cebra.CEBRA.fit`` builds: the n-th fit
+            after patching gets the n-th seed derived from it (see
+            :func:`seed_cebras_loaders`). ``None``: each loader draws from fresh entropy.
 
     Raises:
+        ValueError: if the patch is in effect with another seed (call
+            :func:`unpatch_cebra` first).
         CebraAlreadyImportedError: if ``cebra`` (or one of its modules) was imported
             before: its modules have bound CEBRA's classes by then. Call
             ``patch_cebra()`` first.
@@ -241,7 +284,14 @@ def patch_cebra() -> None:
         assert cebra.data is cebra_data
         model = cebra.CEBRA(max_iterations=10).fit(neural, behaviour)  # on cebra_data's loaders
     """
+    if seed is not None:
+        as_generator(seed)  # checks the seed (TypeError, ValueError) before anything changes
     if _FINDER:
+        if seed != _SEED[0]:
+            raise ValueError(
+                f"cebra_data.patch_cebra() is in effect with seed={_SEED[0]!r}, but got seed={seed!r}; "
+                "call cebra_data.unpatch_cebra() first to patch with another seed."
+            )
         return
     loaded = _cebra_modules()
     if loaded:
@@ -258,6 +308,9 @@ def patch_cebra() -> None:
     finder = _CebraFinder(targets)
     sys.meta_path.insert(0, finder)
     _FINDER.append(finder)
+    _SEED.append(seed)
+    if seed is not None:
+        _STREAM.append(as_generator(seed))
 
 
 def unpatch_cebra() -> None:
@@ -272,6 +325,8 @@ def unpatch_cebra() -> None:
     if not _FINDER:
         return
     finder = _FINDER.pop()
+    _SEED.clear()
+    _STREAM.clear()
     if finder in sys.meta_path:
         sys.meta_path.remove(finder)
     for name in _cebra_modules():
