@@ -41,6 +41,7 @@ import numpy as np
 
 from cebra_data.align import align, coverage
 from cebra_data.device import DeviceLike
+from cebra_data.errors import DataChangedWarning
 from cebra_data.io.nwb import OpenNwbFile, bin_spikes, check_bin_size, open_nwb
 from cebra_data.io.nwb_intervals import check_disjoint, column_labels, locate
 
@@ -322,7 +323,7 @@ def dataset_from_nwb(
             f"({times[first]:g} .. {times[last]:g} s) of {len(times)}; the {first} steps before "
             f"and {len(times) - 1 - last} after are cut off (integer labels cannot mark them "
             "missing). dataset.timestamps holds the kept times.",
-            UserWarning,
+            DataChangedWarning,
             stacklevel=2,
         )
         keep = slice(first, last + 1)
