@@ -37,7 +37,7 @@ def _expected_fill(raw, valid):
 
 @pytest.fixture
 def sio():
-    return pytest.importorskip("sleap_io", reason="sleap-io (extra 'poses') is not installed")
+    return pytest.importorskip("sleap_io", reason="sleap-io (extra 'sleap') is not installed")
 
 
 def _labels(sio, rng, frames=30, tracked=True):

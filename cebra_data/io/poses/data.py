@@ -24,13 +24,15 @@ from cebra_data.errors import (
 )
 from cebra_data.io.reader import listing
 
-__all__ = ["POSES_EXTRA", "UNNAMED_INDIVIDUAL", "PoseData", "as_names", "interpolate_gaps"]
+__all__ = ["POSES_EXTRA", "SLEAP_EXTRA", "UNNAMED_INDIVIDUAL", "PoseData", "as_names", "interpolate_gaps"]
 
 #: The individual's name in files that track one unnamed animal.
 UNNAMED_INDIVIDUAL = "individual_0"
 
 #: How to install the optional readers of SLEAP ``.slp`` and NWB pose files.
 POSES_EXTRA = 'pip install "cebra_data[poses]"'
+#: sleap-io, for ``.slp`` files: its own extra, as it brings video and rendering libraries.
+SLEAP_EXTRA = 'pip install "cebra_data[sleap]"'
 
 
 def as_names(value: Union[str, Sequence[str], None], name: str) -> Optional[list[str]]:

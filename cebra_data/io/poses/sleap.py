@@ -1,7 +1,7 @@
 """SLEAP files: labels and predictions (``.slp``) and analysis exports (``.h5``).
 
 ``.slp`` files are read with `sleap-io <https://io.sleap.ai>`_, the optional extra
-``poses`` (``pip install "cebra_data[poses]"``), imported only when such a file is read.
+``sleap`` (``pip install "cebra_data[sleap]"``), imported only when such a file is read.
 Videos are not opened. Reading runs no code stored in the file (its metadata is JSON).
 Before sleap-io sees the file, its ``metadata`` is checked: a file without
 ``format_id`` was written by a SLEAP older than sleap-io reads
@@ -50,7 +50,7 @@ from cebra_data.errors import (
     UnsupportedFormatVersionError,
 )
 from cebra_data.io.hdf5 import hdf5_signature_offset
-from cebra_data.io.poses.data import POSES_EXTRA, UNNAMED_INDIVIDUAL, PoseData
+from cebra_data.io.poses.data import SLEAP_EXTRA, UNNAMED_INDIVIDUAL, PoseData
 from cebra_data.io.poses.deeplabcut import DEFAULT_PCUTOFF
 from cebra_data.io.reader import Entry, Reader, is_numeric_dtype, listing
 from cebra_data.io.registry import register_suffix_hint, translated_errors
@@ -109,8 +109,8 @@ def _load_labels(path: pathlib.Path, where: str) -> Any:
         import sleap_io
     except ImportError as exc:
         raise MissingDependencyError(
-            f"Reading the SLEAP file '{path}' needs sleap-io, the optional extra 'poses': "
-            f"{POSES_EXTRA}"
+            f"Reading the SLEAP file '{path}' needs sleap-io, the optional extra 'sleap': "
+            f"{SLEAP_EXTRA}"
         ) from exc
     check_slp_metadata(path, where)
     return sleap_io.load_slp(str(path), open_videos=False)
