@@ -148,7 +148,7 @@ def test_several_untracked_instances_per_frame_are_an_error(tmp_path, rng, sio):
 def test_slp_without_sleap_io_names_the_extra(tmp_path, rng, sio, monkeypatch):
     _labels(sio, rng).save(str(tmp_path / "p.slp"))
     monkeypatch.setitem(sys.modules, "sleap_io", None)
-    with pytest.raises(MissingDependencyError, match=r"cebra_data\[poses\]"):
+    with pytest.raises(MissingDependencyError, match=r"cebra_data\[sleap\]"):
         load_pose(tmp_path / "p.slp")
 
 
