@@ -321,6 +321,7 @@ __all__ += [
     "RemoteFileNotFoundError",
     "RemoteTimeoutError",
     "UnsupportedURLError",
+    "OverlappingIntervalsError",
 ]
 
 
@@ -348,3 +349,7 @@ class RemoteTimeoutError(RemoteConnectionError, TimeoutError):
 
 class UnsupportedURLError(CebraDataError, ValueError):
     """A URL whose scheme is not read (only ``http://`` and ``https://`` are); the message says what to use."""
+
+
+class OverlappingIntervalsError(CebraDataError, ValueError):
+    """Intervals used as trials or labels (an NWB interval table) overlap, so a time would belong to two."""

@@ -62,8 +62,7 @@ class NwbArrays(NamedTuple):
         timestamps: ``(N,)`` float64 time of each neural row (seconds; bin centres for spikes).
         covered: ``(N,)`` bool, ``True`` where every behaviour series covers the step.
         trial_ids: ``(N,)`` int64 row of the ``trials`` interval each step lies in, or ``None``.
-        discrete_categories: The value of each code for text or boolean interval labels
-            (``discrete_categories[code]``), else ``None``.
+        discrete_categories: ``discrete_categories[code]`` is the value of a code of text or boolean interval labels, else ``None``.
     """
 
     neural: np.ndarray

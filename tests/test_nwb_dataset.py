@@ -13,7 +13,7 @@ import torch
 import cebra_data
 from cebra_data.errors import MissingColumnError, MissingKeyError
 from cebra_data.io.nwb import read_timeseries, spike_counts
-from cebra_data.io.nwb_intervals import OverlappingIntervalsError
+from cebra_data.errors import OverlappingIntervalsError
 
 pytest.importorskip("pynwb")
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent / "io"))

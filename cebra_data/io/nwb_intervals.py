@@ -25,22 +25,17 @@ from typing import Any, Optional
 import h5py
 import numpy as np
 
-from cebra_data.errors import CebraDataError, CorruptFileError, MissingColumnError
+from cebra_data.errors import CorruptFileError, MissingColumnError, OverlappingIntervalsError
 from cebra_data.io.reader import listing
 
 __all__ = [
     "IntervalTable",
-    "OverlappingIntervalsError",
     "check_disjoint",
     "column_labels",
     "is_interval_group",
     "locate",
     "read_interval_table",
 ]
-
-
-class OverlappingIntervalsError(CebraDataError, ValueError):
-    """Intervals used as trials or labels overlap, so a time would belong to two of them."""
 
 
 @dataclasses.dataclass

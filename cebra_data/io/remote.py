@@ -9,14 +9,18 @@ file-like object that fetches only the byte ranges h5py asks for:
    (``206`` and ``Content-Range``). Every later request goes to the final URL: the redirect
    is resolved once per call, not once per range.
 2. **Small reads** (HDF5 metadata, small datasets) go through a block cache of
-   :data:`BLOCK_SIZE` blocks (fsspec's ``blockcache``, at most :data:`CACHE_BLOCKS` blocks), so
+   :data:`BLOCK_SIZE` blocks (fsspec's ``BlockCache``, at most :data:`CACHE_BLOCKS` blocks), so
    nearby reads cost one request; **large reads** (:data:`DIRECT_READ` bytes or more: data
    chunks) are one range request each and are not cached.
 
-The transport is fsspec's HTTP file system (over aiohttp): the optional extra ``remote``
-(``pip install "cebra_data[remote]"``); without it, a URL raises
-:class:`~cebra_data.errors.MissingDependencyError` naming the extra. ``docs/nwb.rst`` has the
-measurements behind these choices (remfile and fsspec's caches on a local range server).
+The requests are made with `requests <https://requests.readthedocs.io>`_, in the calling
+thread, on one kept-alive connection per call. Both libraries are the optional extra
+``remote`` (``pip install "cebra_data[remote]"``; fsspec already comes with torch); without
+them, a URL raises :class:`~cebra_data.errors.MissingDependencyError` naming the extra.
+``docs/nwb.rst`` has the measurements behind these choices (remfile, fsspec's HTTP file
+system and its caches on a local range server) and why fsspec's own HTTP transport is not
+used: it runs the requests on a background event-loop thread, and h5py, which holds its lock
+while it reads, deadlocked when that thread's garbage collection finalised an h5py object.
 
 Failures name the URL and never hang: every connection and every read waits at most
 :func:`timeout_seconds` (default :data:`DEFAULT_TIMEOUT`, or the environment variable
@@ -34,7 +38,6 @@ A URL is never turned into a :class:`pathlib.Path` (which would fold ``https://`
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import importlib
@@ -43,11 +46,8 @@ import math
 import os
 import re
 import socket
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
-from http.client import HTTPException
 from typing import Any, Optional
 
 from cebra_data.errors import (
@@ -76,7 +76,7 @@ __all__ = [
 ]
 
 #: How to install the optional dependency, quoted in error messages.
-REMOTE_EXTRA = 'pip install "cebra_data[remote]"  (or: pip install fsspec aiohttp)'
+REMOTE_EXTRA = 'pip install "cebra_data[remote]"  (or: pip install requests fsspec)'
 #: Seconds a connection or a read may wait for the server before it fails.
 DEFAULT_TIMEOUT = 15.0
 #: Environment variable that overrides :data:`DEFAULT_TIMEOUT` (seconds, a positive number).
@@ -144,12 +144,12 @@ def timeout_seconds() -> float:
 
 
 def _remote_libraries(url: str) -> tuple[Any, Any]:
-    """``(fsspec, aiohttp)``, or :class:`MissingDependencyError` naming the extra."""
+    """``(requests, fsspec.caching)``, or :class:`MissingDependencyError` naming the extra."""
     try:
-        return importlib.import_module("fsspec"), importlib.import_module("aiohttp")
+        return importlib.import_module("requests"), importlib.import_module("fsspec.caching")
     except ImportError as exc:
         raise MissingDependencyError(
-            f"Reading {url!r} by URL needs fsspec and aiohttp, the optional extra 'remote': "
+            f"Reading {url!r} by URL needs requests and fsspec, the optional extra 'remote': "
             f"{REMOTE_EXTRA}"
         ) from exc
 
@@ -172,12 +172,17 @@ class RemoteTarget:
         return f"'{self.url}' (redirected to '{self.final_url}')"
 
 
-def probe(url: str, timeout: float) -> RemoteTarget:
+#: Headers of every request: no compression (a byte range of a compressed body is useless).
+_HEADERS = {"Accept-Encoding": "identity"}
+
+
+def probe(url: str, timeout: float, session: Any = None) -> RemoteTarget:
     """Ask for the first byte of ``url``: its size and final URL after redirects.
 
     Args:
         url: An ``http(s)://`` URL.
-        timeout: Seconds to wait for the connection and for the answer.
+        timeout: Seconds to wait for the connection and for each read of the answer.
+        session: A ``requests.Session`` to reuse (its connection then serves the ranges).
 
     Raises:
         RemoteFileNotFoundError: HTTP 404 or 410.
@@ -186,23 +191,25 @@ def probe(url: str, timeout: float) -> RemoteTarget:
         RemoteFileError: another HTTP error, or a server that does not serve byte ranges.
         EmptyFileError: the file has no bytes.
     """
-    request = urllib.request.Request(url, headers={"Range": "bytes=0-0",
-                                                   "Accept-Encoding": "identity"})
-    opener = urllib.request.build_opener()
+    requests, _ = _remote_libraries(url)
+    session = session if session is not None else requests.Session()
     try:
-        with contextlib.closing(opener.open(request, timeout=timeout)) as answer:
-            status = answer.status
-            final = answer.geturl()
-            span = answer.headers.get("Content-Range", "")
-            if status == 206:
-                answer.read()
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        if exc.code == 416:
-            raise EmptyFileError(f"'{url}' is empty (0 bytes).") from None
-        raise http_error(url, exc.code, exc.reason) from None
-    except (urllib.error.URLError, HTTPException, OSError, ValueError) as exc:
+        answer = session.get(url, headers={**_HEADERS, "Range": "bytes=0-0"},
+                             timeout=(timeout, timeout), allow_redirects=True, stream=True)
+    except Exception as exc:
         raise connection_error(url, exc, timeout) from exc
+    with contextlib.closing(answer):
+        status, final = answer.status_code, answer.url
+        span = answer.headers.get("Content-Range", "")
+        if status == 416:
+            raise EmptyFileError(f"'{url}' is empty (0 bytes).")
+        if status >= 400:
+            raise http_error(url, status, answer.reason)
+        if status == 206:
+            try:
+                answer.content  # the one byte, so that the connection can serve the ranges
+            except Exception as exc:
+                raise connection_error(url, exc, timeout) from exc
     if status != 206:
         raise RemoteFileError(
             f"The server of '{url}' answered a byte-range request with HTTP {status} (the whole "
@@ -231,42 +238,41 @@ def http_error(url: str, status: int, reason: Any) -> RemoteFileError:
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and its causes (``__cause__``, ``__context__``, and the ``reason`` of urllib3)."""
     seen: set[int] = set()
-    current: Optional[BaseException] = exc
-    while current is not None and id(current) not in seen:
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
         seen.add(id(current))
         yield current
-        current = getattr(current, "reason", None) if isinstance(current, urllib.error.URLError) \
-            and isinstance(getattr(current, "reason", None), BaseException) \
-            else (current.__cause__ or current.__context__)
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        linked += [a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]
+        todo += [e for e in linked if isinstance(e, BaseException)]
 
 
 def connection_error(url: str, exc: BaseException, timeout: float) -> RemoteFileError:
     """The documented error for a failure of the transport while reading ``url``.
 
-    A timeout anywhere in the chain of causes is a :class:`RemoteTimeoutError`; an HTTP
-    status is :func:`http_error`'s; anything else a :class:`RemoteConnectionError`.
+    A timeout anywhere in the chain of causes is a :class:`RemoteTimeoutError`; anything else
+    a :class:`RemoteConnectionError` (refused, reset, unresolved host).
     """
     if isinstance(exc, RemoteFileError):
         return exc
     chain = list(_chain(exc))
-    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    for error in chain:
-        if isinstance(error, (TimeoutError, socket.timeout, asyncio.TimeoutError)):
-            return RemoteTimeoutError(
-                f"The server of '{url}' did not answer within {timeout:g} s ({detail}). It may "
-                f"be overloaded or unreachable; set {TIMEOUT_ENV} to wait longer."
-            )
-    for error in chain:
-        status = getattr(error, "status", None)
-        if isinstance(status, int) and status >= 400 and type(error).__name__ == "ClientResponseError":
-            return http_error(url, status, getattr(error, "message", ""))
-    for error in chain:
-        if isinstance(error, ConnectionRefusedError):
-            return RemoteConnectionError(
-                f"Could not connect to the server of '{url}': the connection was refused "
-                f"({detail}). Check the host and port, and that the server is running."
-            )
+    detail = " ".join(f"{type(exc).__name__}: {exc}".split())
+    if any(isinstance(e, (TimeoutError, socket.timeout)) or "Timeout" in type(e).__name__
+           for e in chain):
+        return RemoteTimeoutError(
+            f"The server of '{url}' did not answer within {timeout:g} s ({detail}). It may "
+            f"be overloaded or unreachable; set {TIMEOUT_ENV} to wait longer."
+        )
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        return RemoteConnectionError(
+            f"Could not connect to the server of '{url}': the connection was refused "
+            f"({detail}). Check the host and port, and that the server is running."
+        )
     return RemoteConnectionError(f"Could not read '{url}': the connection failed ({detail}).")
 
 
@@ -276,33 +282,48 @@ def connection_error(url: str, exc: BaseException, timeout: float) -> RemoteFile
 class RangeFile(io.RawIOBase):
     """A read-only, seekable file object over a URL whose reads are byte-range requests.
 
-    Built by :func:`open_url` (see the module for the caching). A failed request is kept in
-    :attr:`error` and raised as ``OSError`` to the reader (h5py), so that the caller can raise
-    the documented error naming the URL.
+    Built by :func:`open_url` (see the module for the caching). Requests run in the calling
+    thread, on one kept-alive connection. A failed request is kept in :attr:`error` and
+    raised as a plain ``OSError`` to the reader (h5py), so that the caller can raise the
+    documented error naming the URL.
 
     Attributes:
         target: The probed URL (final URL and size).
         error: The first transport error, or ``None``.
     """
 
-    def __init__(self, target: RemoteTarget, timeout: float) -> None:
+    def __init__(self, target: RemoteTarget, timeout: float, session: Any) -> None:
         super().__init__()
-        fsspec, aiohttp = _remote_libraries(target.url)
+        _, caching = _remote_libraries(target.url)
         self.target = target
         self.timeout = timeout
         self.error: Optional[BaseException] = None
         self._position = 0
-        client = {"timeout": aiohttp.ClientTimeout(total=None, sock_connect=timeout,
-                                                   sock_read=timeout),
-                  "trust_env": True}
-        self._fs = fsspec.filesystem("http", skip_instance_cache=True, client_kwargs=client,
-                                     encoded=True)
+        self._session = session
+        self._cache = caching.BlockCache(BLOCK_SIZE, self._fetch, target.size,
+                                         maxblocks=CACHE_BLOCKS)
+
+    def _fetch(self, start: int, stop: int) -> bytes:
+        """Bytes ``start`` to ``stop`` (exclusive; clipped to the file) in one range request."""
+        stop = min(stop, self.target.size)
+        if stop <= start:
+            return b""
         try:
-            self._file = self._fs.open(target.final_url, "rb", size=target.size,
-                                       block_size=BLOCK_SIZE, cache_type="blockcache",
-                                       cache_options={"maxblocks": CACHE_BLOCKS})
+            answer = self._session.get(
+                self.target.final_url, headers={**_HEADERS, "Range": f"bytes={start}-{stop - 1}"},
+                timeout=(self.timeout, self.timeout), allow_redirects=False)
         except Exception as exc:
-            raise connection_error(target.url, exc, timeout) from exc
+            raise connection_error(self.target.url, exc, self.timeout) from exc
+        if answer.status_code >= 400:
+            raise http_error(self.target.url, answer.status_code, answer.reason)
+        data = answer.content
+        if answer.status_code != 206 or len(data) != stop - start:
+            raise RemoteFileError(
+                f"The server of {self.target.where()} answered HTTP {answer.status_code} with "
+                f"{len(data)} bytes for the {stop - start} bytes at {start}: it does not serve "
+                "byte ranges reliably, or the file changed while it was read."
+            )
+        return data
 
     def readable(self) -> bool:
         return True
@@ -332,16 +353,9 @@ class RangeFile(io.RawIOBase):
         data, failed = b"", None
         try:
             if count >= DIRECT_READ:
-                data = self._fs.cat_file(self.target.final_url, start=start, end=start + count)
+                data = self._fetch(start, start + count)
             else:
-                self._file.seek(start)
-                data = self._file.read(count)
-            if len(data) != count:
-                raise RemoteFileError(
-                    f"The server of {self.target.where()} sent {len(data)} bytes for the "
-                    f"{count} bytes at {start}: it does not serve byte ranges reliably, or the "
-                    "file changed while it was read."
-                )
+                data = self._cache._fetch(start, start + count)
         except Exception as exc:
             failed = f"{type(exc).__name__}: {exc}"
             if self.error is None:
@@ -355,11 +369,11 @@ class RangeFile(io.RawIOBase):
         return count
 
     def close(self) -> None:
-        """Close the connection pool's file; the object keeps no transport state after this."""
+        """Close the connection; the object keeps no transport state after this."""
         if not self.closed:
             with contextlib.suppress(Exception):
-                self._file.close()
-            self._file = self._fs = None
+                self._session.close()
+            self._session = self._cache = None
         super().close()
 
     def failure(self) -> Optional[RemoteFileError]:
@@ -383,12 +397,18 @@ def open_url(url: str) -> Iterator[RangeFile]:
         EmptyFileError: see :func:`probe`.
     """
     check_url(url)
-    _remote_libraries(url)
+    requests, _ = _remote_libraries(url)
     timeout = timeout_seconds()
-    target = probe(url, timeout)
+    session = requests.Session()
+    try:
+        target = probe(url, timeout, session)
+    except BaseException:
+        session.close()
+        raise
     if target.size == 0:
+        session.close()
         raise EmptyFileError(f"'{url}' is empty (0 bytes).")
-    handle = RangeFile(target, timeout)
+    handle = RangeFile(target, timeout, session)
     try:
         yield handle
     except Exception as exc:

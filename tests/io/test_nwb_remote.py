@@ -33,7 +33,7 @@ from cebra_data.io.nwb import nwb_summary, read_timeseries, spike_counts
 
 pytest.importorskip("pynwb")
 pytest.importorskip("fsspec")
-pytest.importorskip("aiohttp")
+pytest.importorskip("requests")
 
 from _nwb_sessions import EPHYS, POS, TRIALS, write_session  # noqa: E402
 from _range_server import RangeServer, SilentServer, refused_url  # noqa: E402
@@ -216,7 +216,7 @@ def test_a_url_is_never_a_path(server):
 
 
 def test_without_the_extra_a_url_names_it(server, monkeypatch):
-    monkeypatch.setitem(__import__("sys").modules, "aiohttp", None)
+    monkeypatch.setitem(__import__("sys").modules, "requests", None)
     with pytest.raises(MissingDependencyError, match=r"cebra_data\[remote\]"):
         read_timeseries(server.url("session.nwb"), POS)
 
