@@ -38,8 +38,12 @@ pytest.importorskip("requests")
 from _nwb_sessions import EPHYS, POS, TRIALS, write_session  # noqa: E402
 from _range_server import RangeServer, SilentServer, refused_url  # noqa: E402
 
-#: Seconds a stalled request may wait in these tests (the default is 15 s).
+#: Seconds a stalled request may wait in the tests of stalls (the default is 15 s).
 TIMEOUT = 0.5
+#: Seconds any other request may wait: reads of a healthy server must not fail because CI is
+#: busy (a 0.5 s limit timed out once on a loaded 2-core machine), so only the stall tests
+#: shorten it.
+PATIENT = 60.0
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +64,8 @@ def server(files):
 
 
 @pytest.fixture(autouse=True)
-def short_timeout(monkeypatch):
-    monkeypatch.setenv(remote.TIMEOUT_ENV, str(TIMEOUT))
+def patient_timeout(monkeypatch):
+    monkeypatch.setenv(remote.TIMEOUT_ENV, str(PATIENT))
 
 
 @pytest.fixture
@@ -153,7 +157,9 @@ def test_one_open_and_one_redirect_per_call(server, call):
 # ----------------------------------------------------------------------------- failures
 
 
-def _fails_fast(call, error, *fragments, limit=5 * TIMEOUT + 2.0):
+def _fails_fast(call, error, *fragments, limit=12.0):
+    # The limit only has to tell "failed on our timeout" from "hung": it stays below the 15 s
+    # default timeout and far above TIMEOUT, so a busy machine does not make it fail.
     start = time.perf_counter()
     with pytest.raises(error) as caught:
         call()
@@ -171,20 +177,22 @@ def _fails_fast(call, error, *fragments, limit=5 * TIMEOUT + 2.0):
     lambda url: load_pose(url), lambda url: spike_counts(url, 0.1),
 ], ids=["read_timeseries", "load_data", "inspect_file", "nwb_summary", "from_nwb", "load_pose",
         "spike_counts"])
-def test_bad_urls_fail_fast_and_name_the_url(server, entry):
+def test_bad_urls_fail_fast_and_name_the_url(server, entry, monkeypatch):
     missing = server.base + "/files/missing.nwb"
     error = _fails_fast(lambda: entry(missing), RemoteFileNotFoundError, missing, "404")
     assert isinstance(error, FileNotFoundError) and isinstance(error, RemoteFileError)
     refused = refused_url()
     error = _fails_fast(lambda: entry(refused), RemoteConnectionError, refused, "refused")
     assert isinstance(error, ConnectionError) and not isinstance(error, FileNotFoundError)
+    monkeypatch.setenv(remote.TIMEOUT_ENV, str(TIMEOUT))
     with SilentServer() as silent:
         error = _fails_fast(lambda: entry(silent.url()), RemoteTimeoutError, silent.url(),
                             f"within {TIMEOUT:g} s")
     assert isinstance(error, ConnectionError) and not isinstance(error, FileNotFoundError)
 
 
-def test_a_server_stalling_after_the_probe_fails_within_the_timeout(files):
+def test_a_server_stalling_after_the_probe_fails_within_the_timeout(files, monkeypatch):
+    monkeypatch.setenv(remote.TIMEOUT_ENV, str(TIMEOUT))
     with RangeServer({"session.nwb": files / "session.nwb"}, stall_after=1) as stalling:
         url = stalling.url("session.nwb")
         error = _fails_fast(lambda: read_timeseries(url, POS), RemoteTimeoutError, url)
