@@ -16,8 +16,8 @@ Rows (batch 512, 120 neurons unless said otherwise):
   10^6), ``delta_normal`` (1-D and 3-D, 10^5) and ``mixed`` (3-D + 5 labels, 10^5). CEBRA builds a full
   ``(N, batch)`` distance matrix for the last ones: it is timed ``--slow-repeats`` times.
 * a full batch (``get_indices`` + ``load_batch``) of the ``time`` loader, Offset(5, 5), N =
-  10^5, against the gather floor: ``3 x 512`` random windows gathered with one index through
-  an ``unfold`` view (both libraries' ratio to the floor is reported).
+  10^5, against the gather floor: ``3 x 512`` random window starts drawn and the windows'
+  rows gathered with one ``index_select`` (both libraries' ratio to the floor is reported).
 * ``load_deeplabcut`` on a DeepLabCut prediction file (``--dlc-frames`` frames, 10
   bodyparts) against ``cebra.integrations.deeplabcut.load_deeplabcut``.
 
@@ -157,12 +157,13 @@ def full_batch_row(table: Table, cebra, n: int, repeats: int) -> None:
                                            conditional="time", seed=0)
     theirs = cebra.data.ContinuousDataLoader(theirs_ds, num_steps=1, batch_size=BATCH,
                                              conditional="time")
-    windows = ours_ds.neural.unfold(0, len(ours_ds.offset), 1)
+    neural, length = ours_ds.neural, len(ours_ds.offset)
+    steps = torch.arange(length)
     generator = torch.Generator().manual_seed(0)
 
     def floor() -> torch.Tensor:
-        start = torch.randint(0, len(windows), (3 * BATCH,), generator=generator)
-        return windows[start]
+        start = torch.randint(0, len(neural) - length + 1, (3 * BATCH,), generator=generator)
+        return neural.index_select(0, (start[:, None] + steps).flatten())
 
     calls = {
         "ours": lambda: ours_ds.load_batch(ours.get_indices(BATCH)),

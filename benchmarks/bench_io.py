@@ -236,6 +236,17 @@ def bench_against_cebra(directory: pathlib.Path, repeat: int) -> Optional[list[C
         (".xlsx (2,000 x 10)", "a.xlsx",
          lambda p: pd.DataFrame(big[:2_000, :10]).to_excel(p, index=False, header=False), 5),
     ]
+    # the formats whose fixed costs weigh most on smaller files: 8 MB and 80 kB
+    for rows_, cols in ((100_000, 10), (1_000, 10)):
+        part = np.ascontiguousarray(big[:rows_, :cols])
+        label = f"{rows_:,} x {cols}"
+        cases += [
+            (f".npy ({label})", f"s{rows_}.npy", lambda p, a=part: np.save(p, a), 4 * repeat),
+            (f".pkl ({label})", f"s{rows_}.pkl", lambda p, a=part: p.write_bytes(pickle.dumps({"x": a})),
+             4 * repeat),
+            (f".pt ({label})", f"s{rows_}.pt", lambda p, a=part: torch.save(torch.from_numpy(a), p),
+             4 * repeat),
+        ]
     rows: list[CebraRow] = []
     for case, name, write, count in cases:
         path = directory / name

@@ -8,8 +8,8 @@ with a 3-D behaviour index, 120 neurons, offset (5, 5) and batch size 512:
    ``(N, batch)`` distance matrix, then ``argmin`` -- reported as the ratio
    brute force / ours.
 2. Full batch: ``get_indices`` + ``dataset.load_batch`` against the gather
-   floor, i.e. gathering the same ``3 x batch`` windows with one tensor index
-   through an ``unfold`` view; reported as the ratio full batch / floor.
+   floor, i.e. drawing ``3 x batch`` random window starts and gathering the
+   windows' rows with one ``index_select``; reported as the ratio full batch / floor.
 3. Memory (for every N, in a fresh subprocess): the peak resident set size
    above the level before the measured step (Linux ``VmHWM`` after resetting
    it through ``/proc/self/clear_refs``), as a ratio to the bytes of the
@@ -124,17 +124,18 @@ def brute_force_mixed(continuous, discrete, query, query_labels) -> torch.Tensor
 def gather_floor(dataset: TensorDataset) -> Callable[[], torch.Tensor]:
     """The cost floor of a batch: draw ``3 x batch`` random window starts, gather them at once.
 
-    The windows are gathered with one tensor index through an ``unfold`` view of
-    the signal. Fresh random starts are drawn every call, like a loader does,
-    so the floor does not profit from a cache warmed by gathering the same
-    windows again.
+    The windows' rows (``3 x batch x len(offset)`` rows of the signal, in row
+    order) are gathered with one ``index_select``. Fresh random starts are drawn
+    every call, like a loader does, so the floor does not profit from a cache
+    warmed by gathering the same windows again.
     """
-    windows = dataset.neural.unfold(0, len(dataset.offset), 1)
+    neural, length = dataset.neural, len(dataset.offset)
+    steps = torch.arange(length)
     generator = torch.Generator().manual_seed(0)
 
     def floor() -> torch.Tensor:
-        start = torch.randint(0, len(windows), (3 * BATCH,), generator=generator)
-        return windows[start]
+        start = torch.randint(0, len(neural) - length + 1, (3 * BATCH,), generator=generator)
+        return neural.index_select(0, (start[:, None] + steps).flatten())
 
     return floor
 

@@ -5,7 +5,14 @@ The public API mirrors ``cebra.data``: code written for it runs on
 places where we deliberately behave differently).
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _installed_version
+
+try:
+    #: The installed distribution's version (``setup.cfg`` is its one source).
+    __version__ = _installed_version("cebra_data")
+except _PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     # the names of cebra.data
@@ -27,6 +34,7 @@ __all__ = [
     "align",  # behaviour on the neural clock
     "HDF5Dataset",  # recordings larger than memory
     "patch_cebra", "unpatch_cebra", "cebra_is_patched",  # CEBRA's own code on cebra_data
+    "rechunk",  # HDF5/NWB files rewritten to sample at memory speed
 ]
 
 # core: datatypes, bases, datasets
@@ -41,6 +49,7 @@ from cebra_data.helper import OrthogonalProcrustesAlignment, ensemble_embeddings
 
 # io
 from cebra_data.io import from_movement, load_data, load_deeplabcut, load_pose
+from cebra_data.io.rechunk import rechunk
 
 # masking
 from cebra_data.masking import (

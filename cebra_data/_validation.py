@@ -12,9 +12,11 @@ import warnings
 from typing import Any, Iterable, Iterator, Optional, Tuple
 
 import numpy as np
+import pandas as pd
 import torch
 
 from cebra_data.errors import (
+    PrecisionWarning,
     ShapeError,
     UnknownChoiceError,
 )
@@ -32,6 +34,8 @@ __all__ = [
     "check_continuous",
     "check_discrete",
     "check_trial_ids",
+    "encode_categories",
+    "as_array_like",
     "NEURAL_NAN_POLICIES",
     "FLOAT32_EXACT",
 ]
@@ -116,15 +120,66 @@ def check_consistent_length(**arrays: Any) -> int:
     return next(iter(lengths.values())) if lengths else 0
 
 
-def as_tensor(value: Any, name: str) -> torch.Tensor:
-    """A tensor view of a numpy array or tensor, sharing memory where possible.
+def _pandas_values(value: Any, name: str) -> np.ndarray:
+    """The values of a pandas ``DataFrame``, ``Series`` or ``Index`` as numpy would give them.
 
-    Read-only arrays are shared as well: cebra_data never writes into user
-    data. Non-native byte orders are converted.
+    Nullable extension dtypes (``Int64``, ``Float64``, ``boolean``) become
+    their numpy dtype, or float64 with NaN where a value is missing.
 
     Raises:
-        TypeError: for anything but a numeric numpy array or a tensor.
+        TypeError: naming the columns that do not hold numbers.
     """
+    if isinstance(value, pd.Index):
+        value = value.to_series()
+    frame = value if isinstance(value, pd.DataFrame) else value.to_frame()
+    bad = {str(column): str(dtype) for column, dtype in frame.dtypes.items()
+           if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))}
+    if bad:
+        if isinstance(value, pd.DataFrame):
+            where = "column(s) " + ", ".join(f"{c!r} ({d})" for c, d in list(bad.items())[:5])
+        else:
+            where = f"values of dtype {next(iter(bad.values()))}"
+        raise TypeError(
+            f"{name} should hold numbers, but the {type(value).__name__} has {where}. Convert "
+            "them to numbers first (text and categorical values are accepted as discrete labels "
+            "only)."
+        )
+    dtypes = list(frame.dtypes)
+    if any(isinstance(dtype, pd.api.extensions.ExtensionDtype) for dtype in dtypes):
+        if bool(frame.isna().to_numpy().any()):
+            return value.to_numpy(dtype=np.float64, na_value=np.nan)
+        return value.to_numpy(dtype=np.result_type(*[getattr(d, "numpy_dtype", d) for d in dtypes]))
+    return value.to_numpy()
+
+
+def as_array_like(value: Any, name: str) -> Any:
+    """``value`` unchanged if it is a numpy array or tensor; else its values as a numpy array.
+
+    pandas objects give the values ``DataFrame.to_numpy()`` gives (their index
+    is not used); anything else with ``__array__`` (xarray, h5py, array-API
+    objects) goes through ``numpy.asarray``. Other values (lists, scalars, ...)
+    are returned as they are, for the caller to refuse.
+    """
+    if isinstance(value, (np.ndarray, torch.Tensor)):
+        return value
+    if isinstance(value, (pd.DataFrame, pd.Series, pd.Index)):
+        return _pandas_values(value, name)
+    if hasattr(value, "__array__"):
+        return np.asarray(value)
+    return value
+
+
+def as_tensor(value: Any, name: str) -> torch.Tensor:
+    """A tensor view of a numpy array, tensor or array-like, sharing memory where possible.
+
+    Read-only arrays are shared as well: cebra_data never writes into user
+    data. Non-native byte orders are converted. pandas objects and other
+    array-likes are read through :func:`as_array_like`.
+
+    Raises:
+        TypeError: for anything but numeric numbers in an array, tensor or array-like.
+    """
+    value = as_array_like(value, name)
     if isinstance(value, torch.Tensor):
         if value.dtype in _WIDE_UNSIGNED:  # torch's uint16/32/64 lack most operations
             value = value.to(torch.int64) if value.dtype != torch.uint64 else value.to(torch.float64)
@@ -153,7 +208,8 @@ def as_tensor(value: Any, name: str) -> torch.Tensor:
                 return torch.from_numpy(value)
         return torch.from_numpy(value)
     raise TypeError(
-        f"{name} should be a numpy array or a torch.Tensor, but got {type(value).__name__}."
+        f"{name} should be a numpy array, a torch.Tensor or an array-like such as a pandas "
+        f"DataFrame or Series, but got {type(value).__name__}."
     )
 
 
@@ -226,7 +282,7 @@ def check_neural(neural: Any, neural_nan: str = "raise") -> Tuple[torch.Tensor, 
                 warnings.warn(
                     f"neural has integer values up to {largest}, beyond 2**24: converting "
                     f"{tensor.dtype} to float32 rounds them.",
-                    UserWarning,
+                    PrecisionWarning,
                     stacklevel=4,
                 )
         tensor = tensor.to(torch.float32)
@@ -269,25 +325,68 @@ def check_neural(neural: Any, neural_nan: str = "raise") -> Tuple[torch.Tensor, 
     )
 
 
-def _warn_if_values_merge(original: torch.Tensor, converted: torch.Tensor, name: str) -> None:
-    """Warn when a float conversion makes distinct values of a column equal (lost precision).
+#: A conversion is taken to change a column's meaning when its rounding error
+#: exceeds this fraction of the column's range (fewer than 2**16 steps of the
+#: new dtype across the values, e.g. absolute time stamps in float32) ...
+MERGE_RANGE_FRACTION = 2.0**-16
+#: ... or this fraction of the typical change between consecutive samples
+#: (the median of the non-zero ones), which the rounding would blur.
+MERGE_STEP_FRACTION = 0.1
 
-    Example: 200 Unix timestamps one second apart are 3 distinct float32 values.
+
+def _merge_changes_meaning(original: torch.Tensor, converted: torch.Tensor) -> bool:
+    """Whether rounding ``original`` (one column) to ``converted`` changes what the values say.
+
+    It does for integer-valued columns (codes, frame numbers: two integers
+    become one), and for columns whose rounding error is large against their
+    range or against their typical step. Ordinary continuous behaviour keeps
+    its meaning even where two values a few float32 steps apart merge.
+    """
+    finite = torch.isfinite(original)
+    if not bool(finite.all()):
+        original, converted = original[finite], converted[finite]
+    if original.numel() < 2:
+        return False
+    error = float((converted.to(original.dtype) - original).abs().max())
+    if error == 0:
+        return False  # the conversion is exact: nothing can merge
+    if bool((original == original.round()).all()):
+        return True
+    spread = float(original.max() - original.min())
+    if error > MERGE_RANGE_FRACTION * spread:
+        return True
+    steps = (original[1:] - original[:-1]).abs()
+    steps = steps[steps > 0]
+    return steps.numel() > 0 and error > MERGE_STEP_FRACTION * float(steps.median())
+
+
+def _warn_if_values_merge(original: torch.Tensor, converted: torch.Tensor, name: str) -> None:
+    """Warn when a float conversion merges distinct values in a way that changes their meaning.
+
+    Fires for integer-valued labels that float32 cannot keep apart (beyond
+    ``2**24``) and for values whose rounding is large against their range or
+    their step between samples (e.g. absolute Unix time stamps: 200 of them one
+    second apart are 3 distinct float32 values). Never for ordinary continuous
+    behaviour, where float32's 7 significant digits merge at most values
+    closer than the measurement's own precision (CEBRA stores it in float32 too).
     """
     if not original.is_floating_point() or original.numel() == 0:
         return
     if torch.finfo(converted.dtype).eps <= torch.finfo(original.dtype).eps:
         return
     for column in range(original.shape[1]):
-        before = torch.unique(original[:, column]).numel()
-        after = torch.unique(converted[:, column]).numel()
+        before_values, after_values = original[:, column], converted[:, column]
+        if not _merge_changes_meaning(before_values, after_values):
+            continue
+        before = torch.unique(before_values).numel()
+        after = torch.unique(after_values).numel()
         if after < before:
             warnings.warn(
                 f"{name} column {column}: converting {original.dtype} to {converted.dtype} "
-                f"merges {before} distinct values into {after} (the values are too large for "
-                f"{converted.dtype}'s precision, e.g. absolute timestamps). Subtract an offset "
-                "first (e.g. time - time[0]) to keep them distinct.",
-                UserWarning,
+                f"merges {before} distinct values into {after}: {converted.dtype} cannot keep "
+                "these values apart (e.g. absolute time stamps, or integer codes beyond 2**24). "
+                "Subtract an offset first (e.g. time - time[0]) or use smaller codes.",
+                PrecisionWarning,
                 stacklevel=4,
             )
             return
@@ -375,6 +474,71 @@ def check_discrete(discrete: Any, name: str = "discrete") -> torch.Tensor:
     if tensor.dtype != torch.long:
         tensor = tensor.to(torch.long)
     return tensor
+
+
+def encode_categories(labels: Any, name: str = "discrete") -> Tuple[Any, Optional[Tuple[Any, ...]]]:
+    """Text and categorical labels as integer codes, and the label of each code.
+
+    Numeric and boolean labels are returned unchanged with ``None``. Text
+    labels (a numpy array of strings or Python objects, a pandas ``Series``
+    of strings or objects) get the codes ``0 .. K - 1`` of their distinct
+    values in sorted order; a pandas ``Categorical`` (or categorical
+    ``Series``) keeps its own codes and category order. Equal labels get equal
+    codes, and ``categories[code]`` is the label of a code.
+
+    Returns:
+        ``(codes, categories)``: an int64 numpy array and a tuple, or
+        ``(labels, None)`` for labels that are already numbers.
+
+    Raises:
+        ValueError: for missing labels (``None``, NaN, pandas' ``NA``), which a
+            discrete index cannot hold.
+        TypeError: for labels of mixed kinds that cannot be ordered (e.g.
+            strings and numbers).
+
+    Example:
+        >>> import pandas as pd
+        >>> codes, categories = encode_categories(pd.Series(["left", "right", "left"]))
+        >>> codes.tolist(), categories
+        ([0, 1, 0], ('left', 'right'))
+    """
+    if isinstance(labels, pd.DataFrame) and labels.shape[1] == 1:
+        labels = labels.iloc[:, 0]
+    if isinstance(labels, (pd.Series, pd.Index)) and isinstance(labels.dtype, pd.CategoricalDtype):
+        labels = labels.array
+    if isinstance(labels, pd.Categorical):
+        codes = np.asarray(labels.codes, dtype=np.int64)
+        if codes.size and int(codes.min()) < 0:
+            raise ValueError(
+                f"{name} has {int((codes < 0).sum())} missing labels (NaN in the categorical); a "
+                "discrete index needs a label at every time step."
+            )
+        return codes, tuple(labels.categories.tolist())
+    if isinstance(labels, (pd.Series, pd.Index)):
+        if pd.api.types.is_numeric_dtype(labels.dtype) or pd.api.types.is_bool_dtype(labels.dtype):
+            return labels, None
+        values = labels.to_numpy(dtype=object, na_value=None)
+    elif isinstance(labels, np.ndarray) and labels.dtype.kind in "USO":
+        values = labels
+    else:
+        return labels, None
+    if values.dtype.kind == "O":
+        missing = int(sum(v is None or v is pd.NA or (isinstance(v, float) and v != v)
+                          for v in values.reshape(-1)))
+        if missing:
+            raise ValueError(
+                f"{name} has {missing} missing labels (None or NaN); a discrete index needs a "
+                "label at every time step."
+            )
+    try:
+        categories, codes = np.unique(values, return_inverse=True)
+    except TypeError as err:
+        kinds = sorted({type(v).__name__ for v in values.reshape(-1)})
+        raise TypeError(
+            f"{name} mixes labels of kinds {', '.join(kinds)}, which cannot be ordered into "
+            "codes; convert them to one kind (e.g. all strings) first."
+        ) from err
+    return codes.astype(np.int64).reshape(values.shape), tuple(categories.tolist())
 
 
 def check_trial_ids(trial_ids: Any, n: int) -> torch.Tensor:

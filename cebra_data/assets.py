@@ -25,8 +25,13 @@ import warnings
 import zlib
 from typing import Any, Optional, Tuple, Union
 
-from cebra_data.errors import ChecksumMismatchError, DownloadError, MissingDependencyError
-from cebra_data.io.download import extract_gzip, file_checksum
+from cebra_data.errors import (
+    ChecksumMismatchError,
+    DownloadError,
+    DownloadRetryWarning,
+    MissingDependencyError,
+)
+from cebra_data.io.download import extract_gzip, file_checksum, safe_file_name
 
 __all__ = ["calculate_checksum", "download_file_with_progress_bar"]
 
@@ -80,7 +85,7 @@ def _served_name(headers: Any) -> str:
 
     Raises:
         ValueError: the header is missing, names no file, or names no usable file (such as
-            ``".."`` or a directory).
+            ``".."``, a directory, or only control characters).
     """
     disposition = headers.get("Content-Disposition")
     if not disposition:
@@ -95,9 +100,9 @@ def _served_name(headers: Any) -> str:
             "Unable to determine the filename from the 'Content-Disposition' header: expected "
             f"e.g. 'attachment; filename=\"data.jl\"', but got {disposition!r}."
         )
-    # A server must not choose where the file goes: keep only the last path component.
-    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
-    if base in ("", ".", ".."):
+    # A server must not choose where the file goes, nor put control characters in it.
+    base = safe_file_name(name)
+    if base is None:
         raise ValueError(
             f"The 'Content-Disposition' header names no usable file: got {name!r}."
         )
@@ -252,7 +257,7 @@ def download_file_with_progress_bar(
             return url
         except _RETRYABLE as exc:
             failure = exc
-            warnings.warn(f"{exc} Retrying download...", UserWarning, stacklevel=2)
+            warnings.warn(f"{exc} Retrying download...", DownloadRetryWarning, stacklevel=2)
     raise RuntimeError(
         f"Exceeded maximum retry count ({_MAX_RETRY_COUNT}). "
         f"Unable to download the file from {url}"

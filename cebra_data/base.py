@@ -32,7 +32,7 @@ from cebra_data.distributions.registry import make_conditional
 from cebra_data.errors import MissingIndexError
 from cebra_data.io.download import download_file, extract_gzip, file_checksum
 from cebra_data.masking import MaskedMixin
-from cebra_data.seeding import as_generator, derive_seed, stream_seed
+from cebra_data.seeding import SharedEpoch, as_generator, derive_seed, stream_seed
 from cebra_data.summary import describe
 
 __all__ = [
@@ -215,11 +215,13 @@ def as_index_tensor(index: Any, name: str = "index", device: Optional[str] = Non
     return tensor
 
 
-def _unpickle_by_value(data: bytes) -> Any:
+def _unpickle_by_value(data: bytes, shared: Optional[dict] = None) -> Any:
     function, arguments, state = pickle.loads(data)
     obj = function(*arguments)
     if state:
         obj.__dict__.update(state)
+    if shared:
+        obj.__dict__.update(shared)
     return obj
 
 
@@ -232,11 +234,23 @@ class PickledByValue:
     hand the same descriptor twice and the worker fails to start ("bad
     value(s) in fds_to_keep"). Pickling the state with the standard pickler
     first copies each storage once and works with every sharing strategy.
+    The attributes named in :attr:`_shared_attributes` are the exception: they
+    are pickled beside that state, by the pickler at hand, so memory meant to
+    be shared with the workers (a :class:`~cebra_data.seeding.SharedEpoch`)
+    stays shared.
     """
+
+    #: Attributes pickled with the caller's pickler instead of by value.
+    _shared_attributes: ClassVar[Tuple[str, ...]] = ()
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         function, arguments, state = object.__reduce_ex__(self, protocol)[:3]
-        return _unpickle_by_value, (pickle.dumps((function, arguments, state), protocol),)
+        shared = {}
+        if self._shared_attributes and isinstance(state, dict):
+            state = dict(state)
+            shared = {k: state.pop(k) for k in self._shared_attributes if k in state}
+        blob = pickle.dumps((function, arguments, state), protocol)
+        return (_unpickle_by_value, (blob, shared)) if shared else (_unpickle_by_value, (blob,))
 
 
 class Dataset(PickledByValue, abc.ABC, HasDevice, MaskedMixin):
@@ -604,6 +618,8 @@ class Loader(PickledByValue, abc.ABC, HasDevice, torch.utils.data.IterableDatase
     _build_at_init: ClassVar[bool] = True
     #: The loader samples one session: a multi-session dataset is refused at construction.
     _single_session: ClassVar[bool] = False
+    #: The epoch (see :meth:`set_epoch`) stays in memory shared with DataLoader workers.
+    _shared_attributes: ClassVar[Tuple[str, ...]] = ("_epoch",)
 
     def __post_init__(self) -> None:
         if self.dataset is None or not is_dataset_like(self.dataset):
@@ -630,7 +646,7 @@ class Loader(PickledByValue, abc.ABC, HasDevice, torch.utils.data.IterableDatase
         if self.num_negatives is not None:
             self.num_negatives = check_positive_int(self.num_negatives, "num_negatives")
         self._check_rank()
-        self._epoch: Optional[int] = None
+        self._epoch = SharedEpoch()  # shared with DataLoader workers (set_epoch)
         self._check_configuration()
         self._init_generators(self.seed)
         self._built_for: Any = None
@@ -822,9 +838,12 @@ class Loader(PickledByValue, abc.ABC, HasDevice, torch.utils.data.IterableDatase
         As ``torch.utils.data.distributed.DistributedSampler.set_epoch``: worker
         processes start from a copy of the loader, so without it every epoch
         of a ``DataLoader`` with workers would repeat the same batches. Call it
-        at the start of every epoch.
+        at the start of every epoch. The epoch lives in shared memory
+        (:class:`~cebra_data.seeding.SharedEpoch`), so it also reaches the
+        workers of ``DataLoader(..., persistent_workers=True)``, which keep
+        their copy of the loader from one epoch to the next.
         """
-        self._epoch = check_int(epoch, "epoch", minimum=0)
+        self._epoch.set(check_int(epoch, "epoch", minimum=0))
 
     def _start_stream(self) -> Tuple[int, int]:
         """Seed this process's stream and return ``(shard, num_shards)``.
@@ -836,9 +855,10 @@ class Loader(PickledByValue, abc.ABC, HasDevice, torch.utils.data.IterableDatase
         and the same seed, shard count and epoch give the same batches.
         """
         shard, num_shards = self.shard()
-        if num_shards > 1 or self._epoch is not None:
+        epoch = self._epoch.get()
+        if num_shards > 1 or epoch is not None:
             base = self.seed if self.seed is not None else derive_seed(self._generator)
-            self._init_generators(stream_seed(base, shard, self._epoch or 0))
+            self._init_generators(stream_seed(base, shard, epoch or 0))
             self._reseed_children()
             self._built_for = None
         return shard, num_shards

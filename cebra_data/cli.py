@@ -1,4 +1,4 @@
-"""The ``cebra-data`` command line: ``demo`` and ``inspect``.
+"""The ``cebra-data`` command line: ``demo``, ``inspect`` and ``rechunk``.
 
 This module only parses arguments and prints; the work is done by
 :mod:`cebra_data.demo` and :func:`cebra_data.io.inspect_file`. Every
@@ -18,6 +18,7 @@ import os
 import sys
 from typing import Any, Dict, Optional, Sequence
 
+import cebra_data
 from cebra_data.errors import CebraDataError
 from cebra_data.io.deeplabcut import DEFAULT_PCUTOFF
 
@@ -47,11 +48,9 @@ def _check_device(device: str) -> str:
         parsed = torch.device(device)
     except (RuntimeError, TypeError) as err:
         raise ValueError(f"--device should name a torch device such as 'cpu' or 'cuda', but got {device!r}.") from err
-    if parsed.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {device}: CUDA is not available on this machine; use --device cpu.")
-    if parsed.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"--device {device}: MPS is not available on this machine; use --device cpu.")
-    return str(parsed)
+    from cebra_data.device import check_device_available
+
+    return check_device_available(parsed)
 
 
 # --------------------------------------------------------------------------- demo
@@ -67,7 +66,18 @@ def _demo(args: argparse.Namespace) -> int:
                              jobs=args.jobs)
     recordings = None
     behaviour, label = "position", "direction"
-    if args.neural or args.behavior:
+    nwb_only = {"--bin-size": args.bin_size, "--discrete": args.discrete, "--trials": args.trials}
+    if args.nwb is None and any(v is not None for v in nwb_only.values()):
+        given = [k for k, v in nwb_only.items() if v is not None]
+        raise ValueError(f"{', '.join(given)} only go with --nwb (object paths in an NWB file).")
+    if args.nwb is not None:
+        if not args.neural or len(args.neural) != 1:
+            raise ValueError("--nwb needs one --neural: the object path of the neural series in the "
+                             "file, or 'units' (with --bin-size) for the spike times.")
+        recordings = [demo.load_nwb_recording(args.nwb, args.neural[0], args.behavior, args.discrete,
+                                              bin_size=args.bin_size, trials=args.trials)]
+        behaviour, label = "behaviour", "label"
+    elif args.neural or args.behavior:
         if not (args.neural and args.behavior):
             raise ValueError("--neural and --behavior go together: pass one behaviour file per neural file.")
         recordings = demo.load_recordings(args.neural, args.behavior, args.neural_key, args.behavior_key)
@@ -83,8 +93,11 @@ def _demo(args: argparse.Namespace) -> int:
     print()
     print("batches/s: the data layer alone (drawing indices and gathering windows), "
           f"batch size {config.batch_size}.")
-    print(f"decoding R2: kNN decoder of the {behaviour} fit on the training part, scored on the "
-          "held-out part (true labels, also for the shuffled controls).")
+    discrete = [row.name for row in result.rows if row.name.startswith("discrete")]
+    print(f"decoding R2: kNN decoder of the {behaviour}"
+          + (f" (of the {label} for the discrete fit)" if discrete else "")
+          + " fit on the training part, scored on the held-out part (true labels, also for the "
+          "shuffled controls).")
     if any(row.consistency is not None for row in result.rows):
         print(f"consistency R2: linear fits between the sessions' {behaviour}-binned embeddings "
               "(held-out parts), averaged over session pairs.")
@@ -111,6 +124,8 @@ def _print_inspection(info: Dict[str, Any]) -> None:
     print(f"{info['path']}  ({info['format']})")
     if info.get("default_key") is not None:
         print(f"load_data reads entry {info['default_key']!r} when no key is given")
+    elif info.get("default_reason"):  # what load_data(path) raises, as load_data says it
+        print(f"load_data without a key: {info['default_reason']}")
     else:
         print("load_data needs a key for this file (no single numeric entry to take by default)")
     entries = info["entries"]
@@ -165,9 +180,24 @@ def _print_inspection(info: Dict[str, Any]) -> None:
             print(f"units table: {units['count']} units, {units['spikes']} spikes, "
                   f"{_seconds(units['start_time'])} .. {_seconds(units['stop_time'])} s; "
                   f"columns: {', '.join(units['columns']) or '-'}")
+            if units.get("usage"):
+                print(f"    read it with {units['usage']}")
+    _print_intervals(info.get("intervals") or {})
     poses = info.get("poses")
     if poses:
         _print_poses(poses)
+
+
+def _print_intervals(intervals: Dict[str, Any]) -> None:
+    """The interval tables of an NWB file, with the ``from_nwb`` arguments that use them."""
+    for name, table in intervals.items():
+        if "error" in table:
+            print(f"interval table {name}: unreadable ({table['error']})")
+            continue
+        columns = ", ".join(f"{c} ({kind})" for c, kind in table["columns"].items()) or "-"
+        print(f"interval table {name}: {table['rows']} intervals, {_seconds(table['start_time'])} "
+              f".. {_seconds(table['stop_time'])} s; columns: {columns}")
+        print(f"    use it with {table['usage']}")
 
 
 def _seconds(value: Optional[float]) -> str:
@@ -221,10 +251,23 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rechunk(args: argparse.Namespace) -> int:
+    from cebra_data.io.rechunk import rechunk
+
+    names = rechunk(args.source, args.destination, args.dataset, dtype=args.dtype,
+                    overwrite=args.overwrite)
+    listing = ", ".join(names) if names else "none (no chunked, virtual or external numeric dataset)"
+    print(f"wrote {args.destination}; rewritten contiguous and uncompressed: {listing}")
+    return 0
+
+
 def _dataset_summary(args: argparse.Namespace) -> Optional[Any]:
     """``describe()`` of the file as a dataset, or ``None`` if it is not a dataset file."""
     from cebra_data.io.dataset_file import dataset_entries
+    from cebra_data.io.remote import is_url
 
+    if is_url(args.file) or str(args.file).lower().endswith(".nwb"):
+        return None  # NWB: named by object paths, never a dataset file; opened once above
     present = dataset_entries(args.file, trusted=args.trusted)
     if "neural" not in present or not {"continuous", "discrete"} & set(present):
         return None
@@ -257,11 +300,13 @@ def _nonnegative_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``cebra-data`` and its two subcommands."""
+    """The argument parser of ``cebra-data`` and its subcommands."""
     parser = argparse.ArgumentParser(
         prog="cebra-data",
         description="cebra_data: a data layer for contrastive embedding of neural recordings.",
     )
+    parser.add_argument("--version", action="version", version=f"cebra-data {cebra_data.__version__}",
+                        help="print the installed version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -275,7 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
             "Without files it uses a deterministic synthetic recording of a rat on a 1.6 m "
             "linear track (three sessions with 60, 90 and 120 place-cell-like neurons). Prints "
             "one table (batches/s of the data layer, final loss, held-out decoding R2, "
-            "cross-session consistency) and writes a figure of the embeddings."
+            "cross-session consistency) and writes a figure of the embeddings to "
+            f"./{DEFAULT_OUT}/embeddings.png in the current directory (--out DIR to change; the "
+            "folder is created if needed and the path is printed at the end)."
         ),
     )
     demo.add_argument("--steps", type=_positive_int, default=300,
@@ -302,6 +349,18 @@ def build_parser() -> argparse.ArgumentParser:
                            "column are a discrete label, anything else continuous")
     demo.add_argument("--neural-key", metavar="K", help="entry of the neural file(s) to read")
     demo.add_argument("--behavior-key", metavar="K", help="entry of the behaviour file(s) to read")
+    demo.add_argument("--nwb", metavar="PATH_OR_URL",
+                      help="run on one NWB file (a path or an http(s) URL, read by byte ranges): "
+                           "--neural and --behavior then name object paths in it, e.g. --neural "
+                           "units --bin-size 0.05 --behavior processing/behavior/Position/pos")
+    demo.add_argument("--bin-size", type=float, metavar="S",
+                      help="with --nwb and --neural units: seconds per spike-count bin")
+    demo.add_argument("--discrete", metavar="PATH",
+                      help="with --nwb: a series of integer labels or an interval column such as "
+                           "intervals/trials/stimulus")
+    demo.add_argument("--trials", metavar="PATH",
+                      help="with --nwb: an interval table (e.g. intervals/trials); only the time "
+                           "steps inside its intervals are used")
     demo.add_argument("--quiet", action="store_true", help="no progress bars on stderr")
     demo.set_defaults(func=_demo)
 
@@ -314,7 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
             "individuals, body parts and, per keypoint, the fraction of frames below pcutoff."
         ),
     )
-    inspect.add_argument("file", help="the file to describe")
+    inspect.add_argument("file", help="the file to describe (or the http(s) URL of an NWB file)")
     inspect.add_argument("--key", help="describe only this entry")
     inspect.add_argument("--pcutoff", type=float, default=DEFAULT_PCUTOFF,
                          help=f"likelihood threshold for DeepLabCut files (default {DEFAULT_PCUTOFF})")
@@ -322,6 +381,25 @@ def build_parser() -> argparse.ArgumentParser:
                          help="allow pickle-based files that can run code (only for files you trust)")
     inspect.add_argument("--json", action="store_true", help="print the description as JSON")
     inspect.set_defaults(func=_inspect)
+
+    rechunk = sub.add_parser(
+        "rechunk",
+        help="rewrite an HDF5/NWB file so that HDF5Dataset samples it at memory speed",
+        description=(
+            "Copy an HDF5 or NWB file with its chunked (e.g. gzip-compressed), virtual or "
+            "externally stored numeric datasets rewritten contiguous and uncompressed, which "
+            "HDF5Dataset memory-maps. Everything else is copied unchanged."
+        ),
+    )
+    rechunk.add_argument("source", metavar="IN", help="the HDF5 or NWB file")
+    rechunk.add_argument("destination", metavar="OUT", help="the file to write")
+    rechunk.add_argument("--dataset", action="append", metavar="PATH",
+                         help="rewrite only this dataset (repeatable; default: every chunked, "
+                              "virtual or external numeric dataset)")
+    rechunk.add_argument("--dtype", choices=["float32"],
+                         help="convert the rewritten datasets to float32 (default: keep their dtype)")
+    rechunk.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    rechunk.set_defaults(func=_rechunk)
 
     return parser
 

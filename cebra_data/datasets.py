@@ -28,6 +28,7 @@ from cebra_data._validation import (
     check_discrete,
     check_neural,
     check_trial_ids,
+    encode_categories,
 )
 from cebra_data.base import as_index_tensor, as_offset
 from cebra_data.datatypes import Batch, BatchIndex, Offset  # noqa: F401  (Offset re-exported as in cebra.data.datasets)
@@ -106,7 +107,10 @@ class TensorDataset(FileBackedNeural, NeuronMetadata, MissingValues, SingleSessi
             ``(N, 1)``), stored as float32. NaN marks a missing label: such
             time steps are excluded from sampling (see :attr:`num_excluded`).
         discrete: a discrete index ``(N,)`` of integer labels, stored as int64.
-            Float labels are an error.
+            Float labels are an error. Text labels (strings, a pandas
+            ``Series`` of strings, a pandas ``Categorical``) become integer
+            codes, equal labels equal codes; :attr:`discrete_categories`
+            holds the label of each code.
         offset: the window, an :class:`~cebra_data.Offset` (default
             ``Offset(0, 1)``), an integer or a ``(left, right)`` tuple.
         device: the device to hold the tensors on.
@@ -165,6 +169,9 @@ class TensorDataset(FileBackedNeural, NeuronMetadata, MissingValues, SingleSessi
     source_index: Optional[torch.Tensor]
     #: The normalisations applied to this dataset, oldest first (see :class:`cebra_data.Normalizer`).
     normalization: Tuple[Dict[str, Any], ...]
+    #: For text or categorical discrete labels: the label of each code
+    #: (``discrete_categories[code]``); ``None`` for integer labels.
+    discrete_categories: Optional[Tuple[Any, ...]]
 
     def __init__(
         self,
@@ -187,6 +194,7 @@ class TensorDataset(FileBackedNeural, NeuronMetadata, MissingValues, SingleSessi
         check_choice(neural_nan, "neural_nan", NEURAL_NAN_POLICIES)
         neural_t, missing = check_neural(reopen_memmap(neural), neural_nan)  # a memmap stays file-backed
         continuous_t = check_continuous(continuous, dtype=torch.float32, finite_or_nan=True) if continuous is not None else None
+        discrete, categories = encode_categories(discrete) if discrete is not None else (None, None)
         discrete_t = check_discrete(discrete) if discrete is not None else None
         n = check_consistent_length(neural=neural_t, continuous=continuous_t, discrete=discrete_t)
         trial_t = check_trial_ids(trial_ids, n) if trial_ids is not None else None
@@ -199,11 +207,16 @@ class TensorDataset(FileBackedNeural, NeuronMetadata, MissingValues, SingleSessi
             neural_missing=missing,
             neuron_meta=meta,
             offset=as_offset(offset),
+            discrete_categories=categories,
         )
 
     #: The state a dataset is made of, the fields :meth:`replace` accepts.
     STATE_FIELDS = ("neural", "continuous", "discrete", "trial_ids", "neural_missing", "neuron_meta",
-              "offset", "split_part", "held_out", "source_index", "normalization", "source_neurons")
+              "offset", "split_part", "held_out", "source_index", "normalization", "source_neurons",
+              "discrete_categories")
+    #: The attributes that hold the state fields stored under another name.
+    _PRIVATE_STATE = {"trial_ids": "_trial_ids", "neural_missing": "_neural_missing",
+                      "neuron_meta": "_neuron_meta", "source_neurons": "_source_neurons"}
 
     def _setup(
         self,
@@ -220,6 +233,7 @@ class TensorDataset(FileBackedNeural, NeuronMetadata, MissingValues, SingleSessi
         source_index: Optional[torch.Tensor] = None,
         normalization: Tuple[Dict[str, Any], ...] = (),
         source_neurons: Optional[torch.Tensor] = None,
+        discrete_categories: Optional[Tuple[Any, ...]] = None,
     ) -> None:
         """Store already validated state; shared by ``__init__`` and :meth:`replace`."""
         device = self.device
@@ -245,6 +259,7 @@ class TensorDataset(FileBackedNeural, NeuronMetadata, MissingValues, SingleSessi
         self.source_index = source_index.to(device) if source_index is not None else None
         self.normalization = tuple(normalization)
         self._source_neurons = source_neurons
+        self.discrete_categories = discrete_categories
         self.offset = offset
 
     def replace(self, **changes: Any) -> "TensorDataset":
@@ -263,20 +278,7 @@ class TensorDataset(FileBackedNeural, NeuronMetadata, MissingValues, SingleSessi
                 f"replace got unknown fields {sorted(unknown)}; valid fields are "
                 f"{list(self.STATE_FIELDS)}."
             )
-        state = {
-            "neural": self.neural,
-            "continuous": self.continuous,
-            "discrete": self.discrete,
-            "trial_ids": self._trial_ids,
-            "neural_missing": self._neural_missing,
-            "neuron_meta": self._neuron_meta,
-            "offset": self.offset,
-            "split_part": self.split_part,
-            "held_out": self.held_out,
-            "source_index": self.source_index,
-            "normalization": self.normalization,
-            "source_neurons": self._source_neurons,
-        }
+        state = {field: getattr(self, self._PRIVATE_STATE.get(field, field)) for field in self.STATE_FIELDS}
         state.update(changes)
         new = copy.copy(self)
         new._setup(**state)
@@ -469,11 +471,11 @@ class TensorDataset(FileBackedNeural, NeuronMetadata, MissingValues, SingleSessi
         """Windows at ``index``: ``(len(index), input_dimension, len(offset))``.
 
         Indices whose window would leave the recording (or their trial) follow
-        the edge rule of :meth:`~cebra_data.Dataset.expand_index`.
+        the edge rule of :meth:`~cebra_data.Dataset.expand_index`. The windows
+        are a view of one row-order gather, laid out as ``cebra.data``'s (see
+        :func:`cebra_data.file_backed.gather_windows`).
         """
-        start = self._window_start(index)
-        windows = self.neural.unfold(0, len(self.offset), 1)
-        return self._gather_windows(windows, start)
+        return self._gather_windows(self._window_start(index), len(self.offset))
 
     def __repr__(self) -> str:
         parts = [f"N={len(self)}", f"input_dimension={self.input_dimension}"]
@@ -569,6 +571,14 @@ class DatasetCollection(MultiSessionDataset):
                     "The sessions' continuous indices must have one dimension to share a "
                     f"behaviour space, but got {listing}."
                 )
+        categories = [getattr(s, "discrete_categories", None) for s in sessions]
+        if any(c is not None for c in categories) and len(set(categories)) > 1:
+            listing = ", ".join(f"session {i}: {c}" for i, c in enumerate(categories))
+            raise DimensionMismatchError(
+                "The sessions' text labels were coded separately, so one code would mean "
+                f"different labels in different sessions ({listing}). Give every session the "
+                "same categories, e.g. pd.Categorical(labels, categories=all_labels)."
+            )
         offsets = {s.offset for s in sessions}
         if len(offsets) > 1:
             listing = ", ".join(f"session {i}: {s.offset!r}" for i, s in enumerate(sessions))

@@ -12,7 +12,9 @@ from typing import Any, Optional, Union
 
 import torch
 
-__all__ = ["DeviceLike", "HasDevice", "normalize_device"]
+from cebra_data.errors import DeviceUnavailableError
+
+__all__ = ["DeviceLike", "HasDevice", "normalize_device", "available_devices", "check_device_available"]
 
 
 #: What a ``device`` argument accepts: a string such as ``"cpu"`` or a ``torch.device``.
@@ -25,6 +27,8 @@ def normalize_device(device: DeviceLike) -> str:
     Raises:
         TypeError: if ``device`` is neither a string nor a ``torch.device``.
         ValueError: if the string names no torch device.
+        DeviceUnavailableError: (a ``ValueError`` and a ``RuntimeError``) if
+            this machine lacks the device; the message lists the available ones.
 
     Example:
         >>> import torch
@@ -33,18 +37,65 @@ def normalize_device(device: DeviceLike) -> str:
         ('cpu', 'cpu')
     """
     if isinstance(device, torch.device):
-        return str(device)
+        return check_device_available(device)
     if not isinstance(device, str):
         raise TypeError(
             f"device should be a string such as 'cpu' or 'cuda', or a torch.device, "
             f"but got {device!r} of type {type(device).__name__}."
         )
     try:
-        return str(torch.device(device))
+        parsed = torch.device(device)
     except RuntimeError as err:
         raise ValueError(
             f"device should name a torch device such as 'cpu' or 'cuda:0', but got {device!r}."
         ) from err
+    return check_device_available(parsed)
+
+
+def available_devices() -> list:
+    """The devices this machine's torch can use: ``"cpu"``, then ``"cuda:0"`` ..., ``"mps"``, ...
+
+    Example:
+        >>> from cebra_data.device import available_devices
+        >>> available_devices()[0]
+        'cpu'
+    """
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        found.append("mps")
+    xpu = getattr(torch, "xpu", None)
+    if xpu is not None and xpu.is_available():
+        found += [f"xpu:{i}" for i in range(xpu.device_count())]
+    return found
+
+
+def check_device_available(device: torch.device) -> str:
+    """The canonical string of ``device`` if this machine has it.
+
+    ``"meta"`` (shapes without data) is always available.
+
+    Raises:
+        DeviceUnavailableError: naming the device asked for and the ones available.
+    """
+    name = str(device)
+    if device.type in ("cpu", "meta"):
+        return name
+    available = available_devices()
+    if device.type in {d.split(":")[0] for d in available}:
+        if device.index is None or name in available:
+            return name
+        reason = "it has no device with that index"
+    elif device.type == "cuda" and torch.version.cuda is None:
+        reason = f"this torch ({torch.__version__}) was built without CUDA"
+    else:
+        reason = f"no {device.type} device was found"
+    raise DeviceUnavailableError(
+        f"device={name!r} is not available on this machine: {reason}. Available devices: "
+        + ", ".join(repr(d) for d in available) + "."
+    )
 
 
 def _move(value: Any, device: str) -> Any:

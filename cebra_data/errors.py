@@ -20,6 +20,8 @@ __all__ = [
     "ShapeError",
     "MissingIndexError",
     "UnknownChoiceError",
+    "DestinationExistsError",
+    "SlowLayoutWarning",
 ]
 
 
@@ -199,6 +201,65 @@ class MaskingTypeError(CebraDataError, TypeError, ValueError, AssertionError):
     """
 
 
+__all__ += ["DeviceUnavailableError"]
+
+
+class DeviceUnavailableError(CebraDataError, ValueError, RuntimeError):
+    """A ``device`` argument names a device this machine does not have.
+
+    A ``ValueError`` (a wrong argument) and a ``RuntimeError`` (what torch
+    raises for it), so handlers of either keep working. The message lists the
+    available devices.
+    """
+
+
+# --- warnings: each one asks the user to act, and each has its own category ---
+
+__all__ += [
+    "CebraDataWarning",
+    "PrecisionWarning",
+    "DataChangedWarning",
+    "AmbiguousDataWarning",
+    "PerformanceWarning",
+    "MethodologyWarning",
+    "DownloadRetryWarning",
+]
+
+
+class CebraDataWarning(UserWarning):
+    """Base class of every warning cebra_data raises.
+
+    Each warning says what changed in the data (or which choice needs the
+    user) and how to fix it. ``docs/warnings.rst`` lists them all, with how to
+    silence each one, e.g.
+    ``warnings.filterwarnings("ignore", category=cebra_data.errors.PrecisionWarning)``.
+    """
+
+
+class PrecisionWarning(CebraDataWarning):
+    """A dtype conversion changed values: integers beyond ``2**24`` rounded, or distinct labels merged."""
+
+
+class DataChangedWarning(CebraDataWarning):
+    """Part of the input is not in the result: rows cut off, columns or entries not read, labels replaced."""
+
+
+class AmbiguousDataWarning(CebraDataWarning):
+    """The input can be read in two ways; the message says which one was taken and how to choose."""
+
+
+class PerformanceWarning(CebraDataWarning):
+    """The request works but will be slow or use much memory; the message gives the cost and the fix."""
+
+
+class MethodologyWarning(CebraDataWarning):
+    """The request is valid but weakens the analysis (leakage, degenerate positives, too few pairs)."""
+
+
+class DownloadRetryWarning(CebraDataWarning):
+    """A download attempt failed and is tried again (as CEBRA's downloader does)."""
+
+
 # --- patch: running CEBRA on cebra_data ---
 
 __all__ += ["CebraAlreadyImportedError"]
@@ -210,3 +271,80 @@ class CebraAlreadyImportedError(CebraDataError, RuntimeError):
     CEBRA's modules have bound their own data classes by then; the message says to
     call ``patch_cebra()`` first, or to run the script with ``python -m cebra_data.patch``.
     """
+
+
+__all__ += ["UnsupportedFormatVersionError"]
+
+
+class UnsupportedFormatVersionError(CebraDataError, ValueError):
+    """The file is intact, but in a version or variant of its format that cannot be read.
+
+    For example a SLEAP file written before SLEAP stored its format version, or a joblib
+    pickle written by Python 2 that joblib refuses. The message gives the reading
+    library's reason and how to convert the file.
+    """
+
+
+__all__ += ["AmbiguousPosesError"]
+
+
+class AmbiguousPosesError(CebraDataError, ValueError):
+    """A pose file's poses do not form one ``(frames, individuals, keypoints)`` array.
+
+    For example a SLEAP file with instances of several videos or skeletons, or several
+    untracked instances in one frame. The message says how to split or track the file.
+    """
+
+
+class DestinationExistsError(CebraDataError, FileExistsError):
+    """A file would be overwritten without ``overwrite=True`` (e.g. :func:`cebra_data.rechunk`)."""
+
+
+class SlowLayoutWarning(PerformanceWarning):
+    """A file's storage layout will make sampling much slower than from memory.
+
+    Raised once, when the dataset is built (e.g. :class:`cebra_data.HDF5Dataset` over a
+    gzip-chunked dataset larger than its chunk cache). The message gives the estimated
+    cost per batch and the fix (``cebra-data rechunk``). To silence it::
+
+        import warnings
+        from cebra_data.errors import SlowLayoutWarning
+        warnings.filterwarnings("ignore", category=SlowLayoutWarning)
+    """
+
+
+# --- io: files read by URL (http/https, byte ranges) ---
+
+__all__ += [
+    "RemoteConnectionError",
+    "RemoteFileError",
+    "RemoteFileNotFoundError",
+    "RemoteTimeoutError",
+    "UnsupportedURLError",
+]
+
+
+class RemoteFileError(CebraDataError, OSError):
+    """A file given by URL could not be read: an HTTP error status, or a server without byte ranges.
+
+    The message names the URL; the library's error, where there is one, is the ``__cause__``.
+    """
+
+
+class RemoteFileNotFoundError(DataFileNotFoundError, RemoteFileError):
+    """The server answered that the URL names no file (HTTP 404 or 410)."""
+
+
+class RemoteConnectionError(RemoteFileError, ConnectionError):
+    """No usable connection to the server of a URL (refused, reset, name not resolved).
+
+    A ``ConnectionError``, never a ``FileNotFoundError``: the file may well exist.
+    """
+
+
+class RemoteTimeoutError(RemoteConnectionError, TimeoutError):
+    """The server of a URL accepted the connection but did not answer in time (a stalled server)."""
+
+
+class UnsupportedURLError(CebraDataError, ValueError):
+    """A URL whose scheme is not read (only ``http://`` and ``https://`` are); the message says what to use."""

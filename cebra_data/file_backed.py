@@ -20,9 +20,11 @@ import torch
 from torch.utils.weak import WeakIdKeyDictionary
 
 from cebra_data._validation import as_tensor
-from cebra_data.errors import FileChangedError
+from cebra_data.errors import FileChangedError, PerformanceWarning
 
-__all__ = ["FileSignature", "map_file", "reopen_memmap", "mapped_file_of", "FileBackedNeural"]
+__all__ = [
+    "FileSignature", "map_file", "reopen_memmap", "mapped_file_of", "gather_windows", "FileBackedNeural",
+]
 
 
 class FileSignature:
@@ -149,7 +151,7 @@ def reopen_memmap(neural: Any) -> Any:
         warnings.warn(
             f"neural is a memory map of dtype {neural.dtype}: converting it to float32 loads the whole "
             "array into memory. Store the file as float32 to keep it file-backed.",
-            UserWarning,
+            PerformanceWarning,
             stacklevel=3,
         )
     offset = int(root.offset) + (neural.ctypes.data - root.ctypes.data)
@@ -162,6 +164,51 @@ def mapped_file_of(tensor: Any) -> Optional[FileSignature]:
         return None
     mapped = _MAPPED.get(tensor)
     return None if mapped is None else mapped.signature
+
+
+_STEPS: dict = {}
+
+
+def _steps(length: int, device: torch.device) -> torch.Tensor:
+    """``torch.arange(length)`` on ``device``, made once (every batch needs it)."""
+    key = (length, str(device))
+    steps = _STEPS.get(key)
+    if steps is None:
+        steps = _STEPS[key] = torch.arange(length, device=device)
+    return steps
+
+
+def gather_windows(signal: torch.Tensor, start: torch.Tensor, length: int) -> torch.Tensor:
+    """The windows ``(len(start), D, length)`` of a ``(N, D)`` signal: ``out[i, :, j] = signal[start[i] + j]``.
+
+    One pass over memory: a single ``index_select`` of the ``len(start) x length``
+    rows, in row order (each row is ``D`` contiguous values), returned as a
+    ``(batch, features, window)`` view of that gather -- the layout of
+    ``cebra.data``'s windows (``neural[index].transpose(2, 1)``). Making the
+    windows contiguous would cost a transposing copy that is slower than the
+    gather itself; the models' first convolution takes either layout at the
+    same cost (``benchmarks/bench_gather.py`` measures both). Call
+    ``.contiguous()`` on a window batch where a contiguous tensor is needed.
+
+    Args:
+        signal: ``(N, D)`` tensor.
+        start: 1-D ``torch.long`` tensor of first rows, each in ``[0, N - length]``
+            (not checked here: the datasets check their indices).
+        length: the window length.
+
+    Example:
+        >>> import torch
+        >>> signal = torch.arange(12.0).view(6, 2)
+        >>> gather_windows(signal, torch.tensor([0, 3]), 2)
+        tensor([[[0., 2.],
+                 [1., 3.]],
+        <BLANKLINE>
+                [[6., 8.],
+                 [7., 9.]]])
+    """
+    rows = (start[:, None] + _steps(length, start.device)).view(-1)
+    gathered = signal.index_select(0, rows)
+    return gathered.view(len(start), length, signal.shape[1]).transpose(1, 2)
 
 
 class FileBackedNeural:
@@ -181,13 +228,13 @@ class FileBackedNeural:
             return neural
         return neural.to(device)
 
-    def _gather_windows(self, windows: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
-        """``windows[start]`` on the dataset's device, checking a backing file first."""
+    def _gather_windows(self, start: torch.Tensor, length: int) -> torch.Tensor:
+        """:func:`gather_windows` of ``neural`` on the dataset's device, checking a backing file first."""
         signature = mapped_file_of(self.neural)
         if signature is None:
-            return windows[start]
+            return gather_windows(self.neural, start, length)
         signature.check()
-        return windows[start.cpu()].to(self.device)
+        return gather_windows(self.neural, start.cpu(), length).to(self.device)
 
     def to(self, device: Any) -> Any:
         """Move every tensor but a file-backed signal to ``device`` (its windows move when gathered)."""

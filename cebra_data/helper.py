@@ -45,7 +45,7 @@ import numpy.typing as npt
 import scipy.linalg
 import torch
 
-from cebra_data.errors import DimensionMismatchError
+from cebra_data.errors import DimensionMismatchError, MethodologyWarning
 from cebra_data.multi_session import ContinuousMultiSessionDataLoader, MultiSessionDataset
 from cebra_data.seeding import as_generator
 from cebra_data.single_session import (
@@ -367,7 +367,7 @@ class OrthogonalProcrustesAlignment:
                 f"subsample={subsample} is larger than the number of matched pairs "
                 f"({n_pairs} = {data.shape[0]} samples x top_k={self.top_k}); ignoring "
                 "subsample and aligning on all pairs, which gives better results.",
-                UserWarning,
+                MethodologyWarning,
                 stacklevel=3,
             )
             subsample = None
@@ -380,7 +380,7 @@ class OrthogonalProcrustesAlignment:
             warnings.warn(
                 f"Aligning on subsample={subsample} < {_SUBSAMPLE_WARN_BELOW} pairs is "
                 "experimental; subsample=None aligns on all pairs.",
-                UserWarning,
+                MethodologyWarning,
                 stacklevel=3,
             )
         generator = as_generator(self.seed)

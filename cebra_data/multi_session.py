@@ -127,7 +127,8 @@ class MultiSessionDataset(Dataset):
 
         Raises:
             ValueError: for a wrong number of models or disagreeing offsets.
-            TypeError: for objects without ``get_offset``.
+            TypeError: for objects without ``get_offset``, or whose ``get_offset()``
+                returns ``None``.
         """
         if callable(getattr(model, "get_offset", None)) and not isinstance(model, (list, tuple)):
             models: Sequence[Any] = [model] * self.num_sessions
@@ -145,7 +146,14 @@ class MultiSessionDataset(Dataset):
                     f"The model for session {session_id} has no get_offset() method "
                     f"(got {type(m).__name__})."
                 )
-            offsets.append(as_offset(m.get_offset()))
+            offset = m.get_offset()
+            if offset is None:  # as_offset would read None as its default, Offset(0, 1)
+                raise TypeError(
+                    f"configure_for expects {type(m).__name__}.get_offset() (the model for "
+                    f"session {session_id}) to return an Offset, but it returned None. Return "
+                    "the model's receptive field, e.g. Offset(5, 5)."
+                )
+            offsets.append(as_offset(offset))
         if len(set(offsets)) > 1:
             raise ValueError(
                 "The models disagree in their offsets "

@@ -70,6 +70,7 @@ from cebra_data.distributions.base import (
 )
 from cebra_data.distributions.continuous import Prior  # noqa: F401  (re-exported as in cebra.data.multiobjective)
 from cebra_data.distributions.registry import CONDITIONALS, make_conditional
+from cebra_data.file_backed import gather_windows
 from cebra_data.single_session import SingleSessionDataset
 
 __all__ = [
@@ -177,7 +178,7 @@ class DatasetxCEBRA(SingleSessionDataset):
         raise ``IndexError``.
         """
         start = self._window_start(index).to(self.neural.device)
-        return self.neural.unfold(0, len(self.offset), 1)[start]
+        return gather_windows(self.neural, start, len(self.offset))
 
     def label(self, name: str) -> torch.Tensor:
         """The label ``name``, ``(N, d)``.

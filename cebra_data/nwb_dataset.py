@@ -20,7 +20,15 @@ sampled:
   steps *between* covered ones (gaps longer than ``max_gap``) are an error there, since
   cutting them would join distant times (add a continuous label, or drop ``max_gap``).
 
-The neural time stamps of the kept rows are the dataset's :attr:`timestamps` (seconds, float64).
+Interval tables (``intervals/trials``, ``intervals/epochs``, any ``TimeIntervals``): with
+``trials=<table>`` only the rows inside an interval are kept and ``trial_ids`` is the interval's
+row; with ``discrete="<table>/<column>"`` each row is labelled by its interval's value and rows
+outside every interval are dropped (see :mod:`cebra_data.io.nwb_intervals`). Without any
+behaviour, the continuous index is the neural time (neural-only datasets).
+
+The file, a path or an ``http(s)://`` URL, is opened once per call
+(:func:`cebra_data.io.nwb.open_nwb`). The neural time stamps of the kept rows are the dataset's
+:attr:`timestamps` (seconds, float64).
 """
 
 from __future__ import annotations
@@ -33,7 +41,9 @@ import numpy as np
 
 from cebra_data.align import align, coverage
 from cebra_data.device import DeviceLike
-from cebra_data.io.nwb import read_timeseries, spike_counts
+from cebra_data.errors import DataChangedWarning
+from cebra_data.io.nwb import OpenNwbFile, bin_spikes, check_bin_size, open_nwb
+from cebra_data.io.nwb_intervals import check_disjoint, column_labels, locate
 
 __all__ = ["UNCOVERED_LABEL", "NwbArrays", "dataset_arrays_from_nwb", "dataset_from_nwb"]
 
@@ -51,6 +61,9 @@ class NwbArrays(NamedTuple):
         discrete: ``(N,)`` int64 labels (:data:`UNCOVERED_LABEL` at uncovered steps), or ``None``.
         timestamps: ``(N,)`` float64 time of each neural row (seconds; bin centres for spikes).
         covered: ``(N,)`` bool, ``True`` where every behaviour series covers the step.
+        trial_ids: ``(N,)`` int64 row of the ``trials`` interval each step lies in, or ``None``.
+        discrete_categories: The value of each code for text or boolean interval labels
+            (``discrete_categories[code]``), else ``None``.
     """
 
     neural: np.ndarray
@@ -58,6 +71,8 @@ class NwbArrays(NamedTuple):
     discrete: Optional[np.ndarray]
     timestamps: np.ndarray
     covered: np.ndarray
+    trial_ids: Optional[np.ndarray] = None
+    discrete_categories: Optional[tuple[Any, ...]] = None
 
 
 def _keys(value: Union[None, str, Sequence[str]], name: str) -> list[str]:
@@ -73,6 +88,38 @@ def _keys(value: Union[None, str, Sequence[str]], name: str) -> list[str]:
     )
 
 
+def _interval_column(nwb: OpenNwbFile, key: str) -> Optional[tuple[str, str]]:
+    """``(table, column)`` when ``key`` is ``"<interval table>/<column>"``, else ``None``."""
+    wanted = key.strip("/")
+    for table in nwb.intervals:
+        if wanted.startswith(table + "/"):
+            return table, wanted[len(table) + 1:]
+    if wanted in nwb.intervals:
+        table = nwb.interval_table(wanted)
+        raise ValueError(
+            f"discrete={key!r} is an interval table; name one of its columns, "
+            f"discrete='{wanted}/<column>', with <column> one of {sorted(table.columns)}."
+        )
+    return None
+
+
+def _series_labels(nwb: OpenNwbFile, key: str, times: np.ndarray, max_gap: Optional[float],
+                   trusted: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Discrete labels from a series, resampled with ``"nearest"``: ``(labels, covered)``."""
+    values, clock = nwb.timeseries(key, trusted)
+    values = values.reshape(len(values), -1) if values.ndim > 1 else values
+    if values.ndim != 1 and values.shape[1] != 1:
+        raise ValueError(f"discrete series {key!r} should have one column, but has shape {values.shape}.")
+    values = values.reshape(-1)
+    known = values[~np.isnan(values)] if values.dtype.kind == "f" else values
+    if values.dtype.kind == "f" and not np.array_equal(known, np.round(known)):
+        raise ValueError(f"discrete series {key!r} should hold integer labels, but holds fractions.")
+    aligned = align(values, clock, times, method="nearest", max_gap=max_gap)
+    covered = ~np.isnan(aligned)
+    labels = np.where(covered, np.nan_to_num(aligned), UNCOVERED_LABEL).astype(np.int64)
+    return labels, covered
+
+
 def dataset_arrays_from_nwb(
     path: Union[str, pathlib.Path],
     neural: str,
@@ -80,21 +127,31 @@ def dataset_arrays_from_nwb(
     discrete: Optional[str] = None,
     bin_size: Optional[float] = None,
     *,
+    trials: Optional[str] = None,
     max_gap: Optional[float] = None,
     trusted: bool = False,
 ) -> NwbArrays:
-    """Neural rows and behaviour resampled at their times, from one NWB file.
+    """Neural rows and behaviour resampled at their times, from one NWB file (opened once).
 
     Args:
-        path: An ``.nwb`` file.
+        path: An ``.nwb`` file, or its ``http(s)://`` URL (read lazily by byte ranges: see
+            :mod:`cebra_data.io.remote`).
         neural: The object path of the neural time series (e.g.
             ``"processing/ophys/Fluorescence/RoiResponseSeries"``), or ``"units"`` for the
             units table binned with ``bin_size`` (:func:`cebra_data.io.nwb.spike_counts`, default
             range: first to last spike; times are bin centres).
         continuous: One series path, or a list of them (their columns are concatenated);
             resampled linearly.
-        discrete: One series of integer labels, resampled with ``"nearest"``.
+        discrete: One series of integer labels, resampled with ``"nearest"``; or a column of
+            an interval table, ``"<table>/<column>"`` (e.g. ``"intervals/trials/stimulus"``):
+            each row gets the value of the interval it lies in (integers as they are, text
+            and booleans as codes, see :func:`cebra_data.io.nwb_intervals.column_labels`), and
+            rows in no interval are dropped.
         bin_size: Seconds per bin; required with ``neural="units"``, not allowed otherwise.
+        trials: The object path of an interval table (``"intervals/trials"``,
+            ``"intervals/epochs"``, ...): only the rows inside one of its intervals
+            (``start_time <= t < stop_time``) are kept, and ``trial_ids`` is the interval's
+            row in the table.
         max_gap: Passed to :func:`cebra_data.align`: behaviour gaps longer than this (seconds)
             are not bridged.
         trusted: As in :func:`cebra_data.io.nwb.read_timeseries`.
@@ -103,52 +160,81 @@ def dataset_arrays_from_nwb(
         An :class:`NwbArrays`; see the module for how uncovered steps are handled.
 
     Raises:
-        ValueError: no behaviour, a missing or superfluous ``bin_size``, a discrete series
-            with non-integer values or more than one column, no covered step, or (discrete
-            only) a gap inside the covered range.
+        ValueError: a missing or superfluous ``bin_size``, a discrete series with
+            non-integer values or more than one column, no row left, no covered step, or
+            (discrete only) a gap inside the covered range.
+        OverlappingIntervalsError: the intervals of ``trials`` or of a ``discrete`` column
+            overlap (a ``ValueError``).
         TypeError: for a key that is not a string (or list of strings).
-        MissingKeyError, CorruptFileError, MissingDependencyError: from reading the file.
+        MissingKeyError, MissingColumnError, CorruptFileError, MissingDependencyError: from
+            reading the file.
     """
     continuous_keys = _keys(continuous, "continuous")
     if discrete is not None and not isinstance(discrete, str):
-        raise TypeError(f"discrete should be the object path of one series, but got {discrete!r}.")
+        raise TypeError(f"discrete should be the object path of one series or interval column, "
+                        f"but got {discrete!r}.")
+    if trials is not None and not isinstance(trials, str):
+        raise TypeError(f"trials should be the object path of an interval table (e.g. "
+                        f"'intervals/trials'), but got trials={trials!r}.")
     if not isinstance(neural, str):
         raise TypeError(f"neural should be a series path or 'units', but got neural={neural!r}.")
-    if not continuous_keys and discrete is None:
-        raise ValueError("from_nwb needs behaviour: pass continuous=<series path(s)> and/or discrete=<series path>.")
     if neural == "units":
         if bin_size is None:
             raise ValueError("neural='units' bins the spike times: pass bin_size=<seconds>, e.g. 0.01.")
-        data, times = spike_counts(path, bin_size, trusted=trusted)
-    else:
-        if bin_size is not None:
-            raise ValueError(
-                f"bin_size is only for neural='units' (spike times); the series {neural!r} has "
-                f"its own samples, but got bin_size={bin_size!r}."
-            )
-        data, times = read_timeseries(path, neural, trusted=trusted)
-        data = data.reshape(len(data), -1)
-    covered = np.ones(len(times), dtype=bool)
-    columns = []
-    for key in continuous_keys:
-        values, clock = read_timeseries(path, key, trusted=trusted)
-        aligned = align(values, clock, times, method="linear", max_gap=max_gap)
-        columns.append(aligned.reshape(len(times), -1))
-        covered &= coverage(clock, times, max_gap=max_gap)
-    labels = None
-    if discrete is not None:
-        values, clock = read_timeseries(path, discrete, trusted=trusted)
-        values = values.reshape(len(values), -1) if values.ndim > 1 else values
-        if values.ndim != 1 and values.shape[1] != 1:
-            raise ValueError(f"discrete series {discrete!r} should have one column, but has shape {values.shape}.")
-        values = values.reshape(-1)
-        known = values[~np.isnan(values)] if values.dtype.kind == "f" else values
-        if values.dtype.kind == "f" and not np.array_equal(known, np.round(known)):
-            raise ValueError(f"discrete series {discrete!r} should hold integer labels, but holds fractions.")
-        aligned = align(values, clock, times, method="nearest", max_gap=max_gap)
-        covered &= ~np.isnan(aligned)
-        labels = np.where(np.isnan(aligned), UNCOVERED_LABEL, np.nan_to_num(aligned)).astype(np.int64)
-    if not covered.any():
+        bin_size = check_bin_size(bin_size)
+    elif bin_size is not None:
+        raise ValueError(
+            f"bin_size is only for neural='units' (spike times); the series {neural!r} has "
+            f"its own samples, but got bin_size={bin_size!r}."
+        )
+    with open_nwb(path, trusted=trusted) as nwb:
+        if neural == "units":
+            data, times = bin_spikes(nwb.units(), bin_size, where=nwb.where)
+        else:
+            data, times = nwb.timeseries(neural, trusted)
+            data = data.reshape(len(data), -1)
+        keep = np.ones(len(times), dtype=bool)
+        trial_ids = None
+        if trials is not None:
+            table = nwb.interval_table(trials)
+            check_disjoint(table, nwb.where)
+            trial_ids = locate(times, table)
+            keep &= trial_ids >= 0
+        covered = np.ones(len(times), dtype=bool)
+        columns = []
+        for key in continuous_keys:
+            values, clock = nwb.timeseries(key, trusted)
+            aligned = align(values, clock, times, method="linear", max_gap=max_gap)
+            columns.append(aligned.reshape(len(times), -1))
+            covered &= coverage(clock, times, max_gap=max_gap)
+        labels, categories = None, None
+        if discrete is not None:
+            column = _interval_column(nwb, discrete)
+            if column is None:
+                labels, discrete_covered = _series_labels(nwb, discrete, times, max_gap, trusted)
+                covered &= discrete_covered
+            else:
+                table = nwb.interval_table(column[0])
+                check_disjoint(table, nwb.where)
+                rows = locate(times, table)
+                values, categories = column_labels(
+                    table.column(column[1], nwb.where), f"The column {discrete!r} of {nwb.where}")
+                keep &= rows >= 0
+                labels = np.where(rows >= 0, values[np.clip(rows, 0, None)] if len(values) else 0,
+                                  UNCOVERED_LABEL).astype(np.int64)
+        where = nwb.where
+    if not keep.any():
+        used = " and ".join(repr(t) for t in (trials, discrete) if t is not None)
+        raise ValueError(
+            f"No neural time step of {where} ({times[0]:g} .. {times[-1]:g} s) lies inside an "
+            f"interval of {used}; check that the intervals and the neural data share one clock."
+        )
+    if not keep.all():
+        data, times, covered = data[keep], times[keep], covered[keep]
+        columns = [c[keep] for c in columns]
+        labels = labels[keep] if labels is not None else None
+        trial_ids = trial_ids[keep] if trial_ids is not None else None
+    if (continuous_keys or discrete is not None) and not covered.any():
         raise ValueError(
             f"No neural time step ({times[0]:g} .. {times[-1]:g} s) is covered by the behaviour; "
             "check that the series share one clock."
@@ -156,7 +242,7 @@ def dataset_arrays_from_nwb(
     behaviour = np.concatenate(columns, axis=1) if columns else None
     if behaviour is not None:
         behaviour[~covered] = np.nan
-    return NwbArrays(data, behaviour, labels, times, covered)
+    return NwbArrays(data, behaviour, labels, times, covered, trial_ids, categories)
 
 
 def dataset_from_nwb(
@@ -168,16 +254,28 @@ def dataset_from_nwb(
     bin_size: Optional[float] = None,
     offset: Any = None,
     *,
+    trials: Optional[str] = None,
     max_gap: Optional[float] = None,
     device: DeviceLike = "cpu",
     trusted: bool = False,
 ) -> Any:
-    """A dataset from an NWB file: ``TensorDataset.from_nwb`` (``cls`` is the dataset class).
+    """A dataset from an NWB file (path or URL): ``TensorDataset.from_nwb`` (``cls`` is the dataset class).
 
     Reads the arrays with :func:`dataset_arrays_from_nwb` (see there for the arguments and the
     module for uncovered steps) and builds ``cls(neural, continuous=..., discrete=...,
-    offset=offset, device=device)``. The neural time of every row is kept in the dataset's
-    ``timestamps`` attribute (a float64 numpy array, seconds).
+    offset=offset, device=device, trial_ids=...)``. The neural time of every row is kept in
+    the dataset's ``timestamps`` attribute (a float64 numpy array, seconds).
+
+    * **Neural only** (no ``continuous``, no ``discrete``): the continuous index is the
+      neural time in seconds, ``(N, 1)`` (a dataset needs an index), for time-contrastive
+      sampling (``ContinuousDataLoader(conditional="time")``); the rows are the series' data
+      or the spike counts, unchanged.
+    * **Trials** (``trials="intervals/trials"``): only rows inside an interval are kept, and
+      ``trial_ids`` is the interval's row, so windows never cross a trial border and the
+      trial-aware splits keep trials whole.
+    * **Interval labels** (``discrete="intervals/trials/<column>"``): text and boolean
+      columns become integer codes; ``dataset.discrete_categories[code]`` is the value of a
+      code (``None`` for integer labels).
 
     Returns:
         The dataset; uncovered steps are excluded from sampling (NaN continuous labels) or,
@@ -207,8 +305,9 @@ def dataset_from_nwb(
         (39, 9, array([0.05, 0.15]))
     """
     arrays = dataset_arrays_from_nwb(path, neural, continuous, discrete, bin_size,
-                                     max_gap=max_gap, trusted=trusted)
+                                     trials=trials, max_gap=max_gap, trusted=trusted)
     neural_rows, behaviour, labels, times = arrays.neural, arrays.continuous, arrays.discrete, arrays.timestamps
+    trial_ids = arrays.trial_ids
     if behaviour is None and not arrays.covered.all():
         covered = np.flatnonzero(arrays.covered)
         first, last = int(covered[0]), int(covered[-1])
@@ -224,11 +323,16 @@ def dataset_from_nwb(
             f"({times[first]:g} .. {times[last]:g} s) of {len(times)}; the {first} steps before "
             f"and {len(times) - 1 - last} after are cut off (integer labels cannot mark them "
             "missing). dataset.timestamps holds the kept times.",
-            UserWarning,
+            DataChangedWarning,
             stacklevel=2,
         )
         keep = slice(first, last + 1)
         neural_rows, labels, times = neural_rows[keep], labels[keep], times[keep]
-    dataset = cls(neural_rows, continuous=behaviour, discrete=labels, offset=offset, device=device)
+        trial_ids = trial_ids[keep] if trial_ids is not None else None
+    if behaviour is None and labels is None:
+        behaviour = times.reshape(-1, 1)  # neural only: time is the index
+    dataset = cls(neural_rows, continuous=behaviour, discrete=labels, offset=offset, device=device,
+                  trial_ids=trial_ids)
     dataset.timestamps = times
+    dataset.discrete_categories = arrays.discrete_categories
     return dataset

@@ -19,6 +19,7 @@ where CEBRA keeps ``HasGenerator``.
 
 from __future__ import annotations
 
+import weakref
 from typing import Optional, Tuple, Union
 
 import numpy as np
@@ -169,3 +170,58 @@ class HasGenerator(HasDevice):
         pick = torch.randint(0, len(candidates), (num_samples,), generator=self._generator)
         # index_select, not candidates[pick]: the same values, several times faster on the CPU
         return candidates.index_select(0, pick.to(candidates.device))
+
+
+__all__ += ["SharedEpoch"]
+
+
+class SharedEpoch:
+    """An epoch number in memory shared with ``DataLoader`` worker processes.
+
+    A loader in ``DataLoader(loader, num_workers=W, persistent_workers=True)`` is copied
+    into each worker once, when the workers start; a plain attribute set later in the
+    main process (by ``set_epoch``) never reaches those copies. This holder keeps the
+    number in a slot of a shared-memory tensor: forked workers map the same memory, and
+    spawned ones receive it through torch's shared-memory pickling, so a
+    :meth:`set` in the main process is what every worker :meth:`get` s at its next
+    iteration. Slots come from pools of :data:`POOL_SIZE` (one shared segment each)
+    and return to them when the holder is collected.
+
+    Example:
+        >>> from cebra_data.seeding import SharedEpoch
+        >>> epoch = SharedEpoch()
+        >>> epoch.get() is None
+        True
+        >>> epoch.set(3)
+        >>> epoch.get()
+        3
+    """
+
+    #: Slots per shared-memory pool.
+    POOL_SIZE = 1024
+    _pool: Optional[torch.Tensor] = None
+    _free: "list[int]" = []
+
+    def __init__(self) -> None:
+        if not SharedEpoch._free:
+            SharedEpoch._pool = torch.full((self.POOL_SIZE,), -1, dtype=torch.int64)
+            SharedEpoch._pool.share_memory_()
+            SharedEpoch._free = list(range(self.POOL_SIZE - 1, -1, -1))
+        self._slots = SharedEpoch._pool
+        self._index = SharedEpoch._free.pop()
+        self._slots[self._index] = -1
+        weakref.finalize(self, SharedEpoch._release, self._slots, self._index)
+
+    @staticmethod
+    def _release(slots: torch.Tensor, index: int) -> None:
+        if slots is SharedEpoch._pool:  # slots of older pools go with their pool
+            SharedEpoch._free.append(index)
+
+    def get(self) -> Optional[int]:
+        """The epoch last :meth:`set` in any process sharing it, or ``None`` if never set."""
+        value = int(self._slots[self._index])
+        return None if value < 0 else value
+
+    def set(self, epoch: int) -> None:
+        """Set the epoch (a non-negative integer) for every process sharing this holder."""
+        self._slots[self._index] = int(epoch)

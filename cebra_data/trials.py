@@ -21,6 +21,8 @@ from typing import Any, Hashable, List, Mapping, Optional, Sequence, Tuple, Unio
 import numpy as np
 import torch
 
+from cebra_data.errors import MethodologyWarning
+
 __all__ = [
     "trial_starts",
     "trial_bounds",
@@ -199,7 +201,7 @@ def repeat_frame_labels(
             f"{single} of {unique.size} (stimulus, frame) labels occur in one time step only "
             "(a stimulus shown once, or frames beyond its shortest repeat); a discrete "
             "conditional gives those references themselves as positives.",
-            UserWarning,
+            MethodologyWarning,
             stacklevel=2,
         )
     if not return_pairs:

@@ -33,7 +33,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         self.hits[self.path] += 1
         bodies = {"/data": BODY, "/data.gz": GZ, "/broken.gz": GZ[: len(GZ) // 2],
-                  "/escape": BODY, "/nameless": BODY, "/short": BODY}
+                  "/escape": BODY, "/nameless": BODY, "/short": BODY, "/nul": BODY}
         if self.path not in bodies:
             self.send_error(404, "Not Found")
             return
@@ -41,7 +41,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         names = {"/escape": "../../outside.bin", "/nameless": None}
         name = names.get(self.path, "served.bin")
         self.send_response(200)
-        if name is not None:
+        if self.path == "/nul":  # an RFC 2231 name that decodes to a NUL byte
+            self.send_header("Content-Disposition", "attachment; filename*=UTF-8''da%00ta.bin")
+        elif name is not None:
             self.send_header("Content-Disposition", f'attachment; filename="{name}"')
         # /short announces more bytes than it sends, then closes the connection.
         extra = 1000 if self.path == "/short" else 0
@@ -173,3 +175,9 @@ def test_missing_requests_names_the_download_extra(
     monkeypatch.setitem(sys.modules, "requests", None)  # makes `import requests` fail
     with pytest.raises(errors.MissingDependencyError, match=r"cebra_data\[download\]"):
         download_file_with_progress_bar("http://127.0.0.1:9/x", MD5, tmp_path, "x.bin")
+
+
+def test_served_name_with_a_nul_byte_is_sanitised(server: str, tmp_path: pathlib.Path) -> None:
+    download_file_with_progress_bar(f"{server}/nul", MD5, tmp_path, "x.bin")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.bin"]
+    assert (tmp_path / "data.bin").read_bytes() == BODY

@@ -259,3 +259,25 @@ def test_bench_loaders_script_usage_error_exits_2():
 def test_key_error_messages_lose_their_quotes():
     assert cli._message(KeyError("no such column")) == "no such column"
     assert cli._message(ValueError("two\nlines")) == "two lines"
+
+
+def test_version_from_the_installed_metadata(capsys):
+    import importlib.metadata
+
+    import cebra_data
+
+    installed = importlib.metadata.version("cebra_data")
+    assert cebra_data.__version__ == installed
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"cebra-data {installed}"
+    out = subprocess.run([sys.executable, "-m", "cebra_data", "--version"], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == f"cebra-data {installed}"
+
+
+def test_demo_help_names_the_output_folder(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["demo", "--help"])
+    assert "./cebra_data_demo/embeddings.png" in " ".join(capsys.readouterr().out.split())

@@ -6,7 +6,7 @@ import torch
 
 from cebra_data import (BatchIndex, DatasetCollection, Offset, TensorDataset,
                         UnifiedDataset)
-from cebra_data.errors import DimensionMismatchError
+from cebra_data.errors import DimensionMismatchError, PrecisionWarning
 
 RNG = np.random.default_rng(0)
 NEURAL = RNG.normal(size=(50, 6)).astype(np.float32)
@@ -58,7 +58,7 @@ def test_integer_neural_is_converted_to_float32():
         (dict(neural=np.full((50, 6), np.inf), continuous=np.zeros(50)), ValueError, "0 NaN and 300 infinite"),
         (dict(neural=NEURAL, continuous=np.full(50, np.inf)), ValueError, "continuous contains 50 infinite"),
         (dict(neural=NEURAL.tolist(), continuous=np.zeros(50)), TypeError,
-         "neural should be a numpy array or a torch.Tensor, but got list"),
+         "neural should be a numpy array, a torch.Tensor or an array-like such as a pandas DataFrame or Series, but got list"),
         (dict(neural=NEURAL.astype(str), continuous=np.zeros(50)), TypeError, "numeric array, but got an array of dtype <U"),
         (dict(neural=NEURAL, continuous=np.zeros(50), offset=Offset(30, 30)), ValueError,
          "recording has 50 samples, fewer than the 60 samples of one window"),
@@ -246,15 +246,132 @@ def test_negative_strides_and_float32_overflow_are_handled():
         TensorDataset(np.full((20, 2), 1e300), continuous=np.zeros(20))
 
 
-def test_float64_labels_that_float32_would_merge_warn():
-    timestamps = 1.7e9 + np.arange(200.0)  # 200 distinct seconds, 3 distinct float32 values
-    with pytest.warns(UserWarning, match="merges 200 distinct values into 3"):
-        TensorDataset(np.zeros((200, 2)), continuous=timestamps)
+@pytest.mark.parametrize("labels, before, after", [
+    (1.7e9 + np.arange(200.0), 200, 3),                   # absolute Unix time stamps, 1 s apart
+    (2.0**24 + np.arange(100.0), 100, 51),                # integer codes stored as floats, beyond 2**24
+    (1000.0 + np.arange(5000) * 1e-5, 5000, 820),         # a fine signal on a large offset
+])
+def test_float64_labels_that_float32_would_change_warn(labels, before, after):
+    with pytest.warns(PrecisionWarning, match=f"merges {before} distinct values into {after}"):
+        TensorDataset(np.zeros((len(labels), 2)), continuous=labels)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        TensorDataset(np.zeros((200, 2)), continuous=timestamps - timestamps[0])
+        TensorDataset(np.zeros((len(labels), 2)), continuous=labels - labels[0])
+
+
+@pytest.mark.parametrize("make", [
+    lambda rng: rng.uniform(0, 1.6, size=(10_000, 1)),        # the README's position
+    lambda rng: rng.uniform(0, 1.6, size=(1_000_000, 1)),     # dense: many float32 merges
+    lambda rng: rng.normal(size=(200_000, 3)) * 50,           # 3-D behaviour
+    lambda rng: np.arange(108_000)[:, None] / 30.0,          # time stamps of an hour at 30 Hz
+    lambda rng: np.cumsum(rng.normal(size=(100_000, 2)) * 1e-4, axis=0),  # a slow random walk
+])
+def test_ordinary_float64_behaviour_converts_without_a_warning(make):
+    labels = make(np.random.default_rng(0))
+    merged = np.unique(labels.astype(np.float32)).size < np.unique(labels).size
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dataset = TensorDataset(np.zeros((len(labels), 1), np.float32), continuous=labels)
+    np.testing.assert_array_equal(dataset.continuous_index.numpy(), labels.astype(np.float32).reshape(len(labels), -1))
+    if labels.shape[0] == 1_000_000:
+        assert merged  # the case the old rule warned about: values a float32 step apart merge
 
 
 def test_float_trial_ids_are_named_as_trial_ids():
     with pytest.raises(TypeError, match="trial_ids should hold integer labels"):
         TensorDataset(np.zeros((20, 2)), continuous=np.zeros(20), trial_ids=np.zeros(20))
+
+
+# --- pandas and other array-likes --------------------------------------------------------
+
+
+class _ArrayLike:
+    """Anything with ``__array__`` (as xarray, h5py or array-API objects)."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.values, dtype=dtype)
+
+
+def test_pandas_inputs_give_the_values_numpy_gives():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    neural = pd.DataFrame(rng.poisson(1.0, size=(300, 4)), columns=list("abcd"))
+    behaviour = pd.DataFrame({"x": rng.uniform(size=300), "y": rng.integers(0, 5, size=300)},
+                             index=np.arange(1000, 1300))  # the index is not used
+    labels = pd.Series(rng.integers(0, 3, size=300), name="trial type")
+    ds = TensorDataset(neural, continuous=behaviour, discrete=labels, offset=(2, 3))
+    reference = TensorDataset(neural.to_numpy(), continuous=behaviour.to_numpy(),
+                              discrete=labels.to_numpy(), offset=(2, 3))
+    assert torch.equal(ds.neural, reference.neural)
+    assert torch.equal(ds.continuous_index, reference.continuous_index)
+    assert torch.equal(ds.discrete_index, reference.discrete_index)
+    assert ds.discrete_categories is None
+    other = TensorDataset(_ArrayLike(neural.to_numpy()), continuous=_ArrayLike(behaviour.to_numpy()))
+    assert torch.equal(other.neural, reference.neural)
+
+
+def test_nullable_pandas_columns_keep_their_missing_values_as_nan():
+    pd = pytest.importorskip("pandas")
+    behaviour = pd.Series([0.1, None, 0.3, 0.4] * 5, dtype="Float64")
+    ds = TensorDataset(np.zeros((20, 2)), continuous=behaviour)
+    assert torch.isnan(ds.continuous_index[1::4]).all() and ds.num_excluded == 5
+    counts = pd.Series(np.arange(20), dtype="Int64")
+    assert torch.equal(TensorDataset(pd.DataFrame({"n": counts}), discrete=counts).discrete_index,
+                       torch.arange(20))
+
+
+@pytest.mark.parametrize("kind", ["object", "string", "category", "numpy"])
+def test_text_labels_become_codes_with_their_categories_kept(kind):
+    pd = pytest.importorskip("pandas")
+    words = ["right", "left", "left", "right", "stop"] * 10
+    labels = np.array(words) if kind == "numpy" else pd.Series(words, dtype=kind)
+    ds = TensorDataset(np.zeros((50, 2)), discrete=labels)
+    categories = ds.discrete_categories
+    assert sorted(categories) == ["left", "right", "stop"]
+    decoded = [categories[code] for code in ds.discrete_index.tolist()]
+    assert decoded == words  # equal labels, equal codes; each code maps back to its label
+    split = ds.replace(offset=Offset(1, 1))
+    assert split.discrete_categories == categories
+
+
+def test_a_categorical_keeps_its_own_category_order_and_unused_categories():
+    pd = pytest.importorskip("pandas")
+    labels = pd.Categorical(["b", "a", "b"] * 4, categories=["b", "a", "c"])
+    ds = TensorDataset(np.zeros((12, 2)), discrete=labels)
+    assert ds.discrete_categories == ("b", "a", "c")
+    assert ds.discrete_index.tolist() == [0, 1, 0] * 4
+
+
+@pytest.mark.parametrize("labels, error, match", [
+    (["a", None, "b"] * 4, ValueError, "1 missing labels|4 missing labels"),
+    (np.array(["a", 1, "b"] * 4, dtype=object), TypeError, "mixes labels of kinds int, str"),
+])
+def test_text_labels_with_gaps_or_mixed_kinds_are_refused(labels, error, match):
+    pd = pytest.importorskip("pandas")
+    if isinstance(labels, list):
+        labels = pd.Series(labels)
+    with pytest.raises(error, match=match):
+        TensorDataset(np.zeros((12, 2)), discrete=labels)
+
+
+def test_sessions_whose_text_labels_were_coded_apart_cannot_be_collected():
+    pd = pytest.importorskip("pandas")
+    first = TensorDataset(np.zeros((12, 2)), discrete=pd.Series(["a", "b"] * 6))
+    second = TensorDataset(np.zeros((12, 3)), discrete=pd.Series(["b", "c"] * 6))
+    with pytest.raises(DimensionMismatchError, match="coded separately"):
+        DatasetCollection(first, second)
+    shared = ["a", "b", "c"]
+    DatasetCollection(
+        TensorDataset(np.zeros((12, 2)), discrete=pd.Categorical(["a", "b"] * 6, categories=shared)),
+        TensorDataset(np.zeros((12, 3)), discrete=pd.Categorical(["b", "c"] * 6, categories=shared)),
+    )
+
+
+def test_non_numeric_dataframe_columns_are_named():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"x": np.arange(10.0), "name": ["a"] * 10})
+    with pytest.raises(TypeError, match=r"column\(s\) 'name'"):
+        TensorDataset(np.zeros((10, 2)), continuous=frame)

@@ -56,7 +56,7 @@ def tiny_run(tmp_path_factory):
 # the public names of the former single module cebra_data/demo.py, minus the loader
 # benchmark (now benchmarks/bench_loaders.py)
 PUBLIC = ["DemoConfig", "Recording", "FitSpec", "FitResult", "Row", "DemoResult",
-          "make_linear_track", "load_recordings", "ConvEncoder", "infonce", "fit", "embed",
+          "make_linear_track", "load_recordings", "load_nwb_recording", "ConvEncoder", "infonce", "fit", "embed",
           "knn_r2", "consistency_r2", "default_plan", "run_demo", "format_table",
           "plot_embeddings"]
 

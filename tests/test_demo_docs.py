@@ -7,6 +7,7 @@ total time. The run takes well under a minute on two cores.
 
 import contextlib
 import io
+import json
 import pathlib
 import re
 
@@ -56,7 +57,7 @@ def _machine_independent(lines):
     for i, line in enumerate(lines):
         cells = re.split(r"\s{2,}", line.strip())
         if header + 2 <= i < header + 2 + len(rows):
-            line = "  ".join([cells[0], "*", *cells[2:]])
+            line = "  ".join([cells[0], "*", "*", "*", "*"])  # figures: compared within their spread
         elif i == header:
             line = "  ".join(cells)
         elif line.startswith("Figure written to "):
@@ -94,14 +95,40 @@ def test_docs_example_parses_into_the_seven_rows():
         assert (consistency != "-") == name.startswith("multi-session")
 
 
+SPREAD = json.loads((pathlib.Path(__file__).parent / "data" / "demo_spread.json").read_text())["spread"]
+COLUMNS = ("final loss", "decoding R2", "consistency R2")
+#: Added to both ends of a measured range: the table prints three decimals.
+MARGIN = 0.01
+
+
 @pytest.mark.slow
-def test_docs_table_equals_the_default_demo(printed):
-    """Row names, final loss, decoding R2 and consistency R2 as the demo prints them."""
+def test_docs_table_matches_the_default_demo_within_the_measured_spread(printed):
+    """Row names exactly; each figure within the range measured over CPU kernels, threads and seeds.
+
+    Trained numbers differ between CPUs (other kernels, other thread splits),
+    so the figures are compared with the ranges of benchmarks/demo_spread.py,
+    which docs/cli.rst shows, and never exactly.
+    """
     _, documented = _table(_docs_output())
     _, actual = _table(printed)
     assert list(documented) == list(actual)
     for name in actual:
-        assert documented[name][1:] == actual[name][1:], name
+        for column, shown, value in zip(COLUMNS, documented[name][1:], actual[name][1:]):
+            if column not in SPREAD[name]:
+                assert shown == value == "-", (name, column)
+                continue
+            low, high = SPREAD[name][column]
+            for figure in (float(shown), float(value)):
+                assert low - MARGIN <= figure <= high + MARGIN, (name, column, figure, (low, high))
+
+
+def test_docs_show_the_measured_spread():
+    """The spread table of docs/cli.rst is the one the test uses."""
+    text = DOCS.read_text()
+    for name, columns in SPREAD.items():
+        line = next(line for line in text.splitlines() if line.startswith(f"``{name}``") and " -- " in line)
+        for low, high in columns.values():
+            assert f"{low:.3f} -- {high:.3f}" in line, (name, line)
 
 
 @pytest.mark.slow

@@ -20,7 +20,7 @@ import torch
 import cebra_data
 from cebra_data import HDF5Dataset, TensorDataset
 from cebra_data._validation import check_neural
-from cebra_data.errors import DataFileNotFoundError, FileChangedError, MissingKeyError
+from cebra_data.errors import DataFileNotFoundError, FileChangedError, MissingKeyError, SlowLayoutWarning
 from cebra_data.file_backed import mapped_file_of
 
 N, D = 600, 6
@@ -61,9 +61,22 @@ def _reference(arrays):
     return TensorDataset(neural, continuous=continuous, discrete=discrete, offset=OFFSET)
 
 
+def _streamed(h5, neural, cache, **labels):
+    """An HDF5Dataset read per batch (its signal does not fit in ``cache`` bytes)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SlowLayoutWarning)
+        dataset = HDF5Dataset(h5, neural=neural, offset=OFFSET, chunk_cache_bytes=cache, **labels)
+    assert dataset.is_chunked and not dataset.neural.is_resident
+    return dataset
+
+
 def _file_datasets(npy, h5, arrays):
     _, continuous, discrete = arrays
     return {
+        # streamed: blocks of 32 rows, cache of 2 blocks (evicts), no cache; row runs
+        "h5-gzip-lru": _streamed(h5, "chunked/gzip", 2 * 32 * D * 4, continuous=continuous, discrete=discrete),
+        "h5-gzip-nocache": _streamed(h5, "chunked/gzip", 0, continuous=continuous, discrete=discrete),
+        "h5-chunked-runs": _streamed(h5, "chunked/plain", 0, continuous=continuous, discrete=discrete),
         "npy": TensorDataset(np.load(npy, mmap_mode="r"), continuous=continuous, discrete=discrete, offset=OFFSET),
         "h5-contiguous": HDF5Dataset(h5, neural="contiguous", continuous="behaviour/position",
                                      discrete="behaviour/labels", offset=OFFSET),
@@ -255,7 +268,7 @@ def test_chunked_dataset_refuses_whole_array_operations(h5, arrays):
 
 
 def test_hdf5_handles_are_per_process(h5, arrays):
-    dataset = HDF5Dataset(h5, neural="chunked/gzip", continuous=arrays[1], offset=OFFSET)
+    dataset = _streamed(h5, "chunked/gzip", 0, continuous=arrays[1])
     dataset[torch.tensor([10])]
     rows = dataset.neural
     rows._pid = -1  # as after a fork: the inherited handle must not be used

@@ -97,7 +97,7 @@ def test_nan_labels_are_excluded_from_sampling():
         (torch.zeros(10), {}, ValueError, "2-D"),
         (torch.zeros(10, 2, 2), {}, ValueError, "2-D"),
         (torch.zeros(0, 3), {}, ValueError, "empty"),
-        ([[1.0, 2.0]], {}, TypeError, "numpy array or a torch.Tensor"),
+        ([[1.0, 2.0]], {}, TypeError, "numpy array, a torch.Tensor"),
         (torch.full((10, 2), float("nan")), {}, ValueError, "NaN"),
         (torch.zeros(10, 2), {"speed": torch.zeros(9)}, ValueError, "inconsistent.*speed=9"),
         (torch.zeros(10, 2), {"speed": torch.full((10,), float("inf"))}, ValueError, "'speed'.*infinite"),

@@ -2,6 +2,7 @@
 
 import pathlib
 import re
+import warnings
 
 import pytest
 
@@ -17,10 +18,13 @@ def test_readme_has_python_examples():
 
 
 def test_readme_examples_run_in_order(tmp_path, monkeypatch):
+    """The examples run as written, and clean: any warning is an error (``python -W error``)."""
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
-    for block in _python_blocks():
-        exec(compile(block, str(README), "exec"), namespace)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for block in _python_blocks():
+            exec(compile(block, str(README), "exec"), namespace)
     assert namespace["batch"].reference.shape == (512, 120, 10)
     assert namespace["collection"].num_sessions == 3
     assert namespace["behaviour"].shape == (10_000, 1)

@@ -163,3 +163,23 @@ def test_two_gloo_ranks_draw_different_reproducible_batches(tmp_path: pathlib.Pa
     every = cebra_data.FullDataLoader(_dataset(), num_steps=1, conditional="time", seed=0).get_indices()
     full0, full1 = set(first[0]["full"]), set(first[1]["full"])
     assert not full0 & full1 and full0 | full1 == set(every.reference.tolist())
+
+
+@pytest.mark.parametrize("context", ["fork", "spawn"])
+def test_set_epoch_reaches_persistent_workers(context):
+    # persistent workers keep their copy of the loader from one epoch to the next: the
+    # epoch must reach them anyway (it lives in shared memory), or every epoch repeats
+    loader = _loader()
+    data = torch.utils.data.DataLoader(loader, batch_size=None, num_workers=2,
+                                       persistent_workers=True, multiprocessing_context=context)
+    persistent = []
+    for epoch in range(3):
+        loader.set_epoch(epoch)
+        persistent.append(sorted(_starts(batch) for batch in data))
+    assert len({tuple(e) for e in persistent}) == 3  # three epochs, three streams
+    fresh = []
+    for epoch in range(3):  # workers started anew for each epoch: the same streams
+        loader = _loader()
+        loader.set_epoch(epoch)
+        fresh.append(sorted(_run(loader, 2)))
+    assert persistent == fresh

@@ -47,6 +47,7 @@ from cebra_data.demo.data import (
     TRACK_LENGTH,  # noqa: F401 (importable from here, as before)
     DemoConfig,
     Recording,
+    load_nwb_recording,
     load_recordings,
     make_linear_track,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "DemoResult",
     "make_linear_track",
     "load_recordings",
+    "load_nwb_recording",
     "ConvEncoder",
     "infonce",
     "fit",

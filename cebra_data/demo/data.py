@@ -22,7 +22,8 @@ import numpy as np
 from cebra_data import Offset, TensorDataset, load_data
 from cebra_data.demo.checks import check_float, check_int
 
-__all__ = ["TRACK_LENGTH", "DemoConfig", "Recording", "make_linear_track", "load_recordings"]
+__all__ = ["TRACK_LENGTH", "DemoConfig", "Recording", "make_linear_track", "load_recordings",
+           "load_nwb_recording"]
 
 TRACK_LENGTH = 1.6
 """Length of the synthetic linear track, in metres."""
@@ -264,3 +265,55 @@ def load_recordings(
                       os.path.basename(os.fspath(neural_path)) or f"session {i + 1}")
         )
     return recordings
+
+
+def load_nwb_recording(
+    source: Union[str, os.PathLike],
+    neural: str,
+    behavior: Optional[Sequence[str]] = None,
+    discrete: Optional[str] = None,
+    *,
+    bin_size: Optional[float] = None,
+    trials: Optional[str] = None,
+) -> Recording:
+    """One :class:`Recording` from an NWB file or URL, through ``TensorDataset.from_nwb``.
+
+    The behaviour is put on the neural clock as :meth:`~cebra_data.TensorDataset.from_nwb`
+    does; the time steps it excludes (no behaviour there) are left out, so the demo's fits,
+    which know no trials or gaps, see only labelled steps (with ``trials``, only the steps
+    inside the intervals).
+
+    Args:
+        source: the NWB file's path, or its ``http(s)://`` URL.
+        neural: object path of the neural series, or ``"units"`` (with ``bin_size``).
+        behavior: object paths of continuous behaviour series (columns concatenated).
+        discrete: a series of integer labels or an interval column
+            (``"intervals/trials/<column>"``).
+        bin_size: seconds per spike-count bin, for ``neural="units"``.
+        trials: an interval table; only the steps inside its intervals are used.
+
+    Returns:
+        The recording, named after the file (the last part of a URL's path).
+
+    Raises:
+        ValueError: neither ``behavior`` nor ``discrete`` (the table scores how well they
+            decode), or what :meth:`~cebra_data.TensorDataset.from_nwb` raises.
+    """
+    behavior = list(behavior) if behavior else []
+    if not behavior and discrete is None:
+        raise ValueError(
+            "--nwb needs --behavior and/or --discrete: the demo's table scores how well the "
+            "embedding decodes them."
+        )
+    dataset = TensorDataset.from_nwb(source, neural=neural, continuous=behavior or None,
+                                     discrete=discrete, bin_size=bin_size, trials=trials)
+    keep = np.ones(len(dataset), dtype=bool)
+    continuous = None
+    if behavior:
+        continuous = dataset.continuous_index.cpu().numpy().astype(np.float32)
+        keep = ~np.isnan(continuous).any(axis=1)
+        continuous = continuous[keep]
+    labels = dataset.discrete_index.cpu().numpy()[keep] if discrete is not None else None
+    signal = dataset.neural.cpu().numpy()[keep].astype(np.float32, copy=False)
+    name = os.path.basename(os.fspath(source).split("?", 1)[0].rstrip("/")) or "NWB session"
+    return Recording(signal, continuous, labels, name)

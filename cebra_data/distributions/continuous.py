@@ -56,6 +56,7 @@ __all__ = [
     "CEBRADistribution",
     "finite_rows",
     "time_pairs",
+    "require_time_pairs",
 ]
 
 
@@ -84,6 +85,21 @@ def time_pairs(
     if trial_ids is not None:
         ok = ok & (trial_ids[: n - time_delta] == trial_ids[time_delta:])
     return ok.nonzero().flatten()
+
+
+def require_time_pairs(pair_start: torch.Tensor, time_delta: int) -> torch.Tensor:
+    """``pair_start`` if it holds a pair, else a ``ValueError`` that names both spellings of the lag.
+
+    The lag is ``time_delta`` for the distributions and ``time_offset`` for
+    the loaders that build them, so the message names both.
+    """
+    if len(pair_start) == 0:
+        raise ValueError(
+            f"No pair of time steps (t, t + {time_delta}) lies inside one trial with finite "
+            "values, so no time difference can be estimated. Use a smaller lag (time_offset of "
+            "the loader, time_delta of the distribution) or check the trial lengths and NaN rows."
+        )
+    return pair_start
 
 
 def _require_support(support: torch.Tensor, what: str) -> torch.Tensor:
@@ -459,13 +475,9 @@ class TimedeltaDistribution(_NearestNeighbourConditional):
         HasGenerator.__init__(self, device=device, seed=seed)
         self.time_delta = check_int(time_delta, "time_delta", minimum=0)
         self._setup_index(continuous, valid, trial_ids, engine)
-        self.pair_start = time_pairs(self.finite, self.time_delta, self.trial_ids)
-        if len(self.pair_start) == 0:
-            raise ValueError(
-                f"No pair of time steps (t, t + {self.time_delta}) lies inside one trial with "
-                "finite values, so no time difference can be estimated. Use a smaller "
-                "time_delta or check the trial lengths and NaN rows."
-            )
+        self.pair_start = require_time_pairs(
+            time_pairs(self.finite, self.time_delta, self.trial_ids), self.time_delta
+        )
 
     def sample_differences(self, num_samples: int) -> torch.Tensor:
         """Draw ``num_samples`` empirical differences ``index[t + time_delta] - index[t]``."""

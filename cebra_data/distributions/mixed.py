@@ -28,7 +28,12 @@ from cebra_data.distributions.base import (
     as_valid_mask,
     overrides,
 )
-from cebra_data.distributions.continuous import TimedeltaDistribution, finite_rows, time_pairs
+from cebra_data.distributions.continuous import (
+    TimedeltaDistribution,
+    finite_rows,
+    require_time_pairs,
+    time_pairs,
+)
 from cebra_data.distributions.discrete import DiscreteUniform, as_discrete
 from cebra_data.distributions.index import ConditionalIndex, as_continuous
 from cebra_data.distributions.registry import (
@@ -124,13 +129,9 @@ class MixedTimeDeltaDistribution(TimedeltaDistribution):
             prior, labels, device=self.device, seed=self.child_seed(), valid=searchable
         )
         self.index = ConditionalIndex(labels, self.data, valid=searchable, engine=engine)
-        self.pair_start = time_pairs(self.finite, self.time_delta, self.trial_ids)
-        if len(self.pair_start) == 0:
-            raise ValueError(
-                f"No pair of time steps (t, t + {self.time_delta}) lies inside one trial with "
-                "finite values, so no time difference can be estimated. Use a smaller "
-                "time_delta or check the trial lengths and NaN rows."
-            )
+        self.pair_start = require_time_pairs(
+            time_pairs(self.finite, self.time_delta, self.trial_ids), self.time_delta
+        )
 
     @property
     def support(self) -> torch.Tensor:

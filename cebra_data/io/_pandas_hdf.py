@@ -19,6 +19,7 @@ trusted.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Hashable, Sequence
 from typing import Any, Optional
 
@@ -77,6 +78,27 @@ def _attr_object(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def _encoding(attrs: Any) -> str:
+    """The text encoding a pandas group declares (``UTF-8`` when it declares none).
+
+    Old pandas versions stored the attribute as a pickled ``None`` (``b"N."``), which
+    pandas reads as its default, UTF-8.
+
+    Raises:
+        CorruptFileError: the attribute names no encoding Python knows.
+    """
+    value = _attr_object(attrs["encoding"]) if "encoding" in attrs else None
+    name = "UTF-8" if value is None or value == "" else str(value)
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        raise CorruptFileError(
+            f"A pandas object declares the text encoding {name!r}, which Python does not "
+            "know; the file is corrupted."
+        ) from None
+    return name
 
 
 def check_filters(dataset: Any) -> None:
@@ -220,7 +242,7 @@ def decode_pandas_group(group: Any) -> Any:
         CorruptFileError: the group contradicts itself.
     """
     kind = pandas_type(group)
-    encoding = _text(group.attrs.get("encoding", b"UTF-8")) or "UTF-8"
+    encoding = _encoding(group.attrs)
     if kind == "frame":
         return _fixed_frame(group, encoding)
     if kind == "series":
@@ -407,7 +429,7 @@ def _table_frame(group: Any) -> Table:
         """The row labels from the ``index`` field when their kind is decoded here."""
         if "index" not in table.dtype.names or table.dtype.fields["index"][0].shape != ():
             return None
-        encoding = _text(attrs.get("encoding", b"UTF-8")) or "UTF-8"
+        encoding = _encoding(attrs)
         return index_values(records()["index"], _text(table.attrs.get("index_kind", b"")),
                              encoding)
 

@@ -32,7 +32,7 @@ from typing import IO, Optional, Union
 
 from cebra_data.errors import ChecksumMismatchError, DownloadError
 
-__all__ = ["download_file", "extract_gzip", "file_checksum"]
+__all__ = ["download_file", "extract_gzip", "file_checksum", "safe_file_name"]
 
 _CHUNK = 1 << 16
 
@@ -67,9 +67,31 @@ def _server_name(response: http.client.HTTPResponse, url: str) -> Optional[str]:
     name = response.headers.get_filename()
     if not name:
         name = urllib.parse.unquote(urllib.parse.urlparse(url).path.rsplit("/", 1)[-1])
-    # Keep only a base name: a server must not choose where the file goes.
-    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
-    return name if name not in ("", ".", "..") else None
+    return safe_file_name(name or "")
+
+
+#: Longest file name (in UTF-8 bytes) most file systems accept.
+_MAX_NAME_BYTES = 255
+
+
+def safe_file_name(name: str) -> Optional[str]:
+    """A server-supplied file name made safe to save under, or ``None`` if none remains.
+
+    Only the last path component is kept (a server must not choose where the file goes),
+    control characters (a NUL byte, line breaks ...) are removed, and surrounding
+    blanks stripped; ``""``, ``"."``, ``".."`` and names longer than 255 bytes give
+    ``None``.
+
+    Example:
+        >>> from cebra_data.io.download import safe_file_name
+        >>> safe_file_name("../../data\\x00.jl"), safe_file_name("..")
+        ('data.jl', None)
+    """
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if ord(c) >= 32 and ord(c) != 127).strip()
+    if name in ("", ".", "..") or len(name.encode("utf-8", "surrogateescape")) > _MAX_NAME_BYTES:
+        return None
+    return name
 
 
 class _Progress:
@@ -151,6 +173,10 @@ def download_file(
     directory.mkdir(parents=True, exist_ok=True)
 
     if file_name is not None:
+        if not isinstance(file_name, (str, os.PathLike)) or "\x00" in os.fspath(file_name):
+            raise ValueError(
+                f"file_name should be a file name without NUL bytes, but got {file_name!r}."
+            )
         target = directory / file_name
         target.parent.mkdir(parents=True, exist_ok=True)  # file_name may name a subfolder
         if target.is_file() and file_checksum(target, algorithm) == expected:
@@ -172,8 +198,9 @@ def download_file(
         name = file_name if file_name is not None else _server_name(response, response.geturl())
         if name is None:
             raise DownloadError(
-                f"Cannot tell a file name for {url}: the response has no Content-Disposition "
-                "file name and the URL ends with '/'. Pass file_name=..."
+                f"Cannot tell a file name for {url}: neither the response's Content-Disposition "
+                "nor the URL's last path segment gives a usable one (none, '..', only control "
+                "characters, or longer than 255 bytes). Pass file_name=..."
             )
         target = directory / name
         if file_name is None and target.is_file() and file_checksum(target, algorithm) == expected:

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from cebra_data.errors import (
+    DataChangedWarning,
     CebraDataError,
     CorruptFileError,
     MissingDependencyError,
@@ -62,6 +63,7 @@ __all__ = [
     "MatHdf5Reader",
     "densify_sparse",
     "hdf5_signature_offset",
+    "matlab_object",
     "read_pandas_hdf",
 ]
 
@@ -117,11 +119,46 @@ def _read_dataset(dataset: Any, matlab: bool) -> Any:
         matlab_class = dataset.attrs.get("MATLAB_class", b"")
         if matlab_class == b"logical":
             array = array.astype(bool)
-        elif matlab_class == b"char":  # UTF-16 code units, one string per row
-            array = np.array(["".join(map(chr, row)) for row in np.atleast_2d(array)])
+        elif matlab_class == b"char":  # UTF-16 code units, one string along the last axis
+            array = _matlab_strings(np.atleast_2d(array))
         elif matlab_class == b"cell" or array.dtype.kind == "O":
             return NonArray("MATLAB cell array")
     return np.asarray(array)
+
+
+def _matlab_strings(codes: np.ndarray) -> np.ndarray:
+    """A MATLAB char array (UTF-16 code units) as strings along its last axis.
+
+    The shape :func:`scipy.io.loadmat` gives older files: a ``(rows, length)`` char array
+    becomes ``rows`` strings, a ``(a, b, length)`` one an ``(a, b)`` array of strings.
+    """
+    if codes.shape[-1] == 0 or codes.size == 0:
+        return np.full(codes.shape[:-1], "", dtype="<U1")
+    rows = codes.reshape(-1, codes.shape[-1])
+    strings = ["".join(map(chr, row.tolist())) for row in rows]
+    return np.array(strings, dtype=f"<U{max([1] + [len(t) for t in strings])}").reshape(
+        codes.shape[:-1])
+
+
+def matlab_object(matlab_class: str) -> NonArray:
+    """The value of a MATLAB class object (``table``, ``string``, ``datetime`` ...).
+
+    Such objects (MATLAB's MCOS classes) are stored as opaque references into MATLAB's
+    own serialisation, which only MATLAB decodes (scipy and h5py give their raw bytes), so
+    they are listed as entries but read as no array; the message says how to export them.
+
+    Example:
+        >>> from cebra_data.io.hdf5 import matlab_object
+        >>> matlab_object("table").type_name
+        "MATLAB object of class 'table'"
+    """
+    return NonArray(
+        f"MATLAB object of class {matlab_class!r}",
+        "MATLAB objects cannot be read outside MATLAB (only their opaque bytes are stored "
+        "in a form other programs know). In MATLAB, convert it to numbers and save those, "
+        "e.g. A = table2array(T) for a table (or double(x), datenum(t)), then "
+        "save('file.mat', 'A') or save('file.mat', 'A', '-v7.3').",
+    )
 
 
 def _unreadable_entry(name: str, reason: str) -> Entry:
@@ -216,11 +253,11 @@ def _dataset_entry(name: str, dataset: Any, matlab: bool) -> Entry:
     if matlab and "MATLAB_object_decode" in dataset.attrs:
         matlab_class = _matlab_text(dataset.attrs.get("MATLAB_class", b"object"))
 
-        def refuse() -> Any:
-            return NonArray(f"MATLAB object of class {matlab_class!r}")
-
-        return Entry(name, refuse, dtype=f"MATLAB {matlab_class} object", numeric=False)
+        return Entry(name, lambda: matlab_object(matlab_class),
+                     dtype=f"MATLAB {matlab_class} object", numeric=False)
     shape = tuple(int(s) for s in dataset.shape) if dataset.shape is not None else ()
+    if dtype.subdtype is not None:  # an HDF5 array type: h5py reads it as trailing axes
+        dtype, shape = dtype.subdtype[0], shape + tuple(int(s) for s in dtype.subdtype[1])
     numeric = (is_numeric_dtype(dtype) or dtype.names == ("real", "imag")) \
         and dataset.shape is not None
     if matlab:
@@ -362,7 +399,7 @@ def _frame(table: Table, where: str) -> pd.DataFrame:
         warnings.warn(
             f"The row labels of {where} are of a kind read only by pandas/PyTables; the "
             "DataFrame gets the labels 0..n-1 instead. Pass trusted=True to keep them.",
-            UserWarning,
+            DataChangedWarning,
             stacklevel=3,
         )
     elif any(isinstance(i, tuple) for i in index):

@@ -8,12 +8,14 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from cebra_data.errors import NotPoseFileError
-from cebra_data.io.deeplabcut import DEFAULT_PCUTOFF, check_pcutoff, deeplabcut_summary
-from cebra_data.io.load import check_key, entry_array
-from cebra_data.io.nwb import NwbReader, nwb_summary
+from cebra_data.io.poses.deeplabcut import DEFAULT_PCUTOFF, check_pcutoff, deeplabcut_summary
+from cebra_data.io.load import check_key, default_entry, entry_array
+from cebra_data.io.nwb import NwbReader, OpenNwbFile, open_nwb, summarize
 from cebra_data.io.poses import detect_pose_source, pose_summary
+from cebra_data.io.poses.detect import TRACKER_NAMES
 from cebra_data.io.reader import Entry, NonArray, Table, is_numeric_dtype, select_entry
 from cebra_data.io.registry import open_entries, supported_suffixes
+from cebra_data.io.remote import is_url
 
 __all__ = ["inspect_file"]
 
@@ -25,7 +27,7 @@ def _nan_count(array: np.ndarray) -> int:
 
 
 def _describe(entry: Entry, default: Optional[str], pcutoff: float,
-              path: Optional[pathlib.Path] = None) -> dict[str, Any]:
+              path: Optional[Union[str, pathlib.Path]] = None) -> dict[str, Any]:
     info: dict[str, Any] = {"name": entry.name, "default": entry.name == default}
     try:
         value = entry.value()
@@ -61,7 +63,7 @@ def _describe(entry: Entry, default: Optional[str], pcutoff: float,
     return info
 
 
-def _loadable(entry: Entry, path: Optional[pathlib.Path]) -> tuple[bool, Optional[str]]:
+def _loadable(entry: Entry, path: Optional[Union[str, pathlib.Path]]) -> tuple[bool, Optional[str]]:
     """Whether ``load_data(file, key=entry.name)`` returns an array; if not, its error."""
     try:
         entry_array(entry, None, path if path is not None else pathlib.Path("the file"))
@@ -80,16 +82,19 @@ def inspect_file(
     """Describe a data file without loading more than needed for the description.
 
     Args:
-        path: The file.
+        path: The file, or the ``http(s)://`` URL of an NWB file (read lazily by byte
+            ranges; see :mod:`cebra_data.io.remote`).
         key: Describe only this entry (name or position); ``None`` describes all.
         trusted: As in :func:`~cebra_data.io.load_data`.
         pcutoff: Likelihood threshold for the DeepLabCut statistics (default
-            :data:`~cebra_data.io.deeplabcut.DEFAULT_PCUTOFF`).
+            :data:`~cebra_data.io.poses.deeplabcut.DEFAULT_PCUTOFF`).
 
     Returns:
         A JSON-serialisable ``dict`` with ``path``, ``format`` (the reader's name),
-        ``default_key`` (the entry ``load_data`` takes without a key, or ``None``) and
-        ``entries``: one ``dict`` per entry with ``name``, ``shape``, ``dtype``,
+        ``default_key`` (the entry ``load_data`` takes without a key, or ``None``),
+        ``default_reason`` (when ``default_key`` is ``None``, the error ``load_data``
+        raises without a key, e.g. for a SLEAP analysis file or a ``.slp`` file; else
+        ``None``) and ``entries``: one ``dict`` per entry with ``name``, ``shape``, ``dtype``,
         ``numeric``, ``nan_count``, ``default``; tables add ``columns`` (name, dtype,
         nan_count); DeepLabCut tables add ``deeplabcut`` with ``scorer``,
         ``individuals``, ``bodyparts``, ``frames``, ``has_likelihood`` and, per keypoint,
@@ -99,9 +104,11 @@ def inspect_file(
         cannot be read at all has an ``error`` message instead of its details, so one bad
         entry never hides the others. NWB files add to each
         series' entry its ``neurodata_type``, ``clock``, ``rate`` (Hz), ``start_time`` and
-        ``stop_time`` (seconds), and a top-level ``units`` (the units table: ``count``,
-        ``ids``, ``columns``, ``spikes``, time range; ``None`` without one); see
-        :func:`cebra_data.io.nwb.nwb_summary`. Pose files of any supported tracker
+        ``stop_time`` (seconds), a top-level ``units`` (the units table: ``count``,
+        ``ids``, ``columns``, ``spikes``, time range and ``usage``, the calls that read it;
+        ``None`` without one) and ``intervals`` (each interval table by path: rows, time
+        range, column kinds, ``overlapping`` and ``usage``, the ``from_nwb`` arguments that
+        use it); see :func:`cebra_data.io.nwb.summarize`. Pose files of any supported tracker
         (when no ``key`` is given) add ``poses``: the tracker, frames, individuals,
         keypoints and, per individual and keypoint, the share of frames that are
         ``gaps`` (see :func:`cebra_data.io.poses.pose_summary`).
@@ -117,31 +124,79 @@ def inspect_file(
     """
     key = check_key(key)
     pcutoff = check_pcutoff(pcutoff)
+    if is_url(path):
+        return _inspect_nwb(path, key, trusted, pcutoff)
     source = detect_pose_source(path)
-    if source == "sleap" and pathlib.Path(path).suffix.lower() not in supported_suffixes():
-        only: dict[str, Any] = {"path": str(path), "format": source, "default_key": None,
-                                "entries": []}  # no load_data reader: the poses only
-        _add_poses(only, pathlib.Path(path), pcutoff)
+    suffix = pathlib.Path(path).suffix.lower()
+    if source == "nwb" and suffix in NwbReader.suffixes:
+        return _inspect_nwb(path, key, trusted, pcutoff)
+    if source is not None and suffix not in supported_suffixes():
+        only: dict[str, Any] = {
+            "path": str(path), "format": source, "default_key": None,
+            "default_reason": (f"load_data does not read {suffix or 'suffix-less'} files (with "
+                               "or without a key); cebra_data.load_pose(path) reads the poses "
+                               f"of this {TRACKER_NAMES[source]} file."),
+            "entries": [],
+        }  # no load_data reader: the poses only
+        _add_poses(only, pathlib.Path(path), pcutoff, source)
         return only
     with open_entries(path, trusted=trusted) as (file, reader, entries):
-        default = _default_key(entries, f"'{file}'")
+        default, reason = _default_key(entries, file)
         chosen = entries if key is None else [select_entry(entries, key, f"'{file}'")]
         info = {
             "path": str(file),
             "format": reader.name,
             "default_key": default,
+            "default_reason": reason,
             "entries": [_describe(e, default, pcutoff, file) for e in chosen],
         }
-    if isinstance(reader, NwbReader):
-        _add_nwb_clocks(info, file, trusted)
     if key is None:
-        _add_poses(info, file, pcutoff)
+        _add_poses(info, file, pcutoff, detect_pose_source(file))
     return info
 
 
-def _add_poses(info: dict[str, Any], file: pathlib.Path, pcutoff: float) -> None:
+def _inspect_nwb(source: Union[str, pathlib.Path], key: Optional[Union[str, int]], trusted: bool,
+                 pcutoff: float) -> dict[str, Any]:
+    """``inspect_file`` of an NWB file or URL, opened once (twice only for ndx-pose poses).
+
+    The entries are the time series; the units table and the interval tables are described
+    under ``units`` and ``intervals`` with the arguments that read them (``usage``).
+    """
+    with open_nwb(source, trusted=trusted) as nwb:
+        entries = nwb.entries(trusted)
+        series = [e for e in entries if e.name in nwb.series]
+        where = source if is_url(source) else pathlib.Path(source)
+        default, reason = _default_key(series, where)
+        chosen = series if key is None else [select_entry(entries, key, nwb.where)]
+        info: dict[str, Any] = {
+            "path": str(source),
+            "format": "nwb",
+            "default_key": default,
+            "default_reason": reason,
+            "entries": [_describe(e, default, pcutoff, where) for e in chosen],
+        }
+        summary = summarize(nwb, trusted)
+        poses = _has_poses(nwb)
+    for entry in info["entries"]:
+        clock = summary["series"].get(entry["name"], {})
+        for field in ("neurodata_type", "clock", "rate", "start_time", "stop_time"):
+            if field in clock:
+                entry[field] = clock[field]
+    info["units"] = summary["units"]
+    info["intervals"] = summary["intervals"]
+    if key is None and poses:
+        _add_poses(info, source, pcutoff, "nwb")
+    return info
+
+
+def _has_poses(nwb: OpenNwbFile) -> bool:
+    objects = nwb.nwbfile.objects.values() if nwb.nwbfile is not None else ()
+    return any(getattr(obj, "neurodata_type", None) == "PoseEstimation" for obj in objects)
+
+
+def _add_poses(info: dict[str, Any], file: Union[str, pathlib.Path], pcutoff: float,
+               source: Optional[str]) -> None:
     """Add ``poses`` (see :func:`~cebra_data.io.poses.pose_summary`) for a pose file."""
-    source = detect_pose_source(file)
     if source is None:
         return
     try:
@@ -152,20 +207,9 @@ def _add_poses(info: dict[str, Any], file: pathlib.Path, pcutoff: float) -> None
         info["poses"] = {"source": source, "error": f"{type(exc).__name__}: {exc}"}
 
 
-def _add_nwb_clocks(info: dict[str, Any], file: pathlib.Path, trusted: bool) -> None:
-    """NWB files: each series' clock (rate, time range) and the units table."""
-    summary = nwb_summary(file, trusted=trusted)
-    for entry in info["entries"]:
-        clock = summary["series"].get(entry["name"], {})
-        for field in ("neurodata_type", "clock", "rate", "start_time", "stop_time"):
-            if field in clock:
-                entry[field] = clock[field]
-    info["units"] = summary["units"]
-
-
-def _default_key(entries: list[Entry], where: str) -> Optional[str]:
-    """The entry ``load_data`` would take without a key, or ``None`` if it would fail."""
+def _default_key(entries: list[Entry], path: Union[str, pathlib.Path]) -> tuple[Optional[str], Optional[str]]:
+    """The entry ``load_data`` takes without a key, or ``None`` and the error it raises."""
     try:
-        return select_entry(entries, None, where).name
-    except Exception:
-        return None
+        return default_entry(entries, path).name, None
+    except Exception as exc:  # reported, not raised: inspect describes every entry
+        return None, f"{type(exc).__name__}: {exc}"

@@ -10,7 +10,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from cebra_data.errors import MissingColumnError, NonNumericDataError
-from cebra_data.io.deeplabcut import DEFAULT_PCUTOFF, pose_from_table
+from cebra_data.io.poses.deeplabcut import DEFAULT_PCUTOFF, pose_from_table
 from cebra_data.io.reader import (
     Entry,
     Table,
@@ -20,7 +20,8 @@ from cebra_data.io.reader import (
 )
 from cebra_data.io.registry import open_entries
 
-__all__ = ["check_columns", "check_key", "entry_array", "entry_with_columns", "load_data"]
+__all__ = ["check_columns", "check_key", "default_entry", "entry_array", "entry_with_columns",
+           "load_data"]
 
 
 def check_key(key: Any) -> Union[str, int, None]:
@@ -95,7 +96,8 @@ def load_data(
     datasets, ``.npz`` members, dictionary values, Excel sheets, MATLAB variables ...).
 
     Args:
-        file: Path of the file.
+        file: Path of the file, or the ``http(s)://`` URL of an NWB file (read by byte
+            ranges, only what the entry needs; extra ``remote``: see ``docs/nwb.rst``).
         key: The entry to load, by name (``"group/sub/data"`` for nested entries) or by
             position in the reader's order. ``None`` takes the first *array-like* entry:
             a numeric array with at least one element, or a table whose columns are all
@@ -144,11 +146,40 @@ def load_data(
     with open_entries(file, trusted=trusted) as (path, _, entries):
         if key is None and columns is not None:
             entry = entry_with_columns(entries, columns, f"'{path}'")
+        elif key is None:
+            entry = default_entry(entries, path)
         else:
-            if key is None:
-                _refuse_pose_default(entries, path)
             entry = select_entry(entries, key, f"'{path}'")
         return entry_array(entry, columns, path)
+
+
+def default_entry(entries: list[Entry], path: Any) -> Entry:
+    """The entry ``load_data(file)`` reads when neither ``key`` nor ``columns`` is given.
+
+    That is the first array-like entry (see :func:`~cebra_data.io.reader.select_entry`),
+    except in a SLEAP analysis file, where no entry is guessed: its first numeric entry is
+    bookkeeping and even ``tracks`` is not time-first. ``inspect`` names the same entry.
+
+    Args:
+        entries: The file's entries.
+        path: The file, for messages.
+
+    Raises:
+        NonNumericDataError: no entry is array-like, or the file is a SLEAP analysis file
+            (the message names :func:`cebra_data.load_pose`).
+        EmptyFileError: the file has no entries.
+
+    Example:
+        >>> import numpy as np
+        >>> from cebra_data.io import open_entries
+        >>> from cebra_data.io.load import default_entry
+        >>> np.savez(tmp_path / "s.npz", names=np.array(["a"]), x=np.zeros(2))
+        >>> with open_entries(tmp_path / "s.npz") as (path, _, entries):
+        ...     default_entry(entries, path).name
+        'x'
+    """
+    _refuse_pose_default(entries, path)
+    return select_entry(entries, None, f"'{path}'")
 
 
 def entry_with_columns(entries: list[Entry], columns: list[Any], where: str) -> Entry:
@@ -216,7 +247,7 @@ def entry_array(entry: Entry, columns: Optional[list[Any]], path: pathlib.Path) 
     """The numeric array of an entry, as :func:`load_data` returns it.
 
     DeepLabCut tables become ``(frames, 2 * keypoints)`` poses (``columns`` are the
-    keypoints, likelihood cutoff :data:`~cebra_data.io.deeplabcut.DEFAULT_PCUTOFF`); other
+    keypoints, likelihood cutoff :data:`~cebra_data.io.poses.deeplabcut.DEFAULT_PCUTOFF`); other
     values go through :func:`~cebra_data.io.reader.to_numeric_array`.
 
     Args:
@@ -244,7 +275,8 @@ def entry_array(entry: Entry, columns: Optional[list[Any]], path: pathlib.Path) 
     value = entry.value()
     if isinstance(value, Table) and value.is_deeplabcut:
         keypoints = None if columns is None else [str(c) for c in columns]
-        poses, _, _ = pose_from_table(value, keypoints, DEFAULT_PCUTOFF, None, where=f"'{path}'")
+        poses, _, _ = pose_from_table(value, keypoints, DEFAULT_PCUTOFF, None, where=f"'{path}'",
+                                      caller="load_data")
         return poses
     array = to_numeric_array(value, columns, f"Entry {entry.name!r} of '{path}'")
     # a table may hand out a view of a larger read; give the caller its own array

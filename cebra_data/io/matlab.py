@@ -24,9 +24,10 @@ from typing import Any, Optional
 import numpy as np
 import scipy.io
 import scipy.sparse
+from scipy.io.matlab import MatlabOpaque
 
 from cebra_data.errors import CorruptFileError
-from cebra_data.io.hdf5 import densify_sparse, hdf5_signature_offset
+from cebra_data.io.hdf5 import densify_sparse, hdf5_signature_offset, matlab_object
 from cebra_data.io.reader import Entry, Reader
 from cebra_data.io.registry import register_reader
 
@@ -39,6 +40,7 @@ _MATRIX, _COMPRESSED = 14, 15
 _NUMERIC_CLASSES = frozenset(range(6, 16))  # mxDOUBLE ... mxUINT64
 _CHAR, _SPARSE, _CELL, _STRUCT, _OBJECT = 4, 5, 1, 2, 3
 _FUNCTION_OR_OPAQUE = frozenset({16, 17})
+_OPAQUE = 17  # mxOPAQUE: a MATLAB class object (table, string, datetime ...)
 _INT32 = {5: "i", 6: "I"}  # miINT32 / miUINT32: flags, dimensions, field-name length
 _TEXT = frozenset({1, 2, 16, 17, 18})  # miINT8, miUINT8, miUTF8/16/32: names
 
@@ -96,6 +98,10 @@ def _check_matrix(body: memoryview, order: str, depth: int) -> None:
     parts = _elements(body, order)
     if not parts:
         return  # an empty matrix element is MATLAB's empty placeholder in cells and structs
+    if parts[0][0] in _INT32 and len(parts[0][1]) == 8 \
+            and struct.unpack(order + "I", parts[0][1][:4])[0] & 0xFF == _OPAQUE:
+        _check_opaque(parts, order, depth)
+        return
     if len(parts) < 3 or parts[0][0] not in _INT32 or len(parts[0][1]) != 8 \
             or parts[1][0] not in _INT32 or len(parts[1][1]) < 8 or len(parts[1][1]) % 4 \
             or parts[2][0] not in _TEXT:
@@ -140,11 +146,35 @@ def _check_matrix(body: memoryview, order: str, depth: int) -> None:
         raise _bad(f"an array has the unknown class {cls}")
 
 
+def _check_opaque(parts: list[tuple[int, memoryview]], order: str, depth: int) -> None:
+    """Check a MATLAB class object (mxOPAQUE): flags, name, type, class name, then arrays.
+
+    MATLAB writes its classes (``table``, ``string``, ``datetime`` ...) this way, as an
+    opaque reference (type ``MCOS``) into the file's ``__function_workspace__``.
+    """
+    if len(parts) < 4 or any(kind not in _TEXT for kind, _ in parts[1:4]) \
+            or any(kind != _MATRIX for kind, _ in parts[4:]):
+        raise _bad("a MATLAB class object lacks its name, type or class name")
+    for _, child in parts[4:]:
+        _check_matrix(child, order, depth + 1)
+
+
+def _variable_name(body: memoryview, order: str) -> tuple[str, Optional[str]]:
+    """``(name, class of a MATLAB object or None)`` of a checked top-level variable."""
+    parts = _elements(body, order)
+    if not parts:
+        return "", None
+    opaque = struct.unpack(order + "I", parts[0][1][:4])[0] & 0xFF == _OPAQUE
+    name = bytes(parts[1 if opaque else 2][1]).decode("utf-8", errors="replace")
+    return name, bytes(parts[3][1]).decode("utf-8", errors="replace") if opaque else None
+
+
 #: Decompressed bytes handed to one ``scipy.io.loadmat`` call (bounds the extra memory).
 _GROUP_BYTES = 1 << 26
 
 
-def _mat5_sources(path: pathlib.Path) -> list[Any]:
+def _mat5_sources(path: pathlib.Path,
+                  names: Optional[list[tuple[str, Optional[str]]]] = None) -> list[Any]:
     """Validate a v5-v7 MAT-file's variables; return what ``scipy.io.loadmat`` should read.
 
     v4 files have no tags and are left to scipy. The file is memory-mapped read-only and
@@ -156,6 +186,11 @@ def _mat5_sources(path: pathlib.Path) -> list[Any]:
     shaped as scipy shapes it (MATLAB's dimensions, column-major order). Any other is
     handed to scipy as an uncompressed in-memory MAT stream (several streams, each of
     about :data:`_GROUP_BYTES`, so the extra memory stays bounded) instead of the file.
+
+    Args:
+        path: The file.
+        names: If given, ``(name, class of a MATLAB object or None)`` of every variable is
+            appended to it, in file order (nothing for a v4 file).
 
     Returns:
         ``[path]``, or, in file order, in-memory MAT streams for ``scipy.io.loadmat`` and
@@ -176,6 +211,8 @@ def _mat5_sources(path: pathlib.Path) -> list[Any]:
         return [path]
     order = "<" if bytes(data[126:128]) == b"IM" else ">"
     variables = _check_variables(data, order)
+    if names is not None:
+        names.extend(_variable_name(body, order) for _, body in variables)
     if not any(compressed for compressed, _ in variables) \
             or not all(len(body) for _, body in variables):
         return [path]
@@ -365,6 +402,9 @@ def _check_variables(data: memoryview, order: str) -> list[tuple[bool, memoryvie
 
 
 def _flatten(name: str, value: Any, out: list[Entry]) -> None:
+    if isinstance(value, MatlabOpaque):  # a structured array too: test it first
+        out.append(_object_entry(name, _opaque_class(value)))
+        return
     is_struct = isinstance(value, np.ndarray) and value.dtype.names is not None \
         and value.size == 1
     if is_struct:
@@ -375,6 +415,21 @@ def _flatten(name: str, value: Any, out: list[Entry]) -> None:
         out.append(_sparse_entry(name, value))
     else:
         out.append(Entry(name, lambda value=value: value))
+
+
+def _opaque_class(value: Any) -> str:
+    """The class name scipy keeps for a MATLAB object (``"table"`` ...)."""
+    try:
+        raw = value.reshape(-1)[0]["s2"]
+    except (IndexError, KeyError, ValueError, TypeError):
+        return "unknown"
+    return raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else str(raw)
+
+
+def _object_entry(name: str, object_class: str) -> Entry:
+    """A MATLAB class object: listed, never picked by default, explained when read."""
+    return Entry(name, lambda: matlab_object(object_class),
+                 dtype=f"MATLAB {object_class} object", numeric=False)
 
 
 def _sparse_entry(name: str, matrix: Any) -> Entry:
@@ -405,13 +460,19 @@ class MatReader(Reader):
     def entries(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
         """Load the variables with scipy and yield one entry per (flattened) variable."""
         variables: dict[str, Any] = {}
-        for source in _mat5_sources(path):
+        names: list[tuple[str, Optional[str]]] = []
+        for source in _mat5_sources(path, names):
             variables.update(source if isinstance(source, dict) else scipy.io.loadmat(source))
+        if not names:  # v4: no objects; scipy's order is the file's
+            names = [(name, None) for name in variables]
         entries: list[Entry] = []
-        for name, value in variables.items():
-            if name.startswith("__"):
-                continue
-            _flatten(name, value, entries)
+        for name, object_class in names:
+            if name.startswith("__") or not name:
+                continue  # MATLAB's __function_workspace__ and other internals
+            if object_class is not None:  # scipy cannot name these: it gives 'None'
+                entries.append(_object_entry(name, object_class))
+            elif name in variables:
+                _flatten(name, variables[name], entries)
         yield entries
 
 

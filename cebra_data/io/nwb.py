@@ -24,6 +24,7 @@ import importlib
 import math
 import numbers
 import pathlib
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Optional, Union
 
@@ -31,22 +32,29 @@ import h5py
 import numpy as np
 
 from cebra_data.errors import (
+    CebraDataError,
     CorruptFileError,
     MissingColumnError,
     MissingDependencyError,
     MissingKeyError,
+    NonNumericDataError,
     UnsafeFileError,
 )
 from cebra_data.io.hdf5 import hdf5_signature_offset
-from cebra_data.io.reader import Entry, Reader, is_numeric_dtype, listing
+from cebra_data.io.nwb_intervals import IntervalTable, is_interval_group, read_interval_table
+from cebra_data.io.reader import HEAD_SIZE, Entry, Reader, is_numeric_dtype, listing
 from cebra_data.io.registry import check_file, find_reader, register_reader
+from cebra_data.io.remote import is_url, open_url
 
 __all__ = [
+    "NAMESPACE_WARNING",
     "NWB_EXTRA",
     "NwbReader",
+    "OpenNwbFile",
     "SeriesInfo",
     "UnitsTable",
     "nwb_summary",
+    "open_nwb",
     "read_timeseries",
     "spike_counts",
 ]
@@ -61,6 +69,10 @@ def _pynwb() -> Any:
         return importlib.import_module("pynwb")
     except ImportError:
         return None
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 @dataclasses.dataclass
@@ -145,9 +157,10 @@ class UnitsTable:
 # ----------------------------------------------------------------------------- opening
 
 
-def _is_external(dataset: Any, path: pathlib.Path) -> bool:
+def _is_external(dataset: Any, root: h5py.File) -> bool:
+    """Whether ``dataset`` lives in another file than ``root`` (reached by an external link)."""
     try:
-        return pathlib.Path(dataset.file.filename).resolve() != path.resolve()
+        return dataset.file.id != root.id
     except (AttributeError, OSError, ValueError):
         return False
 
@@ -158,19 +171,21 @@ def _scalar(value: Any) -> Optional[float]:
     return float(np.asarray(value[()] if hasattr(value, "shape") else value).reshape(-1)[0])
 
 
-def _series_from_group(name: str, group: Any, path: pathlib.Path) -> SeriesInfo:
+def _series_from_group(name: str, group: Any, root: h5py.File) -> SeriesInfo:
     data = group["data"]
     timestamps = group.get("timestamps")
     starting = group.get("starting_time")
     rate = None if starting is None else float(starting.attrs.get("rate", np.nan))
     kind = group.attrs.get("neurodata_type", "TimeSeries")
     kind = kind.decode() if isinstance(kind, bytes) else str(kind)
-    external = _is_external(data, path) or (timestamps is not None and _is_external(timestamps, path))
+    external = _is_external(data, root) or (timestamps is not None and _is_external(timestamps, root))
     return SeriesInfo(name, kind, tuple(int(s) for s in data.shape), data.dtype, rate,
                       _scalar(starting), external, data, timestamps)
 
 
-def _walk_h5(group: Any, path: pathlib.Path, trusted: bool, out: dict[str, SeriesInfo]) -> None:
+def _walk_h5(group: Any, root: h5py.File, trusted: bool, series: Optional[dict[str, SeriesInfo]],
+             intervals: dict[str, h5py.Group]) -> None:
+    """Collect the interval tables (and, when ``series`` is a dict, the time series) below ``group``."""
     for member in group:
         link = group.get(member, getlink=True)
         if isinstance(link, h5py.ExternalLink) and not trusted:
@@ -180,13 +195,16 @@ def _walk_h5(group: Any, path: pathlib.Path, trusted: bool, out: dict[str, Serie
             continue
         name = node.name.lstrip("/")
         data = node.get("data")
-        if isinstance(data, h5py.Dataset) and ("timestamps" in node or "starting_time" in node):
-            out[name] = _series_from_group(name, node, path)
+        if is_interval_group(node):
+            intervals[name] = node
+        elif series is not None and isinstance(data, h5py.Dataset) \
+                and ("timestamps" in node or "starting_time" in node):
+            series[name] = _series_from_group(name, node, root)
         else:
-            _walk_h5(node, path, trusted, out)
+            _walk_h5(node, root, trusted, series, intervals)
 
 
-def _series_from_pynwb(obj: Any, path: pathlib.Path) -> Optional[SeriesInfo]:
+def _series_from_pynwb(obj: Any, root: h5py.File) -> Optional[SeriesInfo]:
     data = obj.data
     if not isinstance(data, h5py.Dataset):
         return None  # e.g. an ImageSeries whose frames are in external files
@@ -194,23 +212,33 @@ def _series_from_pynwb(obj: Any, path: pathlib.Path) -> Optional[SeriesInfo]:
     if timestamps is not None and not hasattr(timestamps, "shape"):
         timestamps = np.asarray(timestamps)
     name = data.parent.name.lstrip("/")
-    external = _is_external(data, path) or (
-        isinstance(timestamps, h5py.Dataset) and _is_external(timestamps, path))
+    external = _is_external(data, root) or (
+        isinstance(timestamps, h5py.Dataset) and _is_external(timestamps, root))
     rate = None if obj.rate is None else float(obj.rate)
     starting = None if obj.starting_time is None else float(obj.starting_time)
     return SeriesInfo(name, obj.neurodata_type, tuple(int(s) for s in data.shape), data.dtype,
                       rate, starting, external, data, timestamps)
 
 
-def _units_from_pynwb(units: Any) -> UnitsTable:
+def _units_from_pynwb(units: Any, where: str) -> UnitsTable:
     ids = np.asarray(units.id[:])
     if "spike_times" not in units.colnames:
-        raise MissingColumnError("The units table has no spike_times column.")
+        raise MissingColumnError(f"The units table of {where} has no spike_times column.")
     ragged = units["spike_times"]
     flat = np.asarray(ragged.target.data[:], dtype=np.float64)
     ends = np.asarray(ragged.data[:], dtype=np.int64)
     starts = np.concatenate([[0], ends[:-1]])
     spikes = [flat[a:b] for a, b in zip(starts, ends)]
+    bad = [(int(unit), int(np.count_nonzero(~np.isfinite(times))))
+           for unit, times in zip(ids, spikes) if not np.isfinite(times).all()]
+    if bad:
+        raise CorruptFileError(
+            f"The units table of {where} has spike times that are NaN or infinite: "
+            + ", ".join(f"unit {unit} ({count})" for unit, count in bad[:10])
+            + (f" and {len(bad) - 10} more units" if len(bad) > 10 else "")
+            + ". Spike times must be finite; none are dropped silently. Repair the file, or "
+            "select other units with units=[...] (spike_counts) or a units column."
+        )
     columns = {}
     for column in units.colnames:
         if column == "spike_times":
@@ -224,106 +252,288 @@ def _units_from_pynwb(units: Any) -> UnitsTable:
     return UnitsTable(ids, spikes, columns)
 
 
-class _NwbFile:
-    """The series (and, through pynwb, the units table) of an open NWB file."""
+#: The start of hdmf's warning for a file whose cached namespaces (schema versions) differ from
+#: the installed ones ("Ignoring the following cached namespace(s) because another version is
+#: already loaded"). Reading works either way and the user cannot act on it, so it is silenced
+#: where cebra_data opens NWB files, and only there.
+NAMESPACE_WARNING = "Ignoring the following cached namespace"
 
-    def __init__(self, series: dict[str, SeriesInfo], units: Any, with_pynwb: bool) -> None:
+
+@contextlib.contextmanager
+def _quiet_namespaces() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=NAMESPACE_WARNING, category=UserWarning)
+        yield
+
+
+def _check_nwb(handle: h5py.File, where: str) -> None:
+    if "nwb_version" not in handle.attrs:
+        raise CorruptFileError(
+            f"{where} is an HDF5 file but not an NWB file: its root has no 'nwb_version' "
+            "attribute. Read a plain HDF5 file with load_data under a .h5 name, or check "
+            "that this is the file you meant."
+        )
+
+
+class OpenNwbFile:
+    """An NWB file (local or by URL) opened once: its series, units table and interval tables.
+
+    Made by :func:`open_nwb`; valid inside its ``with`` block. Every reading call of this
+    module is one :func:`open_nwb` and calls of these methods, so a file is opened (and its
+    metadata read) once per call.
+
+    Attributes:
+        where: The file or URL, quoted, for messages.
+        handle: The open ``h5py.File``.
+        nwbfile: pynwb's ``NWBFile``, or ``None`` when pynwb is not installed.
+        series: Time series by object path, sorted by name.
+        intervals: Interval tables (h5py groups) by object path, sorted by name.
+    """
+
+    def __init__(self, where: str, handle: h5py.File, nwbfile: Any,
+                 series: dict[str, SeriesInfo], intervals: dict[str, h5py.Group]) -> None:
+        self.where = where
+        self.handle = handle
+        self.nwbfile = nwbfile
         self.series = dict(sorted(series.items()))
-        self._units = units
-        self.with_pynwb = with_pynwb
+        self.intervals = dict(sorted(intervals.items()))
 
-    def units(self, where: str) -> UnitsTable:
-        if not self.with_pynwb:
+    @property
+    def has_units(self) -> bool:
+        """Whether the file has a units table."""
+        if self.nwbfile is not None:
+            return self.nwbfile.units is not None
+        return isinstance(self.handle.get("units"), h5py.Group)
+
+    def units(self) -> UnitsTable:
+        """The units table (spike times per unit).
+
+        Raises:
+            MissingDependencyError: pynwb is not installed.
+            MissingKeyError: no units table.
+            CorruptFileError: NaN or infinite spike times (see :func:`spike_counts`).
+        """
+        if self.nwbfile is None:
             raise MissingDependencyError(
-                f"Reading the units table of {where} needs pynwb, the optional extra 'nwb': "
+                f"Reading the units table of {self.where} needs pynwb, the optional extra 'nwb': "
                 f"{NWB_EXTRA}"
             )
-        if self._units is None:
-            raise MissingKeyError(f"{where} has no units table (no sorted spikes).")
-        return _units_from_pynwb(self._units)
+        if self.nwbfile.units is None:
+            raise MissingKeyError(f"{self.where} has no units table (no sorted spikes).")
+        return _units_from_pynwb(self.nwbfile.units, self.where)
+
+    def info(self, key: Any) -> SeriesInfo:
+        """The series named ``key`` (a leading ``/`` is ignored).
+
+        Raises:
+            TypeError: ``key`` is not a string.
+            MissingKeyError: no such series; says how to read the units table or an
+                interval table when ``key`` names one, and lists the series.
+        """
+        if not isinstance(key, str):
+            raise TypeError(f"key should be the object path of a time series (a str), but got {key!r}.")
+        wanted = key.strip("/")
+        if wanted in self.series:
+            return self.series[wanted]
+        hint = self.hint(wanted)
+        if not hint:
+            below = [n for n in self.series if n.startswith(wanted + "/")]
+            hint = f"{wanted!r} is a group; its series are: {listing(below)}." if below else ""
+        raise MissingKeyError(
+            f"No time series {key!r} in {self.where}. {hint + ' ' if hint else ''}"
+            f"Its time series are: {listing(list(self.series))}."
+        )
+
+    def hint(self, name: str) -> str:
+        """How to read ``name`` when it is the units table or an interval table, else ``""``."""
+        if name == "units" and self.has_units:
+            return ("'units' is the units table (the spike times of each unit), not a series: "
+                    "bin it with cebra_data.io.nwb.spike_counts(path, bin_size) or build a dataset "
+                    "with TensorDataset.from_nwb(path, neural='units', bin_size=...).")
+        if name in self.intervals:
+            columns = [c for c in map(_text, np.atleast_1d(self.intervals[name].attrs.get(
+                "colnames", []))) if c not in ("start_time", "stop_time")]
+            return (f"{name!r} is an interval table (start and stop times; columns "
+                    f"{listing(columns) if columns else 'none'}), not a series: pass "
+                    f"trials={name!r} to TensorDataset.from_nwb to keep the rows inside its "
+                    f"intervals as trials, or discrete='{name}/<column>' to label them.")
+        return ""
+
+    def timeseries(self, key: Any, trusted: bool) -> tuple[np.ndarray, np.ndarray]:
+        """``(data, timestamps)`` of one series: see :func:`read_timeseries`."""
+        info = self.info(key)
+        return info.read_data(trusted), info.timestamps(trusted)
+
+    def interval_table(self, name: Any) -> IntervalTable:
+        """The interval table at object path ``name``.
+
+        Raises:
+            TypeError: ``name`` is not a string.
+            MissingKeyError: no such table (lists the file's interval tables).
+            CorruptFileError: unreadable times (see
+                :func:`~cebra_data.io.nwb_intervals.read_interval_table`).
+        """
+        if not isinstance(name, str):
+            raise TypeError(f"An interval table is named by its object path (a str, e.g. "
+                            f"'intervals/trials'), but got {name!r}.")
+        wanted = name.strip("/")
+        if wanted not in self.intervals:
+            raise MissingKeyError(
+                f"No interval table {name!r} in {self.where}. Its interval tables are: "
+                f"{listing(list(self.intervals)) if self.intervals else 'none'}."
+            )
+        return read_interval_table(self.intervals[wanted], self.where)
+
+    def entries(self, trusted: bool) -> list[Entry]:
+        """One :class:`Entry` per series, then the units table and the interval tables.
+
+        The units and interval entries are not arrays: reading one raises
+        :class:`~cebra_data.errors.NonNumericDataError` saying how to use it.
+        """
+        entries = [
+            Entry(info.name, lambda info=info: info.read_data(trusted), shape=info.shape,
+                  dtype=str(info.dtype), numeric=is_numeric_dtype(info.dtype))
+            for info in self.series.values()
+        ]
+        others = (["units"] if self.has_units else []) + list(self.intervals)
+        for name in others:
+            entries.append(Entry(name, lambda name=name: self._refuse(name), dtype="table",
+                                 numeric=False))
+        return entries
+
+    def _refuse(self, name: str) -> Any:
+        raise NonNumericDataError(f"Entry {name!r} of {self.where}: {self.hint(name)}")
 
 
 @contextlib.contextmanager
-def _open(path: pathlib.Path, trusted: bool) -> Iterator[_NwbFile]:
+def _read(handle: h5py.File, where: str, trusted: bool) -> Iterator[OpenNwbFile]:
+    _check_nwb(handle, where)
+    intervals: dict[str, h5py.Group] = {}
     pynwb = _pynwb()
     if pynwb is None:
-        with h5py.File(path, "r") as handle:
-            series: dict[str, SeriesInfo] = {}
-            _walk_h5(handle, path, trusted, series)
-            yield _NwbFile(series, None, with_pynwb=False)
+        series: dict[str, SeriesInfo] = {}
+        _walk_h5(handle, handle, trusted, series, intervals)
+        yield OpenNwbFile(where, handle, None, series, intervals)
         return
-    with pynwb.NWBHDF5IO(str(path), "r", load_namespaces=True) as io:
-        nwb = io.read()
+    with _quiet_namespaces():
+        io = pynwb.NWBHDF5IO(file=handle, mode="r", load_namespaces=True)
+        nwbfile = io.read()
+    try:
         series = {}
-        for obj in nwb.objects.values():
+        for obj in nwbfile.objects.values():
             if isinstance(obj, pynwb.TimeSeries):
-                info = _series_from_pynwb(obj, path)
+                info = _series_from_pynwb(obj, handle)
                 if info is not None and (trusted or not info.external):
                     series[info.name] = info
-        yield _NwbFile(series, nwb.units, with_pynwb=True)
+        _walk_h5(handle, handle, trusted, None, intervals)
+        yield OpenNwbFile(where, handle, nwbfile, series, intervals)
+    finally:
+        io.close()
+
+
+#: Errors raised on purpose inside :func:`open_nwb`: passed on as they are.
+_OWN_ERRORS = (CebraDataError, ValueError, TypeError)
 
 
 @contextlib.contextmanager
-def _open_checked(file: Union[str, pathlib.Path], trusted: bool) -> Iterator[tuple[pathlib.Path, _NwbFile]]:
-    """Open an NWB file; errors of the libraries become :class:`CorruptFileError`."""
+def open_nwb(source: Union[str, pathlib.Path], *, trusted: bool = False) -> Iterator[OpenNwbFile]:
+    """Open an NWB file, a path or an ``http(s)://`` URL, once, read-only.
+
+    A URL is read lazily by byte ranges (:func:`cebra_data.io.remote.open_url`: the extra
+    ``remote``); a path is checked as :func:`~cebra_data.io.load_data` checks it. hdmf's
+    warning about cached schema versions (:data:`NAMESPACE_WARNING`) is silenced.
+
+    Args:
+        source: The file's path, or its URL.
+        trusted: Also read series whose data is stored in another file (external links).
+
+    Yields:
+        An :class:`OpenNwbFile`.
+
+    Raises:
+        CorruptFileError: not an HDF5 file, an HDF5 file that is not NWB (no
+            ``nwb_version``), or one the libraries cannot read (their error is the cause).
+        DataFileNotFoundError, EmptyFileError, UnsupportedFileFormatError: a bad path.
+        RemoteFileError (and its subclasses), UnsupportedURLError, MissingDependencyError:
+            a bad URL, an unreachable server, or the extra ``remote`` missing.
+
+    Example:
+        >>> import datetime, numpy as np, pynwb
+        >>> from cebra_data.io.nwb import open_nwb
+        >>> nwb = pynwb.NWBFile(session_description="demo", identifier="demo",
+        ...     session_start_time=datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc))
+        >>> nwb.add_trial(start_time=0.0, stop_time=1.0)
+        >>> nwb.add_acquisition(pynwb.TimeSeries(name="speed", data=np.zeros(20), unit="m/s", rate=10.0))
+        >>> with pynwb.NWBHDF5IO(tmp_path / "open.nwb", "w") as io:
+        ...     io.write(nwb)
+        >>> with open_nwb(tmp_path / "open.nwb") as file:
+        ...     list(file.series), list(file.intervals), len(file.interval_table("intervals/trials"))
+        (['acquisition/speed'], ['intervals/trials'], 1)
+    """
     if not isinstance(trusted, bool):
         raise TypeError(f"trusted should be True or False, but got trusted={trusted!r}.")
-    path = check_file(file)
-    reader = find_reader(path)
-    if not isinstance(reader, NwbReader):
+    if is_url(source):
+        with open_url(source) as remote:
+            where = f"'{source}'"
+            head = remote.read(HEAD_SIZE)
+            if hdf5_signature_offset(head) < 0:
+                raise CorruptFileError(
+                    f"{where} is not an NWB file: its first bytes {head[:12]!r} are not HDF5's "
+                    "signature. Files are read by URL for NWB (HDF5) files only."
+                )
+            remote.seek(0)
+            with _library_errors(where), h5py.File(remote, "r") as handle, \
+                    _read(handle, where, trusted) as nwb:
+                yield nwb
+        return
+    path = check_file(source)
+    if not isinstance(find_reader(path), NwbReader):
         raise CorruptFileError(f"'{path}' is not an NWB file (its suffix should be .nwb).")
+    where = f"'{path}'"
+    with _library_errors(where), h5py.File(path, "r") as handle, \
+            _read(handle, where, trusted) as nwb:
+        yield nwb
+
+
+@contextlib.contextmanager
+def _library_errors(where: str) -> Iterator[None]:
+    """Errors of h5py, pynwb and hdmf become :class:`CorruptFileError` naming the file."""
     try:
-        with _open(path, trusted) as nwb:
-            yield path, nwb
-    except (MissingDependencyError, MissingKeyError, MissingColumnError, UnsafeFileError,
-            CorruptFileError, ValueError, TypeError):
+        yield
+    except _OWN_ERRORS:
         raise
     except Exception as exc:
         raise CorruptFileError(
-            f"Could not read '{path}' as an NWB file; it looks corrupted or truncated "
+            f"Could not read {where} as an NWB file; it looks corrupted or truncated "
             f"({type(exc).__name__}: {exc})."
         ) from exc
-
-
-def _series(nwb: _NwbFile, key: Any, path: pathlib.Path) -> SeriesInfo:
-    if not isinstance(key, str):
-        raise TypeError(f"key should be the object path of a time series (a str), but got {key!r}.")
-    wanted = key.strip("/")
-    if wanted in nwb.series:
-        return nwb.series[wanted]
-    if wanted == "units":
-        hint = " The units table holds spike times: bin them with spike_counts(path, bin_size)."
-    else:
-        below = [n for n in nwb.series if n.startswith(wanted + "/")]
-        hint = f" {wanted!r} is a group; its series are: {listing(below)}." if below else ""
-    raise MissingKeyError(
-        f"No time series {key!r} in '{path}'.{hint} Its time series are: {listing(list(nwb.series))}."
-    )
 
 
 # ----------------------------------------------------------------------------- reader
 
 
 class NwbReader(Reader):
-    """NWB files: one entry per time series, named by its object path (see the module)."""
+    """NWB files: one entry per time series, named by its object path (see the module).
+
+    The units table (``"units"``) and the interval tables (``"intervals/trials"`` ...) are
+    entries too, but not arrays: loading one says how to use it. URLs are read as well
+    (:attr:`reads_urls`).
+    """
 
     name = "nwb"
     suffixes = (".nwb",)
     description = "NWB (HDF5)"
+    reads_urls = True
 
     def can_read(self, head: bytes) -> bool:
         """NWB 2 files are HDF5 files: the HDF5 signature at 0 or after a user block."""
         return hdf5_signature_offset(head) >= 0
 
     @contextlib.contextmanager
-    def entries(self, path: pathlib.Path, *, trusted: bool) -> Iterator[list[Entry]]:
-        """Open the file read-only and yield one entry per time series, sorted by name."""
-        with _open(path, trusted) as nwb:
-            yield [
-                Entry(info.name, lambda info=info: info.read_data(trusted), shape=info.shape,
-                      dtype=str(info.dtype), numeric=is_numeric_dtype(info.dtype))
-                for info in nwb.series.values()
-            ]
+    def entries(self, path: Union[str, pathlib.Path], *, trusted: bool) -> Iterator[list[Entry]]:
+        """Open the file read-only and yield its entries: the series sorted by name, then the tables."""
+        with open_nwb(path, trusted=trusted) as nwb:
+            yield nwb.entries(trusted)
 
 
 register_reader(NwbReader())
@@ -370,9 +580,8 @@ def read_timeseries(
         >>> data.shape, times[:3]
         ((60, 2), array([0.5       , 0.53333333, 0.56666667]))
     """
-    with _open_checked(path, trusted) as (file, nwb):
-        info = _series(nwb, key, file)
-        return info.read_data(trusted), info.timestamps(trusted)
+    with open_nwb(path, trusted=trusted) as nwb:
+        return nwb.timeseries(key, trusted)
 
 
 def _select_units(table: UnitsTable, units: Any, where: str) -> np.ndarray:
@@ -474,18 +683,44 @@ def spike_counts(
         >>> centres
         array([0.05, 0.15, 0.25])
     """
+    bin_size = check_bin_size(bin_size)
+    start, stop = _check_time(start, "start"), _check_time(stop, "stop")
+    with open_nwb(path, trusted=trusted) as nwb:
+        table = nwb.units()
+        where = nwb.where
+    return bin_spikes(table, bin_size, units=units, start=start, stop=stop, where=where)
+
+
+def check_bin_size(bin_size: Any) -> float:
+    """``bin_size`` as a positive finite float.
+
+    Raises:
+        ValueError: anything else.
+    """
     if isinstance(bin_size, bool) or not isinstance(bin_size, numbers.Real) \
             or not math.isfinite(bin_size) or bin_size <= 0:
         raise ValueError(f"bin_size should be a positive number of seconds, but got bin_size={bin_size!r}.")
+    return float(bin_size)
+
+
+def bin_spikes(
+    table: UnitsTable,
+    bin_size: float,
+    *,
+    units: Union[None, Sequence[int], Mapping[str, Any]] = None,
+    start: Optional[float] = None,
+    stop: Optional[float] = None,
+    where: str = "the file",
+) -> tuple[np.ndarray, np.ndarray]:
+    """The counts of :func:`spike_counts` from a units table already read (same arguments)."""
+    bin_size = check_bin_size(bin_size)
     start, stop = _check_time(start, "start"), _check_time(stop, "stop")
-    with _open_checked(path, trusted) as (file, nwb):
-        table = nwb.units(f"'{file}'")
-        rows = _select_units(table, units, f"'{file}'")
+    rows = _select_units(table, units, where)
     spikes = [table.spike_times[r] for r in rows]
     every = np.concatenate(spikes) if spikes else np.empty(0)
     if (start is None or stop is None) and every.size == 0:
         raise ValueError(
-            f"The selected units of '{file}' have no spikes; pass start= and stop= to bin them."
+            f"The selected units of {where} have no spikes; pass start= and stop= to bin them."
         )
     start = float(every.min()) if start is None else start
     stop = float(every.max()) if stop is None else stop
@@ -500,20 +735,14 @@ def spike_counts(
 
 
 def nwb_summary(path: Union[str, pathlib.Path], *, trusted: bool = False) -> dict[str, Any]:
-    """What :func:`~cebra_data.io.inspect_file` reports about an NWB file's clocks and units.
+    """What :func:`~cebra_data.io.inspect_file` reports about an NWB file's clocks, units and intervals.
 
     Args:
-        path: An ``.nwb`` file.
+        path: An ``.nwb`` file, or its ``http(s)://`` URL.
         trusted: As in :func:`read_timeseries`.
 
     Returns:
-        A JSON-serialisable dict: ``series`` maps each series name to its
-        ``neurodata_type``, ``shape``, ``rate`` (Hz; stored, or ``(n - 1) / duration`` of
-        the timestamps), ``clock`` (``"rate"`` or ``"timestamps"``) and ``start_time`` /
-        ``stop_time`` (first and last sample, seconds); ``units`` is ``None`` or a dict with
-        ``count``, ``ids``, ``columns``, ``spikes`` and ``start_time``/``stop_time`` (first
-        and last spike), or ``{"error": ...}`` when it cannot be read (pynwb missing).
-        A series that cannot be read has an ``error`` instead of its clock.
+        A JSON-serialisable dict (see :func:`summarize`).
 
     Example:
         >>> import datetime, numpy as np, pynwb
@@ -527,39 +756,93 @@ def nwb_summary(path: Union[str, pathlib.Path], *, trusted: bool = False) -> dic
         >>> nwb_summary(tmp_path / "speed.nwb")["series"]["acquisition/speed"]
         {'neurodata_type': 'TimeSeries', 'shape': [20], 'clock': 'rate', 'rate': 10.0, 'start_time': 2.0, 'stop_time': 3.9}
     """
-    with _open_checked(path, trusted) as (file, nwb):
-        series: dict[str, Any] = {}
-        for name, info in nwb.series.items():
-            entry: dict[str, Any] = {"neurodata_type": info.neurodata_type,
-                                     "shape": list(info.shape)}
-            try:
-                times = info.timestamps(trusted)
-                entry["clock"] = "timestamps" if info.stored_timestamps is not None else "rate"
-                if info.stored_timestamps is None:
-                    entry["rate"] = info.rate
-                elif times.size > 1 and times[-1] > times[0]:
-                    entry["rate"] = float((times.size - 1) / (times[-1] - times[0]))
-                else:
-                    entry["rate"] = None
-                entry["start_time"] = float(times[0]) if times.size else None
-                entry["stop_time"] = float(times[-1]) if times.size else None
-            except Exception as exc:  # one bad series should not hide the others
-                entry["error"] = f"{type(exc).__name__}: {exc}"
-            series[name] = entry
-        units: Optional[dict[str, Any]]
+    with open_nwb(path, trusted=trusted) as nwb:
+        return summarize(nwb, trusted)
+
+
+#: How to read the units table, quoted by :func:`summarize` and ``cebra-data inspect``.
+UNITS_USAGE = ("spike_counts(path, bin_size) or TensorDataset.from_nwb(path, neural='units', "
+               "bin_size=...)")
+
+
+def summarize(nwb: OpenNwbFile, trusted: bool) -> dict[str, Any]:
+    """The clocks, the units table and the interval tables of an open NWB file.
+
+    Returns:
+        A JSON-serialisable dict: ``series`` maps each series name to its
+        ``neurodata_type``, ``shape``, ``rate`` (Hz; stored, or ``(n - 1) / duration`` of
+        the timestamps), ``clock`` (``"rate"`` or ``"timestamps"``) and ``start_time`` /
+        ``stop_time`` (first and last sample, seconds); ``units`` is ``None`` or a dict with
+        ``count``, ``ids``, ``columns``, ``spikes``, ``start_time``/``stop_time`` (first
+        and last spike) and ``usage`` (how to read it: :data:`UNITS_USAGE`), or ``{"error":
+        ...}`` when it cannot be read (pynwb missing, NaN spike times); ``intervals`` maps each
+        interval table's path to ``rows``, ``start_time``/``stop_time``, ``overlapping``,
+        ``columns`` (name to ``"integer"``, ``"real"``, ``"boolean"``, ``"text"`` or
+        ``"several values"``) and ``usage`` (the arguments of ``from_nwb`` that use it), or
+        ``{"error": ...}``. A series that cannot be read has an ``error`` instead of its clock.
+    """
+    series: dict[str, Any] = {}
+    for name, info in nwb.series.items():
+        entry: dict[str, Any] = {"neurodata_type": info.neurodata_type,
+                                 "shape": list(info.shape)}
         try:
-            table = nwb.units(f"'{file}'")
-            every = np.concatenate(table.spike_times) if table.spike_times else np.empty(0)
-            units = {
-                "count": int(len(table.ids)),
-                "ids": [int(i) for i in table.ids],
-                "columns": list(table.columns),
-                "spikes": int(every.size),
-                "start_time": float(every.min()) if every.size else None,
-                "stop_time": float(every.max()) if every.size else None,
-            }
-        except MissingKeyError:
-            units = None
-        except Exception as exc:
-            units = {"error": f"{type(exc).__name__}: {exc}"}
-    return {"series": series, "units": units}
+            times = info.timestamps(trusted)
+            entry["clock"] = "timestamps" if info.stored_timestamps is not None else "rate"
+            if info.stored_timestamps is None:
+                entry["rate"] = info.rate
+            elif times.size > 1 and times[-1] > times[0]:
+                entry["rate"] = float((times.size - 1) / (times[-1] - times[0]))
+            else:
+                entry["rate"] = None
+            entry["start_time"] = float(times[0]) if times.size else None
+            entry["stop_time"] = float(times[-1]) if times.size else None
+        except Exception as exc:  # one bad series should not hide the others
+            entry["error"] = f"{type(exc).__name__}: {exc}"
+        series[name] = entry
+    units: Optional[dict[str, Any]]
+    try:
+        table = nwb.units()
+        every = np.concatenate(table.spike_times) if table.spike_times else np.empty(0)
+        units = {
+            "count": int(len(table.ids)),
+            "ids": [int(i) for i in table.ids],
+            "columns": list(table.columns),
+            "spikes": int(every.size),
+            "start_time": float(every.min()) if every.size else None,
+            "stop_time": float(every.max()) if every.size else None,
+            "usage": UNITS_USAGE,
+        }
+    except MissingKeyError:
+        units = None
+    except Exception as exc:
+        units = {"error": f"{type(exc).__name__}: {exc}"}
+    return {"series": series, "units": units,
+            "intervals": {name: _interval_summary(nwb, name) for name in nwb.intervals}}
+
+
+def _column_kind(values: np.ndarray) -> str:
+    return {"b": "boolean", "i": "integer", "u": "integer", "f": "real"}.get(values.dtype.kind, "text")
+
+
+def _interval_summary(nwb: OpenNwbFile, name: str) -> dict[str, Any]:
+    try:
+        table = nwb.interval_table(name)
+    except Exception as exc:  # one bad table should not hide the rest
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    order = np.argsort(table.start, kind="stable")
+    overlapping = bool(np.any(table.start[order][1:] < np.maximum.accumulate(table.stop[order])[:-1]))
+    columns = {c: _column_kind(v) for c, v in table.columns.items()}
+    columns.update({c: "several values" for c in table.other_columns})
+    usable = [c for c in table.columns if table.columns[c].dtype.kind != "f"
+              or np.array_equal(table.columns[c], np.round(table.columns[c]))]
+    usage = (f"trials={name!r}" + (f", discrete='{name}/<column>' with <column> one of "
+                                   f"{', '.join(usable)}" if usable else ""))
+    return {
+        "rows": len(table),
+        "start_time": float(table.start.min()) if len(table) else None,
+        "stop_time": float(table.stop.max()) if len(table) else None,
+        "overlapping": overlapping,
+        "columns": columns,
+        "usage": usage if not overlapping else
+        "overlapping intervals: not usable as trials or labels (they must be disjoint)",
+    }

@@ -31,7 +31,12 @@ import joblib
 import numpy as np
 import torch
 
-from cebra_data.errors import CorruptFileError, UnsafeFileError
+from cebra_data.errors import (
+    CorruptFileError,
+    DataFileNotFoundError,
+    UnsafeFileError,
+    UnsupportedFormatVersionError,
+)
 from cebra_data.io.reader import Entry, Reader, entries_from_object
 from cebra_data.io.registry import register_reader
 from cebra_data.io.safe_pickle import restricted_joblib_load, restricted_load
@@ -68,9 +73,35 @@ def _mentions_joblib(handle: Any) -> bool:
 
 
 def _load_joblib(path: pathlib.Path, handle: Any, trusted: bool) -> Any:
-    if trusted:
+    """A joblib file's object: joblib's loader when trusted, else the restricted one.
+
+    joblib refuses the pickles Python 2 wrote (a ``ValueError`` saying so); the
+    restricted loader reads their plain data (byte strings as latin-1, as
+    ``pickle.load(..., encoding="latin1")``), so a trusted load falls back to it, and says
+    joblib's reason if that fails too.
+    """
+    if not trusted:
+        return _load_guarded(lambda: restricted_joblib_load(handle), path)
+    try:
         return _load_guarded(lambda: joblib.load(path), path)
-    return _load_guarded(lambda: restricted_joblib_load(handle), path)
+    except FileNotFoundError as exc:  # joblib < 0.10 kept each array in a file of its own
+        raise DataFileNotFoundError(
+            f"'{path}' was written by joblib < 0.10, which stores its arrays in files beside "
+            f"it, and one of them is missing: {exc.filename!r}. Keep those files together."
+        ) from exc
+    except ValueError as exc:
+        if "python 2" not in str(exc).lower():
+            raise
+        reason = str(exc)
+    handle.seek(0)
+    try:
+        return _load_guarded(lambda: restricted_joblib_load(handle), path)
+    except (UnsafeFileError, CorruptFileError) as exc:
+        raise UnsupportedFormatVersionError(
+            f"'{path}' is a joblib pickle written by Python 2, which joblib refuses: "
+            f"{reason} Its content is not only plain data, so cebra_data's own reader cannot "
+            f"read it either ({exc}). Load it with Python 2 and save it again with Python 3."
+        ) from None
 
 
 class PickleReader(Reader):

@@ -235,10 +235,12 @@ class NonArray:
 
     Args:
         type_name: The name of the stored object's type, shown in messages.
+        hint: What to do instead, appended to the error of reading it as an array.
     """
 
-    def __init__(self, type_name: str) -> None:
+    def __init__(self, type_name: str, hint: str = "") -> None:
         self.type_name = type_name
+        self.hint = hint
 
     def __repr__(self) -> str:
         return f"NonArray({self.type_name!r})"
@@ -486,13 +488,25 @@ def is_array_like(value: Value) -> bool:
     """Whether ``load_data`` may pick ``value`` when no key is given.
 
     That is a numeric array with at least one dimension and one element, or a table with
-    rows whose columns are all numeric.
+    rows whose columns are all numeric (for a DeepLabCut table, whose coordinate and
+    likelihood columns are: ``load_data`` returns its poses, and LightningPose adds a text
+    column ``set``).
     """
     if isinstance(value, np.ndarray):
         return is_numeric_dtype(value.dtype) and value.ndim >= 1 and value.size > 0
     if isinstance(value, Table):
-        return value.numeric and value.n_rows > 0 and len(value.columns) > 0
+        if value.n_rows == 0 or not value.columns:
+            return False
+        if value.numeric or not value.is_deeplabcut:
+            return value.numeric
+        coords = [str(n) for n in value.names].index("coords")
+        return all(is_numeric_dtype(d) for c, d in zip(value.columns, value.dtypes)
+                   if str(c[coords]).strip() in _POSE_COORDS)
     return False
+
+
+#: The ``coords`` of a DeepLabCut table that hold data.
+_POSE_COORDS = ("x", "y", "z", "likelihood")
 
 
 class Entry:
@@ -531,6 +545,8 @@ class Entry:
 
     def array_like(self) -> bool:
         """Whether this entry may be picked by default (reads it if needed)."""
+        if self._value is not None:
+            return is_array_like(self._value)
         if self.numeric is False:
             return False
         if self.shape is not None and self.numeric:
@@ -587,9 +603,11 @@ def select_entry(entries: Sequence[Entry], key: Union[str, int, None], where: st
                 return entry
         if not entries:
             raise EmptyFileError(f"{where} contains no entries.")
-        found = ", ".join(f"{e.name!r} ({e.dtype or 'unknown'})" for e in entries[:_MAX_LISTED])
+        found = ", ".join(f"{e.name!r} ({_entry_kind(e)})" for e in entries[:_MAX_LISTED])
+        tables = any(isinstance(e._value, Table) and not e._value.numeric for e in entries)
         raise NonNumericDataError(
             f"{where} contains no numeric array with data. Its entries are: {found}."
+            + (" Select the numeric columns of a table with columns=[...]." if tables else "")
         )
     if isinstance(key, (bool, np.bool_)) or not isinstance(key, (str, numbers.Integral)):
         raise TypeError(
@@ -615,6 +633,17 @@ def select_entry(entries: Sequence[Entry], key: Union[str, int, None], where: st
     )
 
 
+def _entry_kind(entry: Entry) -> str:
+    """An entry's dtype for messages; a table read already names its text columns."""
+    value = entry._value
+    if isinstance(value, Table) and value.n_rows and not value.numeric:
+        text = [c for c, d in zip(value.columns, value.dtypes) if not is_numeric_dtype(d)]
+        return f"{entry.dtype}: text in column(s) {listing(text, 10)}"
+    if isinstance(value, Table) and value.n_rows == 0:
+        return f"{entry.dtype}, no rows"
+    return entry.dtype or "unknown"
+
+
 def to_numeric_array(value: Value, columns: Optional[Sequence[Any]], what: str) -> np.ndarray:
     """Turn a selected value into a numeric numpy array, applying ``columns``.
 
@@ -628,7 +657,10 @@ def to_numeric_array(value: Value, columns: Optional[Sequence[Any]], what: str) 
         MissingColumnError: a requested column does not exist.
     """
     if isinstance(value, NonArray):
-        raise NonNumericDataError(f"{what} holds a {value.type_name}, not a numeric array.")
+        raise NonNumericDataError(
+            f"{what} holds a {value.type_name}, not a numeric array."
+            + (f" {value.hint}" if value.hint else "")
+        )
     if isinstance(value, Table):
         positions = None if columns is None else value.positions(columns)
         try:
@@ -671,6 +703,9 @@ class Reader(abc.ABC):
         name: Short name of the format (shown by ``inspect_file``).
         suffixes: Lower-case suffixes with the dot, e.g. ``(".npy",)``.
         description: One line for the formats table and error messages.
+        reads_urls: Whether :meth:`entries` also takes an ``http(s)://`` URL (a ``str``) in
+            place of a path; :func:`~cebra_data.io.registry.open_entries` hands URLs to the
+            reader that does (NWB files). ``False`` unless a reader says otherwise.
 
     Example:
         >>> import contextlib
@@ -693,6 +728,7 @@ class Reader(abc.ABC):
     name: ClassVar[str]
     suffixes: ClassVar[tuple[str, ...]]
     description: ClassVar[str]
+    reads_urls: ClassVar[bool] = False
 
     def can_read(self, head: bytes) -> bool:
         """Whether a file starting with ``head`` is in this format (cheap, magic bytes only).

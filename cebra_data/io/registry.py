@@ -20,7 +20,7 @@ import os
 import pathlib
 import stat
 from collections.abc import Iterator
-from typing import Union
+from typing import Optional, Union
 
 from cebra_data.errors import (
     CebraDataError,
@@ -30,6 +30,7 @@ from cebra_data.errors import (
     UnsupportedFileFormatError,
 )
 from cebra_data.io.reader import HEAD_SIZE, Entry, Reader
+from cebra_data.io.remote import check_url, is_url
 
 __all__ = [
     "HEAD_SIZE",
@@ -39,10 +40,13 @@ __all__ = [
     "open_entries",
     "readers",
     "register_reader",
+    "register_suffix_hint",
     "supported_suffixes",
+    "translated_errors",
 ]
 
 _READERS: list[Reader] = []
+_HINTS: dict[str, str] = {}
 
 
 def register_reader(reader: Reader) -> Reader:
@@ -63,6 +67,16 @@ def register_reader(reader: Reader) -> Reader:
             )
     _READERS.append(reader)
     return reader
+
+
+def register_suffix_hint(suffix: str, hint: str) -> None:
+    """Say what to use instead when ``load_data`` is given a file with ``suffix``.
+
+    For suffixes no reader handles but another function of the package reads (SLEAP's
+    ``.slp``: :func:`cebra_data.load_pose`); the hint ends the
+    :class:`~cebra_data.errors.UnsupportedFileFormatError`.
+    """
+    _HINTS[suffix.lower()] = hint
 
 
 def readers() -> list[Reader]:
@@ -103,17 +117,25 @@ def check_file(file: "str | pathlib.Path") -> pathlib.Path:
     return path
 
 
-def find_reader(path: pathlib.Path) -> Reader:
+def find_reader(path: pathlib.Path, suffix: Optional[str] = None) -> Reader:
     """The reader for ``path``: chosen by suffix, confirmed by the file's first bytes.
+
+    Args:
+        path: The file.
+        suffix: Read the file as if its suffix were this one (the pose readers recognise
+            a file by its content, whatever its name); ``None``: the file's own suffix.
 
     Raises:
         UnsupportedFileFormatError: no reader handles the suffix (lists the supported ones).
         CorruptFileError: the content does not match what the suffix promises.
     """
-    suffix = path.suffix.lower()
+    suffix = path.suffix.lower() if suffix is None else suffix
     candidates = [r for r in _READERS if suffix in r.suffixes]
     if not candidates:
-        raise UnsupportedFileFormatError("file suffix", suffix or path.name, supported_suffixes())
+        error = UnsupportedFileFormatError("file suffix", suffix or path.name,
+                                           supported_suffixes())
+        error.args = (f"'{path}': {error}" + (f" {_HINTS[suffix]}" if suffix in _HINTS else ""),)
+        raise error
     descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
         head = os.read(descriptor, HEAD_SIZE)
@@ -131,7 +153,7 @@ def find_reader(path: pathlib.Path) -> Reader:
 
 @contextlib.contextmanager
 def open_entries(
-    file: Union[str, pathlib.Path], *, trusted: bool = False
+    file: Union[str, pathlib.Path], *, trusted: bool = False, as_suffix: Optional[str] = None
 ) -> Iterator[tuple[pathlib.Path, Reader, list[Entry]]]:
     """Open ``file`` with its registered reader and yield ``(path, reader, entries)``.
 
@@ -143,12 +165,17 @@ def open_entries(
     before entering.
 
     Args:
-        file: Path of the file.
+        file: Path of the file, or an ``http(s)://`` URL: URLs go to the reader that reads
+            them (NWB files, read lazily by byte ranges: see :mod:`cebra_data.io.remote`)
+            and are never turned into paths.
         trusted: Whether code stored in the file may run while reading it (see
             :func:`~cebra_data.io.load_data`).
+        as_suffix: Read the file with the reader of this suffix instead of its own (see
+            :func:`find_reader`).
 
     Returns:
-        A context manager yielding the checked path, its reader and the file's entries.
+        A context manager yielding the checked path (the URL, a ``str``, for a URL), its
+        reader and the file's entries.
 
     Raises:
         TypeError: ``trusted`` is not a bool.
@@ -166,13 +193,45 @@ def open_entries(
     """
     if not isinstance(trusted, bool):
         raise TypeError(f"trusted should be True or False, but got trusted={trusted!r}.")
+    if is_url(file):
+        with _url_entries(file, trusted) as opened:
+            yield opened
+        return
     path = check_file(file)
-    reader = find_reader(path)
-    try:
+    reader = find_reader(path, as_suffix)
+    with translated_errors(path, reader.description):
         with reader.entries(path, trusted=trusted) as entries:
             yield path, reader, entries
+
+
+@contextlib.contextmanager
+def translated_errors(path: pathlib.Path, description: str) -> Iterator[None]:
+    """Turn every error raised while ``path`` is read into one of the documented types.
+
+    A :class:`~cebra_data.errors.CebraDataError` passes (with the file named in front when
+    its message lacks it); a ``MemoryError`` while reading a file smaller than a quarter
+    of the machine's memory, and any other exception, become a
+    :class:`~cebra_data.errors.CorruptFileError` naming the file, with the original as
+    ``__cause__``. Every reader of a file (:func:`open_entries`, the pose readers) reads
+    inside this one guard.
+
+    Args:
+        path: The file being read.
+        description: The format, for the message (``"HDF5"``, ``"SLEAP (.slp)"`` ...).
+
+    Example:
+        >>> import pathlib
+        >>> from cebra_data.io.registry import translated_errors
+        >>> with translated_errors(pathlib.Path("x.bin"), "binary"):
+        ...     raise KeyError("size")
+        Traceback (most recent call last):
+        ...
+        cebra_data.errors.CorruptFileError: Could not read 'x.bin' as a binary file; ...
+    """
+    try:
+        yield
     except CebraDataError as exc:
-        raise _naming_file(exc, path) from exc.__cause__
+        raise _naming_file(exc, path.name, path) from exc.__cause__
     except MemoryError as exc:
         size = path.stat().st_size
         if size > _memory_bytes() // 4:
@@ -183,15 +242,34 @@ def open_entries(
         ) from exc
     except Exception as exc:
         raise CorruptFileError(
-            f"Could not read '{path}' as a {reader.description} file; it looks corrupted or "
+            f"Could not read '{path}' as a {description} file; it looks corrupted or "
             f"truncated ({type(exc).__name__}: {exc})."
         ) from exc
 
 
-def _naming_file(exc: CebraDataError, path: pathlib.Path) -> CebraDataError:
+@contextlib.contextmanager
+def _url_entries(url: str, trusted: bool) -> Iterator[tuple[str, Reader, list[Entry]]]:
+    """``open_entries`` for a URL: the reader that reads URLs (NWB), the URL never a path."""
+    check_url(url)
+    reader = next((r for r in _READERS if r.reads_urls), None)
+    if reader is None:  # pragma: no cover - the NWB reader registers itself on import
+        raise UnsupportedFileFormatError("URL reader", url, [])
+    try:
+        with reader.entries(url, trusted=trusted) as entries:
+            yield url, reader, entries
+    except CebraDataError as exc:
+        raise _naming_file(exc, url, url) from exc.__cause__
+    except Exception as exc:
+        raise CorruptFileError(
+            f"Could not read '{url}' as a {reader.description} file; it looks corrupted or "
+            f"truncated ({type(exc).__name__}: {exc})."
+        ) from exc
+
+
+def _naming_file(exc: CebraDataError, name: str, path: Union[str, pathlib.Path]) -> CebraDataError:
     """``exc``, or the same error with the file named in front when its message lacks it."""
     message = str(exc)
-    if path.name in message:
+    if name in message:
         return exc
     try:
         named = type(exc)(f"'{path}': {message}")

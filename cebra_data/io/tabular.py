@@ -35,12 +35,13 @@ import numpy as np
 import pandas as pd
 
 from cebra_data.errors import (
+    AmbiguousDataWarning,
     CorruptFileError,
     EmptyFileError,
     MissingDependencyError,
     NonNumericDataError,
 )
-from cebra_data.io.deeplabcut import deeplabcut_csv_header, deeplabcut_csv_table
+from cebra_data.io.poses.table import deeplabcut_csv_header, deeplabcut_csv_table
 from cebra_data.io.reader import HEAD_SIZE, Entry, Reader, Table, check_row_widths
 from cebra_data.io.registry import register_reader
 
@@ -181,7 +182,7 @@ def _warn_kept_labels(where: str, first: Sequence[Any]) -> None:
         "header, drop it with [1:]"
         + (" ([1:, 1:] to drop the index column below its empty first cell too)" if index else "")
         + "; write files with header=False, or with named columns, to avoid the ambiguity.",
-        UserWarning,
+        AmbiguousDataWarning,
         stacklevel=2,
     )
 

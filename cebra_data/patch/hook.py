@@ -40,7 +40,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from cebra_data.datatypes import Offset
 from cebra_data.device import HasDevice
-from cebra_data.errors import CebraAlreadyImportedError
+from cebra_data.errors import CebraAlreadyImportedError, CebraDataWarning
 from cebra_data.io import load_deeplabcut
 from cebra_data.seeding import as_generator, derive_seed
 
@@ -344,6 +344,6 @@ def _warn_on_other_cebra_versions() -> None:
             f"cebra_data.patch_cebra() is made for CEBRA {CEBRA_VERSION}, but CEBRA {version} "
             f"is installed; its modules may expect names cebra_data does not have. Install "
             f"cebra=={CEBRA_VERSION} to silence this warning.",
-            UserWarning,
+            CebraDataWarning,
             stacklevel=3,
         )

@@ -23,7 +23,7 @@ import torch
 
 from cebra_data._validation import check_choice
 from cebra_data.datasets import TensorDataset
-from cebra_data.errors import HeldOutFitError, MissingIndexError
+from cebra_data.errors import DataChangedWarning, HeldOutFitError, MissingIndexError
 from cebra_data.multi_session import MultiSessionDataset
 
 __all__ = ["Normalizer", "HeldOutFitError", "NORMALIZATION_METHODS", "NORMALIZATION_TARGETS"]
@@ -195,7 +195,7 @@ class Normalizer:
             warnings.warn(
                 f"{self.target} feature(s) {constant[:10]} are constant in the fitted data; their "
                 "scale is set to 1, so they are only centred.",
-                UserWarning,
+                DataChangedWarning,
                 stacklevel=3,
             )
         return location.to(torch.float32).cpu(), scale.to(torch.float32).cpu(), constant

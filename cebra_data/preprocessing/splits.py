@@ -36,6 +36,7 @@ import torch
 
 from cebra_data._validation import check_choice, check_int
 from cebra_data.datasets import TensorDataset
+from cebra_data.errors import MethodologyWarning
 from cebra_data.multi_session import MultiSessionDataset
 
 __all__ = ["DatasetSplit", "split_dataset", "SPLIT_BY"]
@@ -507,7 +508,7 @@ def split_dataset(
                 "this dataset was normalised with statistics of the whole, unsplit recording, so "
                 "its held-out parts leak into the training statistics; split first, then fit a "
                 "Normalizer on the training part.",
-                UserWarning,
+                MethodologyWarning,
                 stacklevel=2,
             )
             break

@@ -46,6 +46,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(BODY[:1000], {"Content-Disposition": 'filename="short.bin"'},
                        length=len(BODY))
             self.close_connection = True
+        elif self.path == "/nul":  # an RFC 2231 name that decodes to a NUL byte
+            self._send(BODY, {"Content-Disposition": "attachment; filename*=UTF-8''da%00ta.bin"})
+        elif self.path == "/files/nul%00name.bin":
+            self._send(BODY, {})
         elif self.path == "/escape":
             self._send(BODY, {"Content-Disposition": 'attachment; filename="../../escape.bin"'})
         elif self.path == "/archive.gz":  # a gzip file served as is (no Content-Encoding)
@@ -231,3 +235,14 @@ def test_dataset_base_downloads_and_extracts_a_gzipped_file(server: str, tmp_pat
 def test_dataset_base_download_needs_url_checksum_and_location(kwargs, match) -> None:
     with pytest.raises(ValueError, match=match):
         _RemoteDataset.make(download=True, **kwargs)
+
+
+def test_server_names_with_control_characters_are_sanitised(server: str,
+                                                            tmp_path: pathlib.Path) -> None:
+    path = download_file(f"{server}/nul", checksum=MD5, location=tmp_path, progress=False)
+    assert path == tmp_path / "data.bin" and path.read_bytes() == BODY
+    path = download_file(f"{server}/files/nul%00name.bin", checksum=MD5, location=tmp_path,
+                         progress=False)  # the name from the URL, unquoted
+    assert path == tmp_path / "nulname.bin" and path.read_bytes() == BODY
+    with pytest.raises(ValueError, match="NUL"):
+        download_file(f"{server}/nul", checksum=MD5, location=tmp_path, file_name="a\x00b")

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
+import shutil
+import warnings
 
+import h5py
 import numpy as np
 import pytest
 import torch
 
 import cebra_data
+from cebra_data import cli
 from cebra_data import align, load_data
 from cebra_data.errors import (
     CorruptFileError,
     MissingColumnError,
     MissingDependencyError,
     MissingKeyError,
+    NonNumericDataError,
 )
 from cebra_data.io import inspect_file
 from cebra_data.io import nwb as nwb_io
@@ -281,9 +287,126 @@ def test_from_nwb_argument_errors(session):
         dataset_arrays_from_nwb(path, "units", continuous=POS)
     with pytest.raises(ValueError, match="only for neural='units'"):
         dataset_arrays_from_nwb(path, ROI, continuous=POS, bin_size=0.1)
-    with pytest.raises(ValueError, match="needs behaviour"):
-        dataset_arrays_from_nwb(path, ROI)
+    assert dataset_arrays_from_nwb(path, ROI).continuous is None  # neural only is fine
     with pytest.raises(TypeError, match="continuous"):
         dataset_arrays_from_nwb(path, ROI, continuous=[POS, 3])
     with pytest.raises(ValueError, match="integer labels"):
         dataset_arrays_from_nwb(path, ROI, discrete=SPEED)
+
+
+# ----------------------------------------------------------------------------- guidance, policies
+
+
+def test_units_and_interval_tables_say_how_to_read_them(session, tmp_path):
+    path, _ = session
+    with pytest.raises(NonNumericDataError, match=r"spike_counts\(path, bin_size\).*"
+                                                  r"from_nwb\(path, neural='units', bin_size="):
+        load_data(path, key="units")
+    with pytest.raises(MissingKeyError, match=r"spike_counts.*neural='units'"):
+        read_timeseries(path, "units")
+    assert load_data(path).shape == (50,)  # the default entry is still the first series
+    units = inspect_file(path)["units"]
+    assert "spike_counts(path, bin_size)" in units["usage"] and "neural='units'" in units["usage"]
+    trials_file = tmp_path / "trials.nwb"
+    nwb = pynwb.NWBFile(session_description="t", identifier="t",
+                        session_start_time=datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc))
+    nwb.add_trial_column("stimulus", "cue")
+    nwb.add_trial(start_time=0.0, stop_time=1.0, stimulus="left")
+    nwb.add_acquisition(pynwb.TimeSeries(name="x", data=np.zeros(5), unit="a.u.", rate=5.0))
+    with pynwb.NWBHDF5IO(trials_file, "w") as io:
+        io.write(nwb)
+    with pytest.raises(NonNumericDataError, match=r"trials='intervals/trials'.*"
+                                                  r"discrete='intervals/trials/<column>'"):
+        load_data(trials_file, key="intervals/trials")
+    table = inspect_file(trials_file)["intervals"]["intervals/trials"]
+    assert table["rows"] == 1 and table["columns"] == {"stimulus": "text"}
+    assert table["usage"] == ("trials='intervals/trials', discrete='intervals/trials/<column>' "
+                              "with <column> one of stimulus")
+
+
+def _plain_hdf5(path):
+    with h5py.File(path, "w") as handle:
+        handle["x"] = np.zeros(3)
+    return path
+
+
+@pytest.mark.parametrize("call", [
+    lambda p: load_data(p), lambda p: read_timeseries(p, POS), lambda p: spike_counts(p, 0.1),
+    lambda p: nwb_io.nwb_summary(p), lambda p: inspect_file(p),
+    lambda p: cebra_data.TensorDataset.from_nwb(p, neural="units", bin_size=0.1),
+], ids=["load_data", "read_timeseries", "spike_counts", "nwb_summary", "inspect_file", "from_nwb"])
+def test_a_plain_hdf5_file_named_nwb_is_refused_by_name(tmp_path, call):
+    path = _plain_hdf5(tmp_path / "plain.nwb")
+    with pytest.raises(CorruptFileError, match=r"plain\.nwb' is an HDF5 file but not an NWB file"):
+        call(path)
+
+
+@pytest.fixture
+def nan_spikes(tmp_path):
+    path = tmp_path / "nan.nwb"
+    nwb = pynwb.NWBFile(session_description="nan", identifier="nan",
+                        session_start_time=datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc))
+    nwb.add_unit(spike_times=[0.1, 0.2, 0.3], id=4)
+    nwb.add_unit(spike_times=[0.1, np.nan, 0.5, np.nan], id=9)
+    with pynwb.NWBHDF5IO(path, "w") as io:
+        io.write(nwb)
+    return path
+
+
+NAN_MESSAGE = r"NaN or infinite: unit 9 \(2\)"
+
+
+@pytest.mark.parametrize("call", [
+    lambda p: spike_counts(p, 0.1),
+    lambda p: spike_counts(p, 0.1, units=[9], start=0.0, stop=1.0),
+    lambda p: cebra_data.TensorDataset.from_nwb(p, neural="units", bin_size=0.1),
+    lambda p: dataset_arrays_from_nwb(p, "units", bin_size=0.1),
+], ids=["spike_counts", "spike_counts-range", "from_nwb", "dataset_arrays_from_nwb"])
+def test_nan_spike_times_are_an_error_in_every_call_that_bins_them(nan_spikes, call):
+    with pytest.raises(CorruptFileError, match=NAN_MESSAGE):
+        call(nan_spikes)
+
+
+def test_nan_spike_times_are_reported_by_summary_and_inspect(nan_spikes, capsys):
+    assert re.search(NAN_MESSAGE, nwb_io.nwb_summary(nan_spikes)["units"]["error"])
+    assert re.search(NAN_MESSAGE, inspect_file(nan_spikes)["units"]["error"])
+    assert cli.main(["inspect", str(nan_spikes)]) == 0
+    assert re.search("units table: unreadable .*" + NAN_MESSAGE, capsys.readouterr().out)
+
+
+def _newer_namespaces(source, target):
+    """A copy of ``source`` whose cached core schemas claim newer versions (another pynwb wrote it)."""
+    shutil.copy(source, target)
+    with h5py.File(target, "r+") as handle:
+        spec = handle["specifications"]
+        for name in ("core", "hdmf-common"):
+            (version,) = list(spec[name])
+            handle.move(f"specifications/{name}/{version}", f"specifications/{name}/99.0.0")
+            group = spec[name]["99.0.0"]
+            text = group["namespace"][()]
+            document = json.loads(text.decode() if isinstance(text, bytes) else text)
+            for namespace in document["namespaces"]:
+                if namespace["name"] == name:
+                    namespace["version"] = "99.0.0"
+            del group["namespace"]
+            group["namespace"] = json.dumps(document)
+    return target
+
+
+def test_schema_version_chatter_of_other_pynwb_versions_is_silenced(session, tmp_path):
+    path = _newer_namespaces(session[0], tmp_path / "newer.nwb")
+    with pytest.warns(UserWarning, match=nwb_io.NAMESPACE_WARNING):  # pynwb itself warns
+        with pynwb.NWBHDF5IO(path, "r", load_namespaces=True) as io:
+            io.read()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # as under python -W error
+        np.testing.assert_array_equal(read_timeseries(path, POS)[0],
+                                      read_timeseries(session[0], POS)[0])
+        load_data(path, key=POS)
+        inspect_file(path)
+        spike_counts(path, 0.1)
+        dataset_from_nwb(cebra_data.TensorDataset, path, "units", POS, bin_size=0.1)
+    # only that warning is silenced: others still reach the user
+    with pytest.warns(UserWarning, match="unrelated"):
+        with nwb_io._quiet_namespaces():
+            warnings.warn("unrelated", UserWarning)

@@ -9,11 +9,17 @@ from __future__ import annotations
 import sys
 import warnings
 
+import h5py
 import numpy as np
 import pytest
 
 from cebra_data import load_data, load_pose
-from cebra_data.errors import MissingDependencyError, NonNumericDataError, NotPoseFileError
+from cebra_data.errors import (
+    CorruptFileError,
+    MissingDependencyError,
+    NonNumericDataError,
+    NotPoseFileError,
+)
 from cebra_data.io import inspect_file
 from cebra_data.io.poses import detect_pose_source, read_pose
 
@@ -31,7 +37,7 @@ def _expected_fill(raw, valid):
 
 @pytest.fixture
 def sio():
-    return pytest.importorskip("sleap_io", reason="sleap-io (extra 'poses') is not installed")
+    return pytest.importorskip("sleap_io", reason="sleap-io (extra 'sleap') is not installed")
 
 
 def _labels(sio, rng, frames=30, tracked=True):
@@ -142,7 +148,7 @@ def test_several_untracked_instances_per_frame_are_an_error(tmp_path, rng, sio):
 def test_slp_without_sleap_io_names_the_extra(tmp_path, rng, sio, monkeypatch):
     _labels(sio, rng).save(str(tmp_path / "p.slp"))
     monkeypatch.setitem(sys.modules, "sleap_io", None)
-    with pytest.raises(MissingDependencyError, match=r"cebra_data\[poses\]"):
+    with pytest.raises(MissingDependencyError, match=r"cebra_data\[sleap\]"):
         load_pose(tmp_path / "p.slp")
 
 
@@ -233,4 +239,20 @@ def test_nwb_without_pynwb_names_the_extra(tmp_path, rng, nwb, monkeypatch):
     _nwb_file(pynwb, ndx_pose, path, rng)
     monkeypatch.setitem(sys.modules, "ndx_pose", None)
     with pytest.raises(MissingDependencyError, match=r"cebra_data\[poses\]"):
+        load_pose(path)
+
+
+def test_a_truncated_or_mangled_nwb_pose_file_is_corrupt(tmp_path, rng, nwb):
+    pynwb, ndx_pose = nwb
+    path = tmp_path / "session.nwb"
+    _nwb_file(pynwb, ndx_pose, path, rng)
+    data = path.read_bytes()
+    (tmp_path / "cut.nwb").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptFileError, match="cut.nwb"):
+        load_pose(tmp_path / "cut.nwb")
+    with h5py.File(path, "a") as f:  # a series whose data is text
+        node = f["processing/behavior/PoseEstimation/snout"]
+        del node["data"]
+        node["data"] = np.array([b"a", b"b"])
+    with pytest.raises(CorruptFileError, match="session.nwb"):
         load_pose(path)

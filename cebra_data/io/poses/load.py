@@ -1,43 +1,45 @@
 """``load_pose``: pose tracks from DeepLabCut, SLEAP, LightningPose, Anipose and NWB files.
 
 The tracker is recognised from the file's content (:func:`detect_pose_source`), not its
-suffix: HDF5 files are told apart by their structure (NWB's root attributes, SLEAP's
-``metadata``/``frames``/``instances`` or analysis ``tracks``/``node_names`` datasets,
-otherwise a pandas table with DeepLabCut's column levels), text files by their header
-(DeepLabCut's ``scorer``/``bodyparts``/``coords`` rows, LightningPose's scorer ending in
-``_tracker``, Anipose's ``<kp>_x, <kp>_y, <kp>_z`` columns). See
-:mod:`cebra_data.io.pose_files`, :mod:`cebra_data.io.sleap` and
-:mod:`cebra_data.io.nwb_pose` for each format.
+suffix; ``source=`` names it instead (case-insensitive; movement's spellings such as
+``"SLEAP"`` and ``"DeepLabCut"`` are accepted), and a file whose content is not what
+``source`` names is refused with :class:`~cebra_data.errors.NotPoseFileError` saying
+what the file is. Each tracker has one reader (:data:`POSE_READERS`), and every reader
+runs inside the same error guard as :func:`~cebra_data.io.load_data`
+(:func:`~cebra_data.io.registry.translated_errors`): whatever goes wrong in a library
+while a file is read is a documented error naming the file. See
+:mod:`cebra_data.io.poses.table`, :mod:`cebra_data.io.poses.anipose`,
+:mod:`cebra_data.io.poses.sleap` and :mod:`cebra_data.io.poses.nwb` for each format.
 """
 
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Optional, Union
 
-import h5py
 import numpy as np
 
-from cebra_data._validation import check_float
-from cebra_data.errors import NotPoseFileError, UnknownChoiceError
-from cebra_data.io.deeplabcut import DEFAULT_PCUTOFF, deeplabcut_csv_header
-from cebra_data.io.hdf5 import hdf5_signature_offset
-from cebra_data.io.nwb_pose import read_nwb_poses
-from cebra_data.io.pose_data import PoseData, as_names
-from cebra_data.io.pose_files import (
-    anipose_keypoints,
-    pose_from_deeplabcut_table,
-    read_anipose_csv,
-    read_deeplabcut_csv,
-    read_sleap_analysis,
-    text_head_rows,
+from cebra_data.errors import NotPoseFileError, UnsupportedURLError
+from cebra_data.io.poses.anipose import read_anipose_poses
+from cebra_data.io.poses.data import PoseData, as_names
+from cebra_data.io.poses.deeplabcut import DEFAULT_PCUTOFF, check_pcutoff
+from cebra_data.io.poses.detect import (
+    POSE_SOURCES,
+    TRACKER_NAMES,
+    check_source,
+    detect_pose_source,
+    same_layout,
 )
-from cebra_data.io.reader import HEAD_SIZE, Table, listing
-from cebra_data.io.registry import check_file, open_entries
-from cebra_data.io.sleap import read_slp
+from cebra_data.io.poses.nwb import read_nwb_poses
+from cebra_data.io.poses.sleap import read_sleap_analysis, read_slp
+from cebra_data.io.poses.table import read_deeplabcut_poses
+from cebra_data.io.reader import listing
+from cebra_data.io.registry import check_file
+from cebra_data.io.remote import is_url
 
 __all__ = [
+    "POSE_READERS",
     "POSE_SOURCES",
     "detect_pose_source",
     "from_movement",
@@ -46,71 +48,15 @@ __all__ = [
     "read_pose",
 ]
 
-#: The values of ``source=``: the trackers (and file kinds) ``load_pose`` reads.
-POSE_SOURCES = ("deeplabcut", "lightningpose", "anipose", "sleap", "sleap-analysis", "nwb")
-
-
-def detect_pose_source(path: Union[str, pathlib.Path]) -> Optional[str]:
-    """The tracker that wrote a pose file, from its content; ``None`` if it is none of them.
-
-    Only cheap checks are made (the first bytes, HDF5 structure, the header rows); a
-    DeepLabCut ``.h5`` file is any other HDF5 file, confirmed when it is read.
-
-    Raises:
-        DataFileNotFoundError, EmptyFileError: no such file, or it is empty.
-
-    Example:
-        >>> import pandas as pd
-        >>> from cebra_data.io.poses import detect_pose_source
-        >>> pd.DataFrame({"nose_x": [1.0], "nose_y": [2.0], "nose_z": [3.0],
-        ...               "nose_score": [0.9], "fnum": [0]}).to_csv(tmp_path / "a.csv", index=False)
-        >>> detect_pose_source(tmp_path / "a.csv")
-        'anipose'
-    """
-    path = check_file(path)
-    with open(path, "rb") as handle:
-        head = handle.read(HEAD_SIZE)
-    if hdf5_signature_offset(head) >= 0:
-        try:
-            with h5py.File(path, "r") as file:
-                attrs = file.attrs
-                if "nwb_version" in attrs or _text(attrs.get("neurodata_type")) == "NWBFile":
-                    return "nwb"
-                if "tracks" in file and "node_names" in file:
-                    return "sleap-analysis"
-                if "metadata" in file and "frames" in file and "instances" in file:
-                    return "sleap"
-        except OSError:
-            return None
-        return "deeplabcut"
-    rows = text_head_rows(path)
-    if not rows:
-        return None
-    layout = deeplabcut_csv_header(rows)
-    if layout is not None:
-        scorer = rows[0][layout[1]].strip()
-        return "lightningpose" if scorer.endswith("_tracker") and layout[0] == 3 \
-            else "deeplabcut"
-    if anipose_keypoints([c.strip() for c in rows[0]]):
-        return "anipose"
-    return None
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _read_deeplabcut_h5(path: pathlib.Path, where: str) -> PoseData:
-    with open_entries(path) as (_, _, entries):
-        for entry in entries:
-            value = entry.value() if entry.numeric is not False else None
-            if isinstance(value, Table) and value.is_deeplabcut:
-                return pose_from_deeplabcut_table(value, where)
-        raise NotPoseFileError(
-            f"{where} holds no poses: it is neither an NWB nor a SLEAP file, and has no "
-            "DeepLabCut table (columns with levels scorer, [individuals,] bodyparts, coords). "
-            f"Its entries are: {listing([e.name for e in entries])}."
-        )
+#: The reader of each source: ``reader(path, where) -> PoseData``.
+POSE_READERS: dict[str, Callable[[pathlib.Path, str], PoseData]] = {
+    "deeplabcut": read_deeplabcut_poses,
+    "lightningpose": read_deeplabcut_poses,
+    "anipose": read_anipose_poses,
+    "sleap": read_slp,
+    "sleap-analysis": read_sleap_analysis,
+    "nwb": read_nwb_poses,
+}
 
 
 def read_pose(
@@ -119,15 +65,21 @@ def read_pose(
     """Read every pose track of a file, without selecting or filling anything.
 
     Args:
-        path: The pose file.
-        source: One of :data:`POSE_SOURCES` to skip detection (``None``: detect).
+        path: The pose file (any suffix: the content decides).
+        source: One of :data:`POSE_SOURCES` to name the tracker (``None``: detect it).
+            Case and the separators ``-``, ``_`` and spaces do not matter, so movement's
+            ``"DeepLabCut"``, ``"SLEAP"``, ``"LightningPose"``, ``"Anipose"`` and
+            ``"NWB"`` work. DeepLabCut and LightningPose files share one layout; either
+            name reads both, and names the result's ``source``.
 
     Returns:
-        A :class:`~cebra_data.io.pose_data.PoseData` with NaN where nothing was measured.
+        A :class:`~cebra_data.io.poses.data.PoseData` with NaN where nothing was measured.
 
     Raises:
-        NotPoseFileError: the file holds no poses (the message says what it holds).
+        NotPoseFileError: the file holds no poses, or not those of ``source`` (the message
+            says what the file is).
         UnknownChoiceError: an unknown ``source`` (lists the valid ones).
+        CorruptFileError: the file is truncated or corrupted.
         MissingDependencyError: SLEAP ``.slp`` and NWB files need the extra ``poses``.
 
     Example:
@@ -138,35 +90,37 @@ def read_pose(
         >>> read_pose(tmp_path / "a.csv")
         PoseData(source='anipose', frames=1, individuals=['individual_0'], keypoints=['nose'], space=('x', 'y', 'z'))
     """
-    if source is not None and source not in POSE_SOURCES:
-        raise UnknownChoiceError("pose source", source, POSE_SOURCES)
+    source = check_source(source)
+    if is_url(path):  # NWB is the one pose format read by URL (lazily, by byte ranges)
+        if source not in (None, "nwb"):
+            raise UnsupportedURLError(f"Pose files are read by URL for NWB files only, but got "
+                                      f"source={source!r} for {path!r}.")
+        return read_nwb_poses(path, f"'{path}'")
     path = check_file(path)
     where = f"'{path}'"
-    if source is None:
-        source = detect_pose_source(path)
-        if source is None:
-            raise NotPoseFileError(
-                f"{where} is not a pose file of any supported tracker ({', '.join(POSE_SOURCES)})"
-                f": it is neither HDF5 nor a csv with DeepLabCut's header rows or Anipose's "
-                "<keypoint>_x/_y/_z columns. Use load_data for other files, or source=... to "
-                "name the tracker."
-            )
-    if source == "nwb":
-        return read_nwb_poses(path, where)
-    if source == "sleap":
-        return read_slp(path, where)
-    if source == "sleap-analysis":
-        with h5py.File(path, "r") as file:
-            return read_sleap_analysis(file, where)
-    if source == "anipose":
-        return read_anipose_csv(path, where)
-    if text_head_rows(path):
-        pose = read_deeplabcut_csv(path, where)
+    detected = detect_pose_source(path)
+    if detected is None:
+        named = f"{_a(TRACKER_NAMES[source])} file" if source is not None else \
+            f"a pose file of any supported tracker ({', '.join(POSE_SOURCES)})"
+        raise NotPoseFileError(
+            f"{where} is not {named}: it is neither HDF5 nor a csv with DeepLabCut's header "
+            "rows or Anipose's <keypoint>_x/_y/_z columns. Use load_data for other files."
+        )
+    if source is not None and not same_layout(source, detected):
+        raise NotPoseFileError(
+            f"{where} is not {_a(TRACKER_NAMES[source])} file (source={source!r}): its content "
+            f"is that of {_a(TRACKER_NAMES[detected])} file. Pass source={detected!r}, or leave "
+            "source=None to detect the tracker."
+        )
+    pose = POSE_READERS[detected](path, where)
+    if source is not None:
         pose.source = source
-        return pose
-    pose = _read_deeplabcut_h5(path, where)
-    pose.source = source
     return pose
+
+
+def _a(name: str) -> str:
+    """``name`` with its indefinite article (an Anipose, an NWB, a SLEAP)."""
+    return f"an {name}" if name[0] in "AEIOU" or name.startswith("NWB") else f"a {name}"
 
 
 def load_pose(
@@ -199,9 +153,10 @@ def load_pose(
         keypoints: Keypoints to keep, in output order (``None``: all, in file order).
         individuals: Individuals to keep, in output order (``None``: all, in file order).
             Files of one unnamed animal call it ``"individual_0"``.
-        pcutoff: Confidence below which a position is a gap (default
-            :data:`~cebra_data.io.deeplabcut.DEFAULT_PCUTOFF`).
-        source: One of :data:`POSE_SOURCES` to override detection.
+        pcutoff: Confidence below which a position is a gap, in [0, 1] (default
+            :data:`~cebra_data.io.poses.deeplabcut.DEFAULT_PCUTOFF`).
+        source: The tracker, to check the file against (see :func:`read_pose`; ``None``:
+            detect it from the content).
         return_mask: Also return the validity mask.
 
     Returns:
@@ -215,7 +170,15 @@ def load_pose(
         MissingColumnError: an unknown keypoint or individual (the message lists the valid
             ones), or a selected individual lacks a selected keypoint.
         EmptyKeypointError: a selected keypoint is never observed (its name is given).
-        NotPoseFileError: the file holds no poses (the message says what it holds).
+        NotPoseFileError: the file holds no poses, or not those of ``source`` (the message
+            says what the file holds).
+        CorruptFileError: the file is truncated, ragged, names a column twice or is
+            otherwise corrupted; :class:`~cebra_data.errors.EmptyFileError`: it has no
+            frames.
+        UnsupportedFormatVersionError: a SLEAP file older than sleap-io reads.
+        AmbiguousPosesError: a SLEAP file's poses are not one array (several videos ...).
+        ValueError: ``pcutoff`` is outside [0, 1]; :class:`UnknownChoiceError`: an unknown
+            ``source``.
         MissingDependencyError: the extra ``poses`` is needed and not installed.
 
     Example:
@@ -236,7 +199,7 @@ def load_pose(
     """
     keypoints = as_names(keypoints, "keypoints")
     individuals = as_names(individuals, "individuals")
-    pcutoff = check_float(pcutoff, "pcutoff")
+    pcutoff = check_pcutoff(pcutoff)
     if not isinstance(return_mask, bool):
         raise TypeError(f"return_mask should be True or False, but got {return_mask!r}.")
     pose = read_pose(path, source=source).select(keypoints, individuals)
@@ -286,7 +249,7 @@ def from_movement(
     """
     keypoints = as_names(keypoints, "keypoints")
     individuals = as_names(individuals, "individuals")
-    pcutoff = check_float(pcutoff, "pcutoff")
+    pcutoff = check_pcutoff(pcutoff)
     variables = getattr(dataset, "data_vars", None)
     if not isinstance(variables, Mapping) or "position" not in variables:
         raise TypeError(
@@ -336,7 +299,7 @@ def pose_summary(
         >>> pose_summary(tmp_path / "a.csv")["points"]
         [{'individual': 'individual_0', 'keypoint': 'nose', 'present': True, 'gaps': 0.5, 'missing': 0.5}]
     """
-    pcutoff = check_float(pcutoff, "pcutoff")
+    pcutoff = check_pcutoff(pcutoff)
     pose = read_pose(path, source=source)
     frames = max(pose.n_frames, 1)
     gaps = (~pose.valid(pcutoff)).sum(axis=0) / frames

@@ -20,26 +20,28 @@ from collections.abc import Hashable, Sequence
 from typing import Any, Optional, Union
 
 import numpy as np
-import pandas as pd
 
 from cebra_data._validation import check_float
 from cebra_data.errors import (
+    DataChangedWarning,
     CorruptFileError,
     EmptyFileError,
     EmptyKeypointError,
     MissingColumnError,
-    NonNumericDataError,
     NotDeepLabCutError,
 )
-from cebra_data.io.reader import Table, check_row_widths, listing
+from cebra_data.io.poses.table import (  # noqa: F401  (the csv pieces were defined here)
+    deeplabcut_columns,
+    deeplabcut_csv_header,
+    deeplabcut_csv_table,
+)
+from cebra_data.io.reader import Table, listing
 from cebra_data.io.registry import open_entries
 
 __all__ = [
     "DEFAULT_PCUTOFF",
     "PoseSelection",
     "check_pcutoff",
-    "deeplabcut_csv_header",
-    "deeplabcut_csv_table",
     "deeplabcut_summary",
     "load_deeplabcut",
     "pose_from_table",
@@ -48,74 +50,6 @@ __all__ = [
 #: DeepLabCut's default likelihood cutoff: a keypoint whose likelihood is below it counts
 #: as missing. The default of every ``pcutoff`` argument in cebra_data (and CEBRA's).
 DEFAULT_PCUTOFF = 0.6
-
-_LEVELS_3 = ("scorer", "bodyparts", "coords")
-_LEVELS_4 = ("scorer", "individuals", "bodyparts", "coords")
-
-
-# ----------------------------------------------------------------------------- csv layout
-
-
-def deeplabcut_csv_header(rows: Sequence[Sequence[str]]) -> Optional[tuple[int, int]]:
-    """Recognise DeepLabCut's csv header.
-
-    Args:
-        rows: The first rows of the file, split into cells.
-
-    Returns:
-        ``(header_rows, index_columns)`` (3 or 4 header rows; 1 index column for older
-        files, 3 for newer labelled-data files), or ``None`` if this is not a DLC csv.
-    """
-    firsts = [r[0].strip().lower() if r else "" for r in rows[:4]]
-    for levels in (_LEVELS_4, _LEVELS_3):
-        if tuple(firsts[: len(levels)]) == levels:
-            header = rows[0]
-            index_columns = next(
-                (i for i in range(1, len(header)) if header[i].strip()), len(header)
-            )
-            if index_columns >= len(header):
-                return None
-            return len(levels), index_columns
-    return None
-
-
-def deeplabcut_csv_table(
-    path: pathlib.Path, rows: Sequence[Sequence[str]], header_rows: int, index_columns: int,
-    delimiter: str = ",",
-) -> Table:
-    """Read a DeepLabCut csv file (header already recognised) into a :class:`Table`."""
-    header = [list(r) for r in rows[:header_rows]]
-    width = len(header[0])
-    if any(len(r) != width for r in header):
-        raise CorruptFileError(f"The DeepLabCut header rows of '{path}' have different lengths.")
-    names = [r[0].strip() for r in header]
-    check_row_widths(path, delimiter, width, header_rows=header_rows,
-                     require_final_newline=True)
-    columns = [tuple(r[c] for r in header) for c in range(index_columns, width)]
-    # The last header row as pandas' header and the index columns as its index is the
-    # parser's fast path (an explicit dtype or skiprows is markedly slower).
-    frame = pd.read_csv(
-        path, sep=delimiter, header=header_rows - 1, index_col=list(range(index_columns)),
-        engine="c",
-    )
-    if frame.shape[1] != len(columns):
-        raise CorruptFileError(f"'{path}' has rows with fewer cells than its header.")
-    bad = [i for i, dtype in enumerate(frame.dtypes) if not pd.api.types.is_numeric_dtype(dtype)]
-    if bad:
-        column = frame.iloc[:, bad[0]]
-        numbers = pd.to_numeric(column, errors="coerce")
-        row = int(np.flatnonzero(numbers.isna().to_numpy() & column.notna().to_numpy())[0])
-        raise NonNumericDataError(
-            f"Column {columns[bad[0]]!r} of '{path}' is not numeric: frame {row} holds "
-            f"{column.iloc[row]!r}"
-            + (f" (and {len(bad) - 1} more column(s) hold text)" if len(bad) > 1 else "")
-            + ". DeepLabCut coordinates and likelihoods must be numbers or empty."
-        )
-    values = frame.to_numpy(dtype=np.float64)
-    if values.shape[1] != len(columns):
-        raise CorruptFileError(f"'{path}' has rows with fewer cells than its header.")
-    dtypes = [values.dtype] * len(columns)
-    return Table(columns, names, values.shape[0], dtypes, lambda p: values[:, list(p)])
 
 
 # ----------------------------------------------------------------------------- pose maths
@@ -138,23 +72,9 @@ class PoseSelection:
         individuals: Optional[Sequence[str]],
         where: str,
     ) -> None:
-        names = [str(n) for n in table.names]
-        level = {n: i for i, n in enumerate(names)}
-        multi = "individuals" in level
-        coords: dict[tuple[Optional[Hashable], Hashable], dict[Hashable, int]] = {}
-        bodyparts_of: dict[Optional[Hashable], list[Hashable]] = {}
-        scorer = table.columns[0][level["scorer"]] if table.columns else None
-        for position, column in enumerate(table.columns):
-            if column[level["scorer"]] != scorer:
-                continue  # several scorers in one table: the first one is used
-            individual = column[level["individuals"]] if multi else None
-            bodypart = column[level["bodyparts"]]
-            pair = (individual, bodypart)
-            if pair not in coords:
-                coords[pair] = {}
-                bodyparts_of.setdefault(individual, []).append(bodypart)
-            coords[pair][column[level["coords"]]] = position
-        self.scorer = scorer
+        mapped = deeplabcut_columns(table, where)
+        multi, coords, bodyparts_of = mapped.multi_animal, mapped.coords, mapped.bodyparts_of
+        self.scorer = mapped.scorer
         self.multi_animal = multi
         self.all_individuals = list(bodyparts_of) if multi else None
         all_bodyparts = list(dict.fromkeys(b for bs in bodyparts_of.values() for b in bs))
@@ -274,15 +194,20 @@ def pose_from_table(
     individuals: Optional[Sequence[str]] = None,
     where: str = "the file",
     with_mask: bool = False,
+    caller: str = "load_deeplabcut",
 ) -> tuple[np.ndarray, Optional[np.ndarray], list[str]]:
-    """Turn a DLC table into ``(poses, mask or None, labels)``; see :func:`load_deeplabcut`."""
+    """Turn a DLC table into ``(poses, mask or None, labels)``; see :func:`load_deeplabcut`.
+
+    ``caller`` is the public function the arguments came from (``"load_deeplabcut"`` or
+    ``"load_data"``): messages suggest only arguments that function takes.
+    """
     selection = PoseSelection(table, keypoints, individuals, where)
     if selection.with_z:
         warnings.warn(
             f"{where} is a 3-D DeepLabCut file: keypoint(s) {listing(selection.with_z)} have "
             "a z coordinate. Poses are (frames, 2 * keypoints) x and y, as in CEBRA, so z is "
-            "not part of the result; read the z columns with pandas if you need them.",
-            UserWarning,
+            "not part of the result; cebra_data.load_pose(path) returns x, y and z.",
+            DataChangedWarning,
             stacklevel=3,
         )
     if table.n_rows == 0:
@@ -290,10 +215,18 @@ def pose_from_table(
     xy, valid = selection.read(table, pcutoff)
     never = [selection.labels[j] for j in np.flatnonzero(~valid.any(axis=0))]
     if never:
+        rated = bool(selection.likelihood)
+        if caller == "load_data":
+            hint = ("Leave them out with columns=[...] (the bodyparts to keep), or read the "
+                    "poses with cebra_data.load_deeplabcut(path, keypoints=[...]"
+                    + (", pcutoff=...)" if rated else ")"))
+        else:
+            hint = "Leave them out with keypoints=[...]" + (" or lower pcutoff" if rated else "")
         raise EmptyKeypointError(
             f"Keypoint(s) {listing(never)} in {where} have no valid position in any frame "
-            f"(every value is missing or has likelihood < pcutoff={pcutoff}), so they cannot "
-            "be interpolated. Leave them out with keypoints=[...] or lower pcutoff."
+            "(every value is missing"
+            + (f" or has likelihood < pcutoff={pcutoff}" if rated else "")
+            + f"), so they cannot be interpolated. {hint}."
         )
     mask = np.repeat(valid, 2, axis=1) if with_mask else None
     return _interpolate(xy, valid), mask, selection.labels
@@ -347,7 +280,7 @@ def check_pcutoff(pcutoff: Any) -> float:
             mark every keypoint as missing, one below 0 would accept every position.
 
     Example:
-        >>> from cebra_data.io.deeplabcut import check_pcutoff
+        >>> from cebra_data.io.poses.deeplabcut import check_pcutoff
         >>> check_pcutoff(0.6)
         0.6
     """

@@ -24,10 +24,15 @@ from cebra_data.errors import (
 )
 from cebra_data.io.reader import listing
 
-__all__ = ["POSES_EXTRA", "PoseData", "as_names", "interpolate_gaps"]
+__all__ = ["POSES_EXTRA", "SLEAP_EXTRA", "UNNAMED_INDIVIDUAL", "PoseData", "as_names", "interpolate_gaps"]
+
+#: The individual's name in files that track one unnamed animal.
+UNNAMED_INDIVIDUAL = "individual_0"
 
 #: How to install the optional readers of SLEAP ``.slp`` and NWB pose files.
 POSES_EXTRA = 'pip install "cebra_data[poses]"'
+#: sleap-io, for ``.slp`` files: its own extra, as it brings video and rendering libraries.
+SLEAP_EXTRA = 'pip install "cebra_data[sleap]"'
 
 
 def as_names(value: Union[str, Sequence[str], None], name: str) -> Optional[list[str]]:
@@ -64,7 +69,7 @@ def interpolate_gaps(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
     Example:
         >>> import numpy as np
-        >>> from cebra_data.io.pose_data import interpolate_gaps
+        >>> from cebra_data.io.poses.data import interpolate_gaps
         >>> values = np.array([[[0.0]], [[9.0]], [[2.0]], [[9.0]]])
         >>> valid = np.array([[True], [False], [True], [False]])
         >>> interpolate_gaps(values, valid)[:, 0, 0]
@@ -108,7 +113,7 @@ class PoseData:
 
     Example:
         >>> import numpy as np
-        >>> from cebra_data.io.pose_data import PoseData
+        >>> from cebra_data.io.poses.data import PoseData
         >>> positions = np.array([[0.0, 0.0], [np.nan, np.nan], [2.0, 4.0]])[:, None, None, :]
         >>> pose = PoseData(positions, None, ["mouse"], ["nose"], ("x", "y"), "example")
         >>> pose.to_array(pcutoff=0.6)

@@ -15,16 +15,28 @@ confidence. Every series of the file must have the same number of frames.
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Union
 
 import numpy as np
 
-from cebra_data.errors import CorruptFileError, MissingDependencyError, NotPoseFileError
-from cebra_data.io.pose_data import POSES_EXTRA, PoseData
+from cebra_data.errors import (
+    AmbiguousPosesError,
+    CebraDataError,
+    CorruptFileError,
+    MissingDependencyError,
+    NotPoseFileError,
+    UnsupportedFormatVersionError,
+)
+from cebra_data.io import nwb as _nwb
+from cebra_data.io.poses.data import POSES_EXTRA, PoseData
 from cebra_data.io.reader import listing
+from cebra_data.io.registry import translated_errors
+from cebra_data.io.remote import is_url
 
-__all__ = ["read_nwb_poses"]
+__all__ = ["open_nwb", "read_nwb_poses"]
 
 _SPACE = ("x", "y", "z")
 
@@ -53,24 +65,52 @@ def _describe_contents(nwbfile: Any) -> str:
     return ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "nothing but metadata"
 
 
-def read_nwb_poses(path: pathlib.Path, where: str) -> PoseData:
-    """The ``PoseEstimation`` containers of an NWB file as :class:`PoseData`.
+@contextlib.contextmanager
+def open_nwb(path: Union[str, pathlib.Path]) -> Iterator[Any]:
+    """Open an NWB file (a path or URL) with ndx-pose's types registered; yield its ``NWBFile``.
+
+    The one place this module opens a file, through :func:`cebra_data.io.nwb.open_nwb` (as
+    every NWB file is opened, so URLs work); it is closed on exit.
 
     Raises:
         MissingDependencyError: pynwb or ndx-pose is not installed.
-        NotPoseFileError: the file has no ``PoseEstimation`` (the message lists what it has).
-        CorruptFileError: series of different lengths or dimensionality.
     """
     try:
         import ndx_pose  # noqa: F401  (registers the PoseEstimation types with pynwb)
-        import pynwb
+        import pynwb  # noqa: F401  (open_nwb reads the file with it)
     except ImportError as exc:
         raise MissingDependencyError(
             f"Reading the poses of the NWB file '{path}' needs pynwb and ndx-pose, the "
             f"optional extra 'poses': {POSES_EXTRA}"
         ) from exc
-    with pynwb.NWBHDF5IO(str(path), mode="r") as nwb_io:
-        nwbfile = nwb_io.read()
+    try:
+        with _nwb.open_nwb(path) as nwb:
+            yield nwb.nwbfile
+    except ValueError as exc:
+        if isinstance(exc, CebraDataError) or "ndx-pose <" not in str(exc):
+            raise
+        raise UnsupportedFormatVersionError(
+            f"ndx-pose cannot read '{path}', written by an older ndx-pose: {exc}"
+        ) from exc
+
+
+def read_nwb_poses(path: Union[str, pathlib.Path], where: str) -> PoseData:
+    """The ``PoseEstimation`` containers of an NWB file (a path or URL) as :class:`PoseData`.
+
+    Raises:
+        MissingDependencyError: pynwb or ndx-pose is not installed.
+        NotPoseFileError: the file has no ``PoseEstimation`` (the message lists what it has).
+        CorruptFileError: series of different lengths or dimensionality, or a file pynwb
+            cannot read.
+    """
+    if is_url(path):  # open_nwb names the URL in its errors
+        return _nwb_poses(path, where)
+    with translated_errors(pathlib.Path(path), "NWB"):
+        return _nwb_poses(path, where)
+
+
+def _nwb_poses(path: Union[str, pathlib.Path], where: str) -> PoseData:
+    with open_nwb(path) as nwbfile:
         containers = sorted(
             ((getattr(obj.parent, "name", ""), obj) for obj in nwbfile.objects.values()
              if getattr(obj, "neurodata_type", None) == "PoseEstimation"),
@@ -96,6 +136,13 @@ def read_nwb_poses(path: pathlib.Path, where: str) -> PoseData:
                 data[(i, keypoints.index(name))] = (values, rated)
     lengths = {v.shape[0] for v, _ in data.values()}
     widths = {v.shape[1] for v, _ in data.values()}
+    if len(lengths) == 1 and widths == {2, 3}:
+        flat = [f"{individuals[i]}/{keypoints[k]}: {v.shape}" for (i, k), (v, _) in data.items()]
+        raise AmbiguousPosesError(
+            f"The PoseEstimationSeries of {where} mix 2-D and 3-D positions ({listing(flat)}), "
+            "so they do not form one array of x, y (and z). Read the series with pynwb and "
+            "keep the coordinates you need."
+        )
     if len(lengths) > 1 or len(widths) > 1 or not widths <= {2, 3}:
         shapes = sorted({v.shape for v, _ in data.values()})
         raise CorruptFileError(
