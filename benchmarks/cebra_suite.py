@@ -8,9 +8,11 @@ the same tag beside it), e.g. made with::
 
 run::
 
-    python benchmarks/cebra_suite.py run plain   /tmp/cebra /tmp/plain
-    python benchmarks/cebra_suite.py run patched /tmp/cebra /tmp/patched
+    python benchmarks/cebra_suite.py run plain   /tmp/cebra /tmp/plain [PYTEST_ARGS...]
+    python benchmarks/cebra_suite.py run patched /tmp/cebra /tmp/patched [PYTEST_ARGS...]
     python benchmarks/cebra_suite.py compare /tmp/plain /tmp/patched
+
+(``--runfast``, CEBRA's own option, runs its fast parameters instead of its slow ones.)
 
 ``run`` calls pytest in that folder as CEBRA's Makefile does (``-m "not requires_dataset"``),
 plainly or as ``python -m cebra_data.patch -m pytest``, and writes the outcome of every test
@@ -55,12 +57,12 @@ def pytest_sessionfinish(session, exitstatus):  # pytest hook
         pathlib.Path(path).write_text(json.dumps(_recorded, indent=1, sort_keys=True))
 
 
-def run(mode: str, suite: pathlib.Path, out: pathlib.Path) -> int:
+def run(mode: str, suite: pathlib.Path, out: pathlib.Path, extra: List[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     prefix = ["-m", "cebra_data.patch"] if mode == "patched" else []
     command = [sys.executable, *prefix, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider",
                "-p", "cebra_suite", "-m", "not requires_dataset", "--continue-on-collection-errors",
-               f"--junitxml={out / 'junit.xml'}"]
+               f"--junitxml={out / 'junit.xml'}", *extra]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(pathlib.Path(__file__).resolve().parent), os.environ.get("PYTHONPATH", "")]),
         **{WARNINGS_FILE: str(out / "warnings.json")})
@@ -103,8 +105,8 @@ def compare(plain_dir: pathlib.Path, patched_dir: pathlib.Path) -> None:
 
 
 def main(argv: List[str]) -> int:
-    if len(argv) == 4 and argv[0] == "run" and argv[1] in ("plain", "patched"):
-        return run(argv[1], pathlib.Path(argv[2]).resolve(), pathlib.Path(argv[3]).resolve())
+    if len(argv) >= 4 and argv[0] == "run" and argv[1] in ("plain", "patched"):
+        return run(argv[1], pathlib.Path(argv[2]).resolve(), pathlib.Path(argv[3]).resolve(), argv[4:])
     if len(argv) == 3 and argv[0] == "compare":
         compare(pathlib.Path(argv[1]), pathlib.Path(argv[2]))
         return 0
