@@ -197,7 +197,9 @@ class TorchReader(Reader):
         """Load the file on the CPU and yield its entries.
 
         Zip-based files are checked first: every member's CRC-32 (torch does not check
-        them, so a flipped byte inside a tensor would load as a different number), and
+        them, so a flipped byte inside a tensor would load as a different number; a file
+        saved with ``torch.serialization.set_crc32_options(False)`` has none, and only the
+        place and size of its members are checked), and
         TorchScript archives (``torch.jit.save``), which hold a program, not plain data.
         The check reads the file once through a read-only memory map; the tensors are
         then mapped by ``torch.load(mmap=True)`` with private (copy-on-write) pages, so
@@ -291,10 +293,14 @@ def _check_archive(path: pathlib.Path) -> tuple[bool, bool]:
                 f"'{path}' is corrupted: its zip archive does not verify ({exc}); the stored "
                 "tensors would not be the ones written."
             ) from exc
+    # torch.serialization.set_crc32_options(False) writes every CRC-32 field as 0: such a
+    # file declares no checksum, so its members are checked for their place and size only
+    # (a real CRC-32 of 0 for all of several non-empty members is a 2**-32-per-member event).
+    checksums = not all(info.CRC == 0 for info in infos if info.file_size)
     try:
         view = memoryview(mapped)
         for info in stored:
-            problem = _stored_member_problem(view, size, info)
+            problem = _stored_member_problem(view, size, info, checksums)
             if problem:
                 raise CorruptFileError(
                     f"'{path}' is corrupted: its zip archive does not verify ({problem}); "
@@ -309,8 +315,13 @@ def _check_archive(path: pathlib.Path) -> tuple[bool, bool]:
         any("/code/" in f"/{n}" for n in names)
 
 
-def _stored_member_problem(view: memoryview, size: int, info: zipfile.ZipInfo) -> str:
-    """What is wrong with one stored zip member (``""`` when its bytes match its CRC-32)."""
+def _stored_member_problem(view: memoryview, size: int, info: zipfile.ZipInfo,
+                           checksums: bool = True) -> str:
+    """What is wrong with one stored zip member (``""`` when its bytes match its CRC-32).
+
+    With ``checksums=False`` (an archive written without CRC-32s) only the header, the name
+    and the size are checked.
+    """
     start = info.header_offset
     if start < 0 or start + _LOCAL_HEADER.size > size:
         return f"the header of {info.filename!r} lies beyond the end of the file"
@@ -327,7 +338,7 @@ def _stored_member_problem(view: memoryview, size: int, info: zipfile.ZipInfo) -
     data_start = name_start + name_length + extra_length
     if info.compress_size != info.file_size or data_start + info.compress_size > size:
         return f"{info.filename!r} is truncated or its size fields disagree"
-    if zlib.crc32(view[data_start:data_start + info.compress_size]) != info.CRC:
+    if checksums and zlib.crc32(view[data_start:data_start + info.compress_size]) != info.CRC:
         return f"Bad CRC-32 for file {info.filename!r}"
     return ""
 

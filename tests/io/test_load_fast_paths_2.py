@@ -96,6 +96,44 @@ def test_pt_flipped_byte_in_the_pickle_member_is_a_crc_error(tmp_path, values):
         load_data(path)
 
 
+@pytest.fixture
+def without_crc32():
+    """torch writes 0 for every CRC-32 while this is in effect (its option for fast saving)."""
+    torch.serialization.set_crc32_options(False)
+    yield
+    torch.serialization.set_crc32_options(True)
+
+
+def test_pt_saved_without_crc32_loads_and_is_still_checked_for_size(tmp_path, values,
+                                                                     without_crc32):
+    path = tmp_path / "t.pt"
+    torch.save({"x": torch.from_numpy(values)}, path)
+    with zipfile.ZipFile(path) as archive:
+        assert {info.CRC for info in archive.infolist()} == {0}  # what torch wrote
+    np.testing.assert_array_equal(load_data(path), values)
+    start, end = _member_data_span(path, "data/0")
+    data = path.read_bytes()
+    path.write_bytes(data[:(start + end) // 2] + data[end:])
+    with pytest.raises(CorruptFileError, match=r"t\.pt.*(does not verify|corrupted)"):
+        load_data(path)
+
+
+def test_pt_with_one_zeroed_crc32_among_real_ones_is_corrupt(tmp_path, values):
+    path = tmp_path / "t.pt"
+    torch.save({"x": torch.from_numpy(values)}, path)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        name = next(i.filename for i in archive.infolist() if i.filename.endswith("data/0"))
+        record = archive.start_dir
+    # zero the CRC-32 (offset 16) of data/0's central-directory record (name at offset 46)
+    while data[record + 46:record + 46 + len(name)] != name.encode():
+        record = data.index(b"PK\x01\x02", record + 4)
+    data[record + 16:record + 20] = b"\0\0\0\0"
+    path.write_bytes(bytes(data))
+    with pytest.raises(CorruptFileError, match=r"CRC-32.*data/0"):
+        load_data(path)
+
+
 def test_pt_member_running_past_the_end_of_the_file_is_refused(tmp_path, values):
     path = tmp_path / "t.pt"
     torch.save({"x": torch.from_numpy(values)}, path)
