@@ -41,6 +41,11 @@ from cebra_data.io.reader import Entry, Reader, entries_from_object
 from cebra_data.io.registry import register_reader
 from cebra_data.io.safe_pickle import restricted_joblib_load, restricted_load
 
+try:  # the ``fast`` extra: ISA-L's CRC-32 (SIMD), the same checksum about 3.7x faster
+    from isal.isal_zlib import crc32 as _crc32
+except ImportError:  # zlib's, always there
+    _crc32 = zlib.crc32
+
 __all__ = ["JoblibReader", "PickleReader", "TorchReader"]
 
 _PICKLE_PROTOCOL_2_PLUS = b"\x80"
@@ -338,7 +343,7 @@ def _stored_member_problem(view: memoryview, size: int, info: zipfile.ZipInfo,
     data_start = name_start + name_length + extra_length
     if info.compress_size != info.file_size or data_start + info.compress_size > size:
         return f"{info.filename!r} is truncated or its size fields disagree"
-    if checksums and zlib.crc32(view[data_start:data_start + info.compress_size]) != info.CRC:
+    if checksums and _crc32(view[data_start:data_start + info.compress_size]) != info.CRC:
         return f"Bad CRC-32 for file {info.filename!r}"
     return ""
 

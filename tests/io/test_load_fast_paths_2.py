@@ -96,6 +96,48 @@ def test_pt_flipped_byte_in_the_pickle_member_is_a_crc_error(tmp_path, values):
         load_data(path)
 
 
+def test_the_fast_crc32_is_zlibs_checksum_on_mapped_views(tmp_path):
+    from cebra_data.io import pickles
+
+    data = np.random.default_rng(1).integers(0, 256, size=3_000_001, dtype=np.uint8).tobytes()
+    path = tmp_path / "bytes.bin"
+    path.write_bytes(data)
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        view = memoryview(m)
+        for start, stop in ((0, len(data)), (7, 1_000_003), (5, 5), (len(data) - 3, len(data))):
+            assert pickles._crc32(view[start:stop]) == zlib.crc32(data[start:stop])
+        view.release()
+
+
+def test_without_the_fast_extra_pt_files_are_checked_by_zlib(tmp_path, values):
+    import subprocess
+    import sys
+
+    good, bad = tmp_path / "good.pt", tmp_path / "bad.pt"
+    torch.save({"x": torch.from_numpy(values)}, good)
+    start, _ = _member_data_span(good, "data/0")
+    data = bytearray(good.read_bytes())
+    data[start + 3] ^= 0x10
+    bad.write_bytes(bytes(data))
+    np.save(tmp_path / "expected.npy", values)
+    code = (
+        "import sys, zlib; sys.modules['isal'] = None\n"
+        "import numpy as np\n"
+        "from cebra_data import load_data\n"
+        "from cebra_data.io import pickles\n"
+        "from cebra_data.errors import CorruptFileError\n"
+        "assert pickles._crc32 is zlib.crc32\n"
+        f"folder = {str(tmp_path)!r}\n"
+        "np.testing.assert_array_equal(load_data(folder + '/good.pt'),"
+        " np.load(folder + '/expected.npy'))\n"
+        "try:\n    load_data(folder + '/bad.pt')\nexcept CorruptFileError as e:\n"
+        "    assert 'CRC-32' in str(e)\nelse:\n    raise SystemExit('not refused')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+
+
 @pytest.fixture
 def without_crc32():
     """torch writes 0 for every CRC-32 while this is in effect (its option for fast saving)."""
