@@ -28,7 +28,9 @@ Failures name the URL and never hang: every connection and every read waits at m
 :class:`~cebra_data.errors.RemoteFileNotFoundError` (a ``FileNotFoundError``); a refused, reset
 or unresolvable connection a :class:`~cebra_data.errors.RemoteConnectionError` and a stalled
 server a :class:`~cebra_data.errors.RemoteTimeoutError` (both ``ConnectionError``, never "file
-not found"); other statuses, and a server that ignores byte ranges, a
+not found"); other statuses, a server that ignores byte ranges, an answer whose
+``Content-Range`` does not hold the bytes asked for, and a file whose ``ETag`` (or
+``Last-Modified``) changes between two answers of one call, a
 :class:`~cebra_data.errors.RemoteFileError`. ``s3://`` URLs are not read yet: pass the object's
 ``https://`` URL.
 
@@ -159,11 +161,16 @@ def _remote_libraries(url: str) -> tuple[Any, Any]:
 
 @dataclasses.dataclass(frozen=True)
 class RemoteTarget:
-    """Where a URL leads: the URL as given, the URL after redirects, and the file's size."""
+    """Where a URL leads: the URL as given, the URL after redirects, and the file's size.
+
+    ``version`` is what the probe's answer said of the file's version (its ``ETag``, else its
+    ``Last-Modified`` date, else ``None``); every later answer must say the same.
+    """
 
     url: str
     final_url: str
     size: int
+    version: Optional[tuple[str, str]] = None
 
     def where(self) -> str:
         """The URL for messages, with the redirect target when there was one."""
@@ -221,7 +228,22 @@ def probe(url: str, timeout: float, session: Any = None) -> RemoteTarget:
             f"The server of '{url}' gave no file size in its answer (Content-Range: {span!r}), "
             "so the file cannot be read in parts. Download it and pass the local path."
         )
-    return RemoteTarget(url, final, int(match.group(3)))
+    if int(match.group(1)) != 0:
+        raise RemoteFileError(
+            f"The server of '{url}' answered a request for the first byte with another range "
+            f"(Content-Range: {span!r}), so the file cannot be read in parts. Download it and "
+            "pass the local path."
+        )
+    return RemoteTarget(url, final, int(match.group(3)), _version(answer.headers))
+
+
+def _version(headers: Any) -> Optional[tuple[str, str]]:
+    """``("ETag", value)``, else ``("Last-Modified", value)``, else ``None``."""
+    for name in ("ETag", "Last-Modified"):
+        value = headers.get(name)
+        if value:
+            return name, value.strip()
+    return None
 
 
 def http_error(url: str, status: int, reason: Any) -> RemoteFileError:
@@ -317,13 +339,30 @@ class RangeFile(io.RawIOBase):
         if answer.status_code >= 400:
             raise http_error(self.target.url, answer.status_code, answer.reason)
         data = answer.content
-        if answer.status_code != 206 or len(data) != stop - start:
-            raise RemoteFileError(
-                f"The server of {self.target.where()} answered HTTP {answer.status_code} with "
-                f"{len(data)} bytes for the {stop - start} bytes at {start}: it does not serve "
-                "byte ranges reliably, or the file changed while it was read."
-            )
-        return data
+        if self.target.version is not None:
+            name, expected = self.target.version
+            found = answer.headers.get(name)
+            if found is not None and found.strip() != expected:
+                raise RemoteFileError(
+                    f"The file at {self.target.where()} changed while it was read (its {name} "
+                    f"was {expected}, then {found.strip()}): its parts would not belong "
+                    "together. Read it again."
+                )
+        span = answer.headers.get("Content-Range", "")
+        match = _CONTENT_RANGE.match(span)
+        if answer.status_code == 206 and match is not None:
+            first, last = int(match.group(1)), int(match.group(2))
+            total = match.group(3)
+            # HTTP lets a server send a wider range than asked, if Content-Range says so
+            if (first <= start and last >= stop - 1 and len(data) == last - first + 1
+                    and (total == "*" or int(total) == self.target.size)):
+                return data[start - first:stop - first]
+        raise RemoteFileError(
+            f"The server of {self.target.where()} answered HTTP {answer.status_code} with "
+            f"{len(data)} bytes (Content-Range: {span!r}) for the {stop - start} bytes at "
+            f"{start}: it does not serve byte ranges reliably, or the file changed while it "
+            "was read."
+        )
 
     def readable(self) -> bool:
         return True

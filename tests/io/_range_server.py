@@ -8,10 +8,18 @@ one thread per connection, HTTP/1.1 keep-alive, as a cloud store does:
 * ``GET /redirect/<name>`` answers ``302`` to ``/files/<name>`` (as DANDI's asset URLs do);
 * anything else is ``404``.
 
-It counts what it sent (``requests``, ``probes``, ``redirects``, ``bytes_sent``: body bytes handed to the
-socket, also of a response the client dropped), and can misbehave on purpose:
-``ignore_range=True`` answers every GET with the whole file; ``stall_after=k`` holds every
-request after the first ``k`` without an answer until :meth:`release` (or ``stop``).
+Every answer has an ``ETag`` and a ``Last-Modified`` header taken from the served file's
+size and modification time. It counts what it sent (``requests``, ``probes``, ``redirects``,
+``bytes_sent``: body bytes handed to the socket, also of a response the client dropped), and
+can misbehave on purpose: ``ignore_range=True`` answers every GET with the whole file;
+``stall_after=k`` holds every request after the first ``k`` without an answer until
+:meth:`release` (or ``stop``); ``replace_after=(k, {name: path})`` serves other files (with
+their own ``ETag``) from the ``k+1``-th request on, as a store whose object is overwritten;
+``align=n`` answers every range with the enclosing ``n``-byte-aligned range (and says so in
+``Content-Range``, which HTTP allows); ``shift=d`` sends the bytes ``d`` further on while
+``Content-Range`` names the range asked for (a broken server: nothing can detect that without
+a checksum, so no test relies on it); ``bad_content_range=True`` names another range than the
+one sent.
 
 :class:`SilentServer` accepts connections (the kernel completes them) and never answers.
 :func:`refused_url` is a URL on a port where nothing listens.
@@ -25,6 +33,7 @@ import http.server
 import os
 import re
 import socket
+import sys
 import threading
 from collections.abc import Mapping
 from typing import Optional
@@ -66,8 +75,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if len(parts) != 3 or parts[1] != "files" or parts[2] not in owner.files:
             self._status(404, b"not found")
             return
-        path = owner.files[parts[2]]
-        size = os.path.getsize(path)
+        path = owner._file(parts[2])
+        stat = os.stat(path)
+        size = stat.st_size
         owner._add(probes=int(self.headers.get("Range", "").strip() == "bytes=0-0"))
         start, stop, status = 0, size, 200
         wanted = self.headers.get("Range")
@@ -89,21 +99,27 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.end_headers()
                 return
             status = 206
+            if owner.align:
+                start = start - start % owner.align
+                stop = min(size, -(-stop // owner.align) * owner.align)
+        named = (start + 1, stop) if owner.bad_content_range else (start, stop)
         self.send_response(status)
         self.send_header("Accept-Ranges", "bytes")
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Length", str(stop - start))
+        self.send_header("ETag", f'"{stat.st_size:x}-{stat.st_mtime_ns:x}-{stat.st_ino:x}"')
+        self.send_header("Last-Modified", self.date_time_string(int(stat.st_mtime)))
         if status == 206:
-            self.send_header("Content-Range", f"bytes {start}-{stop - 1}/{size}")
+            self.send_header("Content-Range", f"bytes {named[0]}-{named[1] - 1}/{size}")
         self.end_headers()
         if not body:
             return
         with open(path, "rb") as handle:
-            handle.seek(start)
+            handle.seek(min(size, start + owner.shift))
             left = stop - start
             try:
                 while left:
-                    piece = handle.read(min(_PIECE, left))
+                    piece = handle.read(min(_PIECE, left)).ljust(min(_PIECE, left), b"\0")
                     self.wfile.write(piece)
                     owner._add(bytes_sent=len(piece))
                     left -= len(piece)
@@ -121,6 +137,10 @@ class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     owner: "RangeServer"
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)  # a client that hung up is normal
+
 
 class RangeServer:
     """Serve ``files`` (name to path) on 127.0.0.1 with range support; a context manager.
@@ -134,14 +154,25 @@ class RangeServer:
         ignore_range: Answer every GET with the whole file (a server without range support).
         stall_after: Hold every request after this many until :meth:`release` (``None``: never).
         stall_limit: Seconds a held request waits at most (so no thread outlives a test run).
+        replace_after: ``(k, files)``: serve these files instead from request ``k + 1`` on.
+        align: Answer ranges widened to multiples of this many bytes (``0``: as asked).
+        shift: Send the bytes this far past the range that ``Content-Range`` names.
+        bad_content_range: Name a range in ``Content-Range`` one byte off the one sent.
     """
 
     def __init__(self, files: Mapping[str, "os.PathLike[str] | str"], *, ignore_range: bool = False,
-                 stall_after: Optional[int] = None, stall_limit: float = 30.0) -> None:
+                 stall_after: Optional[int] = None, stall_limit: float = 30.0,
+                 replace_after: Optional[tuple[int, Mapping[str, "os.PathLike[str] | str"]]] = None,
+                 align: int = 0, shift: int = 0, bad_content_range: bool = False) -> None:
         self.files = {name: os.fspath(path) for name, path in files.items()}
         self.ignore_range = ignore_range
         self.stall_after = stall_after
         self.stall_limit = stall_limit
+        self.replace_after = None if replace_after is None else (
+            replace_after[0], {name: os.fspath(path) for name, path in replace_after[1].items()})
+        self.align = align
+        self.shift = shift
+        self.bad_content_range = bad_content_range
         self.requests = 0
         self.probes = 0
         self.redirects = 0
@@ -155,6 +186,13 @@ class RangeServer:
         with self._lock:
             self.requests += 1
             return self.stall_after is not None and self.requests > self.stall_after
+
+    def _file(self, name: str) -> str:
+        with self._lock:
+            replaced = self.replace_after is not None and self.requests > self.replace_after[0]
+        if replaced and name in self.replace_after[1]:  # type: ignore[index]
+            return self.replace_after[1][name]  # type: ignore[index]
+        return self.files[name]
 
     def _add(self, bytes_sent: int = 0, redirects: int = 0, probes: int = 0) -> None:
         with self._lock:

@@ -216,6 +216,29 @@ def test_other_bad_answers(server, files, monkeypatch):
         read_timeseries(server.url("session.nwb"), POS)
 
 
+def test_a_wider_range_named_in_content_range_is_cut_to_the_bytes_asked(files, local):
+    with RangeServer({"session.nwb": files / "session.nwb"}, align=100_000) as widening:
+        _equal(read_timeseries(widening.url("session.nwb"), POS), read_timeseries(local, POS))
+
+
+def test_a_content_range_other_than_the_bytes_sent_is_refused(files):
+    with RangeServer({"session.nwb": files / "session.nwb"}, bad_content_range=True) as liar:
+        url = liar.url("session.nwb")
+        error = _fails_fast(lambda: read_timeseries(url, POS), RemoteFileError, url,
+                            "Content-Range")
+    assert not isinstance(error, (RemoteConnectionError, FileNotFoundError))
+
+
+def test_a_file_replaced_while_it_is_read_is_an_error_not_a_mix(files, tmp_path):
+    other = tmp_path / "other.nwb"
+    write_session(other, seed=1, ephys_mb=40)  # the same layout, other values
+    with RangeServer({"session.nwb": files / "session.nwb"},
+                     replace_after=(3, {"session.nwb": other})) as store:
+        url = store.url("session.nwb")
+        _fails_fast(lambda: read_timeseries(url, POS), RemoteFileError, url,
+                    "changed while it was read", "ETag")
+
+
 def test_a_url_is_never_a_path(server):
     url = server.base + "/files/missing.nwb"
     with pytest.raises(RemoteFileNotFoundError) as caught:
