@@ -114,10 +114,10 @@ def load_data(
         A numpy array with a bool, integer, float or complex dtype (never an object
         array). DeepLabCut files give ``(frames, 2 * keypoints)`` poses, as
         :func:`~cebra_data.io.load_deeplabcut` with ``keypoints=columns``. Arrays of
-        uncompressed joblib files and tensors of zip-based PyTorch files are not copied:
-        they view a copy-on-write memory map of the file (writes never reach the file;
-        the file must not be rewritten in place while the array is used; ``np.array(...)``
-        gives a copy in memory).
+        uncompressed joblib files and tensors of zip-based PyTorch files (over 192 KiB)
+        are not copied: they view a copy-on-write memory map of the file (writes never
+        reach the file; the file must not be rewritten in place while the array is used;
+        ``np.array(...)`` gives a copy in memory).
 
     Raises:
         DataFileNotFoundError: no such file (a ``FileNotFoundError``).

@@ -17,6 +17,8 @@ entry named after the file's stem.
 from __future__ import annotations
 
 import contextlib
+import functools
+import io
 import mmap
 import os
 import pathlib
@@ -25,7 +27,7 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Optional
 
 import joblib
 import numpy as np
@@ -172,6 +174,12 @@ register_reader(JoblibReader())
 
 def _numpy_safe_globals() -> list[Any]:
     """numpy callables a ``weights_only`` load may resolve to rebuild numpy arrays."""
+    return list(_numpy_safe_globals_found())
+
+
+@functools.lru_cache(maxsize=1)
+def _numpy_safe_globals_found() -> tuple[Any, ...]:
+    """The list of :func:`_numpy_safe_globals`, built once (``dir(numpy.dtypes)`` is slow)."""
     found: list[Any] = [np.ndarray, np.dtype]
     for module_name in ("numpy._core.multiarray", "numpy.core.multiarray"):
         try:
@@ -183,7 +191,7 @@ def _numpy_safe_globals() -> list[Any]:
     dtypes = getattr(np, "dtypes", None)
     if dtypes is not None:
         found += [getattr(dtypes, n) for n in dir(dtypes) if n.endswith("DType")]
-    return found
+    return tuple(found)
 
 
 class TorchReader(Reader):
@@ -208,9 +216,11 @@ class TorchReader(Reader):
         TorchScript archives (``torch.jit.save``), which hold a program, not plain data.
         The check reads the file once through a read-only memory map; the tensors are
         then mapped by ``torch.load(mmap=True)`` with private (copy-on-write) pages, so
-        the file is not read a second time and writes to the arrays never reach it.
+        the file is not read a second time and writes to the arrays never reach it. Files
+        up to :data:`_READ_LIMIT` are read into memory once, checked, and loaded from
+        those bytes.
         """
-        zipped, torchscript = _check_archive(path)
+        zipped, torchscript, checked = _check_archive(path)
         if torchscript:
             if not trusted:
                 raise UnsafeFileError(
@@ -223,14 +233,14 @@ class TorchReader(Reader):
             yield entries_from_object(module.state_dict(), path.stem)
             return
         if trusted:
-            obj = _torch_load(path, weights_only=False, mapped=zipped)
+            obj = _torch_load(path, weights_only=False, mapped=zipped, data=checked)
         else:
             safe_globals = getattr(torch.serialization, "safe_globals", None)
             context = safe_globals(_numpy_safe_globals()) if safe_globals \
                 else contextlib.nullcontext()
             try:
                 with context:
-                    obj = _torch_load(path, weights_only=True, mapped=zipped)
+                    obj = _torch_load(path, weights_only=True, mapped=zipped, data=checked)
             except pickle.UnpicklingError as exc:
                 # torch names the refused global ("Unsupported global: GLOBAL os.system ...",
                 # "Trying to load unsupported GLOBAL ... is blocked"); other failures are
@@ -246,14 +256,18 @@ class TorchReader(Reader):
         yield entries_from_object(obj, path.stem)
 
 
-def _torch_load(path: pathlib.Path, *, weights_only: bool, mapped: bool) -> Any:
+def _torch_load(path: pathlib.Path, *, weights_only: bool, mapped: bool,
+                data: Optional[bytes] = None) -> Any:
     """``torch.load`` on the CPU; zip-based files memory-mapped with private pages.
 
-    torch's default mapping can be switched to ``MAP_SHARED`` process-wide (writes to the
-    tensors would then reach the file); ``MAP_PRIVATE`` is pinned for this one load. Where
-    torch cannot pin it (old versions, Windows), or for legacy (non-zip) files, the file
-    is read into memory instead.
+    ``data``: the file's bytes, already read and checked (small files): loaded from
+    memory, into tensors of their own. torch's default mapping can be switched to
+    ``MAP_SHARED`` process-wide (writes to the tensors would then reach the file);
+    ``MAP_PRIVATE`` is pinned for this one load. Where torch cannot pin it (old versions,
+    Windows), or for legacy (non-zip) files, the file is read into memory instead.
     """
+    if data is not None:
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=weights_only)
     pin = getattr(torch.serialization, "set_default_mmap_options", None)
     private = getattr(mmap, "MAP_PRIVATE", None)
     if not mapped or pin is None or private is None:
@@ -266,23 +280,41 @@ def _torch_load(path: pathlib.Path, *, weights_only: bool, mapped: bool) -> Any:
 _LOCAL_HEADER = struct.Struct("<4s22xHH")
 
 
-def _check_archive(path: pathlib.Path) -> tuple[bool, bool]:
-    """Check a zip-based torch file's members; return ``(is a zip, is TorchScript)``.
+#: Zip-based torch files up to this size are read into memory once, checked there and
+#: loaded from the checked bytes; larger ones are checked through a memory map and their
+#: tensors mapped (setting up the maps costs more than reading a small file).
+_READ_LIMIT = 192 * 1024
+
+
+def _check_archive(path: pathlib.Path) -> tuple[bool, bool, Optional[bytes]]:
+    """Check a zip-based torch file's members.
 
     The central directory is parsed by :mod:`zipfile`; each stored (uncompressed) member
-    is located through its local header and its CRC-32 computed over a read-only memory
-    map of the file (no copy). Compressed members, which torch does not write, are read
-    through :mod:`zipfile`, which checks them too.
+    is located through its local header and its CRC-32 computed over the file's bytes: a
+    read-only memory map of the file (no copy), or, for files up to :data:`_READ_LIMIT`,
+    the bytes read once into memory, which are returned so that exactly the checked bytes
+    are loaded. Compressed members, which torch does not write, are read through
+    :mod:`zipfile`, which checks them too.
+
+    Returns:
+        ``(is a zip, is TorchScript, the file's bytes or None)``.
 
     Raises:
         CorruptFileError: a member's stored bytes do not match its CRC-32, a member lies
             beyond the end of the file, or the zip directory is damaged.
     """
+    data: Optional[bytes] = None
     with open(path, "rb") as handle:
-        if not handle.read(4).startswith(_ZIP_MAGIC):
-            return False, False
+        if os.fstat(handle.fileno()).st_size <= _READ_LIMIT:
+            data = handle.read(_READ_LIMIT + 1)
+            if len(data) > _READ_LIMIT:  # the file grew since: check it through a map
+                data = None
+                handle.seek(0)
+        head = data[:4] if data is not None else handle.read(4)
+        if not head.startswith(_ZIP_MAGIC):
+            return False, False, None
         try:
-            with zipfile.ZipFile(handle) as archive:
+            with zipfile.ZipFile(handle if data is None else io.BytesIO(data)) as archive:
                 infos = archive.infolist()
                 stored = [i for i in infos if i.compress_type == zipfile.ZIP_STORED]
                 for info in infos:
@@ -290,8 +322,11 @@ def _check_archive(path: pathlib.Path) -> tuple[bool, bool]:
                         with archive.open(info) as member:
                             while member.read(1 << 24):
                                 pass
-            size = os.fstat(handle.fileno()).st_size
-            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            if data is None:
+                size = os.fstat(handle.fileno()).st_size
+                mapped: Any = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            else:
+                size, mapped = len(data), data
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
                 NotImplementedError, RuntimeError) as exc:
             raise CorruptFileError(
@@ -313,11 +348,13 @@ def _check_archive(path: pathlib.Path) -> tuple[bool, bool]:
                 )
         view.release()
     finally:
-        with contextlib.suppress(BufferError):  # a view kept alive by a traceback
-            mapped.close()
+        if data is None:
+            with contextlib.suppress(BufferError):  # a view kept alive by a traceback
+                mapped.close()
     names = [info.filename for info in infos]
-    return True, any(n.split("/", 1)[-1] == "constants.pkl" for n in names) and \
+    torchscript = any(n.split("/", 1)[-1] == "constants.pkl" for n in names) and \
         any("/code/" in f"/{n}" for n in names)
+    return True, torchscript, data
 
 
 def _stored_member_problem(view: memoryview, size: int, info: zipfile.ZipInfo,

@@ -1,7 +1,8 @@
 """The second round of ``load_data`` fast paths (issue 13).
 
 * ``.pt``: CRC-32 of every stored zip member checked over a read-only memory map, tensors
-  mapped privately by ``torch.load(mmap=True)``;
+  mapped privately by ``torch.load(mmap=True)`` (files up to 192 KiB: read once, checked and
+  loaded from memory);
 * ``.csv``: row widths checked on pandas' result, the line-by-line check only when pandas
   may have hidden a ragged row;
 * ``.xlsx``: formula scan ruled out by substring searches;
@@ -33,9 +34,10 @@ from cebra_data.io import matlab, tabular
 from cebra_data.io.safe_pickle import _ZlibStream
 
 
-@pytest.fixture
-def values() -> np.ndarray:
-    return np.random.default_rng(13).normal(size=(400, 6))
+@pytest.fixture(params=[400, 8_000], ids=["read-in-memory", "memory-mapped"])
+def values(request) -> np.ndarray:
+    """19 kB and 384 kB of float64: ``.pt`` files on both sides of ``pickles._READ_LIMIT``."""
+    return np.random.default_rng(13).normal(size=(request.param, 6))
 
 
 # ------------------------------------------------------------------ .pt
@@ -65,6 +67,19 @@ def test_pt_values_equal_torch_and_writes_never_reach_the_file(tmp_path, values,
     torch.from_numpy(loaded).add_(1.0)
     assert path.read_bytes() == before
     np.testing.assert_array_equal(load_data(path), values)
+
+
+def test_pt_small_files_are_read_once_and_larger_ones_mapped(tmp_path, values):
+    from cebra_data.io import pickles
+
+    path = tmp_path / "t.pt"
+    torch.save(torch.from_numpy(values), path)
+    zipped, torchscript, checked = pickles._check_archive(path)
+    assert zipped and not torchscript
+    if path.stat().st_size <= pickles._READ_LIMIT:
+        assert values.shape[0] == 400 and checked == path.read_bytes()
+    else:
+        assert values.shape[0] == 8_000 and checked is None
 
 
 def test_pt_writes_stay_private_even_when_torch_maps_shared_by_default(tmp_path, values):
