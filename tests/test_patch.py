@@ -151,6 +151,27 @@ def test_runner_usage_and_missing_script(tmp_path, capsys):
     assert "can't open file" in capsys.readouterr().err
     assert main(["--seed", "x", "script.py"]) == 2
     assert "--seed needs a non-negative integer" in capsys.readouterr().err
+    assert main(["-c"]) == 2
+    assert "-c needs the code to run" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("module", ["no_such_module_for_cebra_data", "no_such_module_x.sub", "1x"])
+def test_runner_names_a_missing_module_without_a_traceback_or_patching(module):
+    result = subprocess.run(
+        [sys.executable, "-m", "cebra_data.patch", "-m", module], capture_output=True, text=True,
+        timeout=120)
+    assert result.returncode == 1
+    top = module.partition(".")[0]
+    assert result.stderr.strip() == f"python -m cebra_data.patch: No module named {top!r}"
+
+
+def test_runner_runs_code_given_with_c_under_the_patch():
+    code = ("import sys; from cebra_data.patch.hook import cebra_is_patched; "
+            "print(sys.argv, cebra_is_patched(), __name__)")
+    result = subprocess.run([sys.executable, "-m", "cebra_data.patch", "-c", code, "a", "b"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['-c', 'a', 'b'] True __main__"
 
 
 @pytest.mark.parametrize("seed, error", [(-1, ValueError), ("7", TypeError), (1.5, TypeError)])

@@ -4,12 +4,14 @@ The script runs as ``python SCRIPT ARGS...`` would run it (``__name__ == "__main
 ``sys.argv == [SCRIPT, *ARGS]``, the script's folder first on ``sys.path``), with
 :func:`cebra_data.patch_cebra` applied before its first line. ``-m MODULE [ARGS...]``
 runs a module instead, as ``python -m MODULE`` would (e.g. ``-m pytest tests``).
+``-c CODE [ARGS...]`` runs a program passed as a string, as ``python -c`` would.
 ``--seed S`` is ``patch_cebra(seed=S)``: the loaders of ``cebra.CEBRA.fit`` draw
 repeatable batches.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import runpy
 import sys
@@ -22,8 +24,9 @@ __all__ = ["main"]
 USAGE = """\
 usage: python -m cebra_data.patch [--seed S] SCRIPT [ARGS...]
        python -m cebra_data.patch [--seed S] -m MODULE [ARGS...]
+       python -m cebra_data.patch [--seed S] -c CODE [ARGS...]
 
-Run SCRIPT (or MODULE) unchanged, with CEBRA's data layer answered by cebra_data
+Run SCRIPT (or MODULE, or CODE) unchanged, with CEBRA's data layer answered by cebra_data
 (cebra_data.patch_cebra(seed=S) is called before the script's first line; with a
 seed, the loaders that cebra.CEBRA.fit builds draw repeatable batches)."""
 
@@ -52,9 +55,27 @@ def main(argv: Optional[List[str]] = None) -> int:
                   file=sys.stderr)
             return 2
         module, rest = args[1], args[2:]
+        # only the top-level package is looked up: finding a submodule would import its
+        # package, which may import cebra before the patch is in place
+        top = module.partition(".")[0]
+        if not top.isidentifier() or importlib.util.find_spec(top) is None:
+            print(f"python -m cebra_data.patch: No module named {top!r}", file=sys.stderr)
+            return 1
         sys.argv = [module, *rest]
         patch_cebra(seed)
         runpy.run_module(module, run_name="__main__", alter_sys=True)
+        return 0
+    if args[0] == "-c":
+        if len(args) < 2:
+            print("python -m cebra_data.patch: -c needs the code to run\n\n" + USAGE,
+                  file=sys.stderr)
+            return 2
+        code, rest = args[1], args[2:]
+        sys.argv = ["-c", *rest]
+        sys.path[0] = ""
+        patch_cebra(seed)
+        namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+        exec(compile(code, "<string>", "exec"), namespace)  # what ``python -c`` runs
         return 0
     script, rest = args[0], args[1:]
     if not os.path.isfile(script):
