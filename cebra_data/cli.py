@@ -69,7 +69,8 @@ def _demo(args: argparse.Namespace) -> int:
     nwb_only = {"--bin-size": args.bin_size, "--discrete": args.discrete, "--trials": args.trials}
     if args.nwb is None and any(v is not None for v in nwb_only.values()):
         given = [k for k, v in nwb_only.items() if v is not None]
-        raise ValueError(f"{', '.join(given)} only go with --nwb (object paths in an NWB file).")
+        raise ValueError(f"{', '.join(given)} {'goes' if len(given) == 1 else 'go'} only with --nwb "
+                         "(object paths in an NWB file).")
     if args.nwb is not None:
         if not args.neural or len(args.neural) != 1:
             raise ValueError("--nwb needs one --neural: the object path of the neural series in the "
@@ -289,6 +290,21 @@ def _positive_int(text: str) -> int:
     return value
 
 
+#: The shortest first session ``--samples`` accepts: every fit needs train and held-out
+#: blocks of at least one window (10 steps) with a window's gap between them (58 is the
+#: least that runs; 100 leaves room).
+MIN_SAMPLES = 100
+
+
+def _samples(text: str) -> int:
+    value = _positive_int(text)
+    if value < MIN_SAMPLES:
+        raise argparse.ArgumentTypeError(
+            f"expected at least {MIN_SAMPLES} time steps (each session is split into training "
+            f"and held-out blocks of whole windows), got {text!r}")
+    return value
+
+
 def _nonnegative_int(text: str) -> int:
     try:
         value = int(text)
@@ -331,9 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="references per batch (default 128; per session for multi-session fits)")
     demo.add_argument("--seed", type=_nonnegative_int, default=0,
                       help="seed of the data, the models and the loaders (default 0)")
-    demo.add_argument("--samples", type=_positive_int, default=3000, metavar="N",
+    demo.add_argument("--samples", type=_samples, default=3000, metavar="N",
                       help="time steps of the first synthetic session; the others have 1.2 N "
-                           "and 1.4 N (default 3000)")
+                           f"and 1.4 N (default 3000, at least {MIN_SAMPLES})")
     demo.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
                       help=f"directory for the figure embeddings.png (default ./{DEFAULT_OUT})")
     demo.add_argument("--device", default="cpu", help="torch device (default cpu)")

@@ -119,12 +119,35 @@ def test_demo_user_errors_are_one_line(tmp_path, capsys):
     for args, fragment in [
         (["--neural", tmp_path / "neural.npy"], "--neural and --behavior go together"),
         (["--device", "not-a-device"], "--device should name a torch device"),
-        (["--samples", "5", "--steps", "1"], "cebra-data: error: "),
     ]:
         assert cli.main(["demo", "--quiet", "--out", str(tmp_path), *map(str, args)]) == 1
         err = capsys.readouterr().err
         assert err.startswith("cebra-data: error: ") and fragment in err
         assert len(err.strip().splitlines()) == 1
+
+
+def test_demo_refuses_too_few_samples_in_the_parser(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["demo", "--samples", "57"])
+    assert exit_info.value.code == 2
+    assert f"expected at least {cli.MIN_SAMPLES} time steps" in capsys.readouterr().err
+
+
+def test_demo_checks_its_output_folder_before_fitting(tmp_path, capsys, monkeypatch):
+    from cebra_data.demo import training
+
+    def no_fits(*args, **kwargs):
+        raise AssertionError("the fits ran before the output folder was checked")
+
+    monkeypatch.setattr(training, "_run_all", no_fits)
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file, not a folder")
+    for out in (blocker, blocker / "sub"):
+        assert cli.main(["demo", "--quiet", "--out", str(out)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("cebra-data: error: ") and len(err.strip().splitlines()) == 1
+        assert f"cannot write the figure into the folder '{out}'" in err
+    assert not list(tmp_path.glob("**/.cebra_data_demo_*"))
 
 
 # --------------------------------------------------------------------------- inspect

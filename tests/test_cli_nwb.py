@@ -57,7 +57,7 @@ def test_demo_on_an_nwb_url(session, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--bin-size", "0.1"], "--bin-size only go with --nwb"),
+    (["--bin-size", "0.1"], "--bin-size goes only with --nwb"),
     (["--nwb", "x.nwb"], "--nwb needs one --neural"),
     (["--nwb", "SESSION", "--neural", "units", "--bin-size", "0.1"],
      "--nwb needs --behavior and/or --discrete"),

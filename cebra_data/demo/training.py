@@ -29,6 +29,7 @@ import contextlib
 import dataclasses
 import os
 import sys
+import tempfile
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -598,6 +599,8 @@ def run_demo(
     """
     config = config or DemoConfig()
     start = time.perf_counter()
+    if out_dir is not None:
+        _prepare_out_dir(out_dir)  # before the fits: a bad folder fails in a second, not a minute
     synthetic = recordings is None
     recordings = list(make_linear_track(config) if synthetic else recordings)
     plan = list(plan if plan is not None else default_plan(recordings, behaviour, label))
@@ -631,6 +634,27 @@ def run_demo(
             )
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _prepare_out_dir(out_dir: Union[str, os.PathLike]) -> None:
+    """Create the figure's folder (if needed) and check that a file can be written there.
+
+    Raises:
+        OSError: of the type the system gave (``FileExistsError`` for a file in the way,
+            ``PermissionError``, ...), naming the folder and the reason.
+    """
+    folder = os.fspath(out_dir)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=folder, prefix=".cebra_data_demo_", delete=True)
+        probe.close()
+    except OSError as err:
+        reason = err.strerror or str(err)
+        if isinstance(err, FileExistsError) or os.path.isfile(folder):
+            reason = "a file of that name is in the way"
+        raise type(err)(
+            err.errno, f"cannot write the figure into the folder '{folder}' ({reason}); pass "
+            "another folder (--out DIR)") from err
 
 
 # --------------------------------------------------------------------------- presentation
