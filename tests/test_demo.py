@@ -342,6 +342,17 @@ def test_multi_session_positives_are_lined_up_with_their_references():
 # --------------------------------------------------------------------------- metrics
 
 
+def test_knn_r2_leaves_rows_with_missing_labels_out_of_decoder_and_score():
+    angle = np.linspace(0, 3, 400)
+    embedding = np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    label = angle.copy()
+    clean = knn_r2(embedding[::2], label[::2], embedding[1::2], label[1::2], 2)
+    label[10:30] = np.nan  # missing in both parts
+    scored = knn_r2(embedding[::2], label[::2], embedding[1::2], label[1::2], 2)
+    assert np.isfinite(scored) and scored > 0.99 and abs(scored - clean) < 0.01
+    assert np.isnan(knn_r2(embedding[::2], np.full(200, np.nan), embedding[1::2], label[1::2]))
+
+
 def test_knn_r2_is_high_for_an_informative_embedding_and_low_for_noise():
     rng = np.random.default_rng(0)
     label = rng.uniform(0, 1.6, 600)

@@ -271,7 +271,9 @@ def knn_r2(
 
     Each test point's prediction is the mean label of its ``neighbours`` most
     similar training points. Deterministic: ties in similarity go to the
-    earlier training point.
+    earlier training point. Rows whose label holds a NaN (a missing label, as in
+    the datasets) take part in neither the decoder nor the score; with no labelled
+    row left on either side the score is NaN.
 
     Example:
         >>> import numpy as np
@@ -281,15 +283,24 @@ def knn_r2(
         >>> round(knn_r2(emb[::2], angle[::2], emb[1::2], angle[1::2], neighbours=2), 2)
         1.0
     """
-    train = torch.nn.functional.normalize(torch.as_tensor(train_embedding, dtype=torch.float64), dim=1)
-    test = torch.nn.functional.normalize(torch.as_tensor(test_embedding, dtype=torch.float64), dim=1)
-    labels = torch.as_tensor(np.asarray(train_labels, dtype=np.float64).reshape(len(train), -1))
+    train_labels = np.asarray(train_labels, dtype=np.float64).reshape(len(train_embedding), -1)
+    test_labels = np.asarray(test_labels, dtype=np.float64).reshape(len(test_embedding), -1)
+    train_rows = ~np.isnan(train_labels).any(axis=1)
+    test_rows = ~np.isnan(test_labels).any(axis=1)
+    if not train_rows.any() or not test_rows.any():
+        return float("nan")
+    train = torch.nn.functional.normalize(
+        torch.as_tensor(np.asarray(train_embedding)[train_rows], dtype=torch.float64), dim=1)
+    test = torch.nn.functional.normalize(
+        torch.as_tensor(np.asarray(test_embedding)[test_rows], dtype=torch.float64), dim=1)
+    labels = torch.as_tensor(train_labels[train_rows])
+    test_labels = test_labels[test_rows]
     k = min(neighbours, len(train))
     predictions = []
     for chunk in test.split(2048):
         nearest = (chunk @ train.T).topk(k, dim=1).indices
         predictions.append(labels[nearest].mean(dim=1))
-    return _r2(np.asarray(test_labels), torch.cat(predictions).numpy())
+    return _r2(test_labels, torch.cat(predictions).numpy())
 
 
 def _binned_means(embedding: np.ndarray, position: np.ndarray, edges: np.ndarray) -> np.ndarray:
