@@ -190,8 +190,11 @@ def dataset_arrays_from_nwb(
         OverlappingIntervalsError: the intervals of ``trials`` or of a ``discrete`` column
             overlap (a ``ValueError``).
         TypeError: for a key that is not a string (or list of strings).
-        MissingKeyError, MissingColumnError, CorruptFileError, MissingDependencyError: from
-            reading the file.
+        EmptyFileError: a series without samples, or units without spikes (names the file).
+        NonNumericDataError: a series of text or objects (names the file and the series).
+        CorruptFileError: a clock that is not finite and strictly increasing, malformed
+            interval times or columns, or a file the libraries cannot read (names the file).
+        MissingKeyError, MissingColumnError, MissingDependencyError: from reading the file.
     """
     continuous_keys = _keys(continuous, "continuous")
     if discrete is not None and not isinstance(discrete, str):
@@ -306,7 +309,7 @@ def dataset_from_nwb(
         with only discrete labels, cut off at the ends (with a warning).
 
     Raises:
-        ValueError, TypeError, MissingKeyError, CorruptFileError, MissingDependencyError:
+        ValueError, TypeError, MissingKeyError, CorruptFileError, EmptyFileError, NonNumericDataError, MissingDependencyError:
             see :func:`dataset_arrays_from_nwb`.
 
     Example:

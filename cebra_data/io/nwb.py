@@ -873,7 +873,7 @@ def bin_spikes(
                   "there is nothing to bin: use a file with sorted spikes, or another neural "
                   "series (neural=<object path of a series>)")
         raise EmptyFileError(
-            f"The {selected} of the units table of {where} ({len(rows)} units) have no spikes, "
+            f"The {len(rows)} {selected} in the units table of {where} have no spikes, "
             f"so no time range to bin; {advice}."
         )
     origin_start = "start" if start is not None else f"the first spike of the {selected} of {where}"
