@@ -41,7 +41,7 @@ import numpy as np
 
 from cebra_data.align import align, coverage
 from cebra_data.device import DeviceLike
-from cebra_data.errors import DataChangedWarning
+from cebra_data.errors import DataChangedWarning, EmptyFileError, NonNumericDataError
 from cebra_data.io.nwb import OpenNwbFile, bin_spikes, check_bin_size, open_nwb
 from cebra_data.io.nwb_intervals import check_disjoint, column_labels, locate
 
@@ -102,17 +102,42 @@ def _interval_column(nwb: OpenNwbFile, key: str) -> Optional[tuple[str, str]]:
     return None
 
 
+def _series(nwb: OpenNwbFile, key: str, role: str, trusted: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(data, timestamps)`` of the series ``key`` used as ``role`` (neural, continuous, discrete).
+
+    Checked before the data is read: at least one sample and real numbers (booleans, integers,
+    floats). The clock obeys the rule of every series (finite, strictly increasing times; see
+    :meth:`cebra_data.io.nwb.SeriesInfo.timestamps`).
+
+    Raises:
+        EmptyFileError: no samples.
+        NonNumericDataError: text, objects, compound or complex values.
+    """
+    info = nwb.info(key)
+    if not info.shape or info.shape[0] == 0:
+        raise EmptyFileError(
+            f"The {role} series {info.name!r} of {nwb.where} has no samples (shape "
+            f"{info.shape}); a dataset needs at least one."
+        )
+    if np.dtype(info.dtype).kind not in "biuf":
+        raise NonNumericDataError(
+            f"The {role} series {info.name!r} of {nwb.where} holds values of dtype {info.dtype}, "
+            "not real numbers (booleans, integers or floats)."
+        )
+    return nwb.timeseries(key, trusted)
+
+
 def _series_labels(nwb: OpenNwbFile, key: str, times: np.ndarray, max_gap: Optional[float],
                    trusted: bool) -> tuple[np.ndarray, np.ndarray]:
     """Discrete labels from a series, resampled with ``"nearest"``: ``(labels, covered)``."""
-    values, clock = nwb.timeseries(key, trusted)
+    values, clock = _series(nwb, key, "discrete", trusted)
     values = values.reshape(len(values), -1) if values.ndim > 1 else values
     if values.ndim != 1 and values.shape[1] != 1:
-        raise ValueError(f"discrete series {key!r} should have one column, but has shape {values.shape}.")
+        raise ValueError(f"discrete series {key!r} of {nwb.where} should have one column, but has shape {values.shape}.")
     values = values.reshape(-1)
     known = values[~np.isnan(values)] if values.dtype.kind == "f" else values
     if values.dtype.kind == "f" and not np.array_equal(known, np.round(known)):
-        raise ValueError(f"discrete series {key!r} should hold integer labels, but holds fractions.")
+        raise ValueError(f"discrete series {key!r} of {nwb.where} should hold integer labels, but holds fractions.")
     aligned = align(values, clock, times, method="nearest", max_gap=max_gap)
     covered = ~np.isnan(aligned)
     labels = np.where(covered, np.nan_to_num(aligned), UNCOVERED_LABEL).astype(np.int64)
@@ -165,8 +190,11 @@ def dataset_arrays_from_nwb(
         OverlappingIntervalsError: the intervals of ``trials`` or of a ``discrete`` column
             overlap (a ``ValueError``).
         TypeError: for a key that is not a string (or list of strings).
-        MissingKeyError, MissingColumnError, CorruptFileError, MissingDependencyError: from
-            reading the file.
+        EmptyFileError: a series without samples, or units without spikes (names the file).
+        NonNumericDataError: a series of text or objects (names the file and the series).
+        CorruptFileError: a clock that is not finite and strictly increasing, malformed
+            interval times or columns, or a file the libraries cannot read (names the file).
+        MissingKeyError, MissingColumnError, MissingDependencyError: from reading the file.
     """
     continuous_keys = _keys(continuous, "continuous")
     if discrete is not None and not isinstance(discrete, str):
@@ -188,9 +216,9 @@ def dataset_arrays_from_nwb(
         )
     with open_nwb(path, trusted=trusted) as nwb:
         if neural == "units":
-            data, times = bin_spikes(nwb.units(), bin_size, where=nwb.where)
+            data, times = bin_spikes(nwb.units(), bin_size, where=nwb.where, caller="from_nwb")
         else:
-            data, times = nwb.timeseries(neural, trusted)
+            data, times = _series(nwb, neural, "neural", trusted)
             data = data.reshape(len(data), -1)
         keep = np.ones(len(times), dtype=bool)
         trial_ids = None
@@ -202,7 +230,7 @@ def dataset_arrays_from_nwb(
         covered = np.ones(len(times), dtype=bool)
         columns = []
         for key in continuous_keys:
-            values, clock = nwb.timeseries(key, trusted)
+            values, clock = _series(nwb, key, "continuous", trusted)
             aligned = align(values, clock, times, method="linear", max_gap=max_gap)
             columns.append(aligned.reshape(len(times), -1))
             covered &= coverage(clock, times, max_gap=max_gap)
@@ -281,7 +309,7 @@ def dataset_from_nwb(
         with only discrete labels, cut off at the ends (with a warning).
 
     Raises:
-        ValueError, TypeError, MissingKeyError, CorruptFileError, MissingDependencyError:
+        ValueError, TypeError, MissingKeyError, CorruptFileError, EmptyFileError, NonNumericDataError, MissingDependencyError:
             see :func:`dataset_arrays_from_nwb`.
 
     Example:

@@ -151,7 +151,11 @@ def inspect_file(
             "entries": [_describe(e, default, pcutoff, file) for e in chosen],
         }
     if key is None:
-        _add_poses(info, file, pcutoff, detect_pose_source(file))
+        source = detect_pose_source(file)
+        # Any HDF5 file may be a DeepLabCut file (it is confirmed when read): only one whose
+        # entries hold a DeepLabCut table looks like a pose file, so only its failures are news.
+        guessed = source == "deeplabcut" and not any("deeplabcut" in e for e in info["entries"])
+        _add_poses(info, file, pcutoff, source, report_errors=not guessed)
     return info
 
 
@@ -195,8 +199,12 @@ def _has_poses(nwb: OpenNwbFile) -> bool:
 
 
 def _add_poses(info: dict[str, Any], file: Union[str, pathlib.Path], pcutoff: float,
-               source: Optional[str]) -> None:
-    """Add ``poses`` (see :func:`~cebra_data.io.poses.pose_summary`) for a pose file."""
+               source: Optional[str], *, report_errors: bool = True) -> None:
+    """Add ``poses`` (see :func:`~cebra_data.io.poses.pose_summary`) for a pose file.
+
+    With ``report_errors=False`` (a file that only might hold poses, e.g. any HDF5 file), a
+    failure to read poses adds nothing: the entries already say what is wrong with the file.
+    """
     if source is None:
         return
     try:
@@ -204,7 +212,8 @@ def _add_poses(info: dict[str, Any], file: Union[str, pathlib.Path], pcutoff: fl
     except NotPoseFileError:
         return  # an HDF5 or csv file without poses
     except Exception as exc:  # e.g. the extra 'poses' is missing: say so, keep the rest
-        info["poses"] = {"source": source, "error": f"{type(exc).__name__}: {exc}"}
+        if report_errors:
+            info["poses"] = {"source": source, "error": f"{type(exc).__name__}: {exc}"}
 
 
 def _default_key(entries: list[Entry], path: Union[str, pathlib.Path]) -> tuple[Optional[str], Optional[str]]:

@@ -34,6 +34,7 @@ import numpy as np
 from cebra_data.errors import (
     CebraDataError,
     CorruptFileError,
+    EmptyFileError,
     MissingColumnError,
     MissingDependencyError,
     MissingKeyError,
@@ -51,6 +52,8 @@ __all__ = [
     "NWB_EXTRA",
     "NwbReader",
     "OpenNwbFile",
+    "MAX_BINS",
+    "RATE_WARNING",
     "SeriesInfo",
     "UnitsTable",
     "nwb_summary",
@@ -99,33 +102,51 @@ class SeriesInfo:
     external: bool
     data: Any = dataclasses.field(repr=False)
     stored_timestamps: Any = dataclasses.field(repr=False)
+    #: The file or URL, quoted, for messages.
+    where: str = "the file"
 
     def read_data(self, trusted: bool) -> np.ndarray:
         """The stored data (time first)."""
         self._check_local(trusted)
-        return np.asarray(self.data[()])
+        with _library_errors(self.where, f"the data of series {self.name!r} of"):
+            return np.asarray(self.data[()])
 
     def timestamps(self, trusted: bool) -> np.ndarray:
         """Float64 ``(n,)`` sample times: stored, or ``starting_time + arange(n) / rate``.
 
+        Every clock obeys one rule: its times are finite and strictly increasing.
+
         Raises:
-            CorruptFileError: no clock, a non-positive or non-finite rate, or timestamps
-                whose number differs from the number of samples.
+            CorruptFileError: no clock, a non-positive or non-finite rate, timestamps whose
+                number differs from the number of samples, timestamps that are not numbers,
+                or timestamps that are NaN, infinite, repeated or decreasing (the message
+                names the file, the series and the first bad index).
         """
         self._check_local(trusted)
         n = self.shape[0] if self.shape else 0
+        series = f"Series {self.name!r} of {self.where}"
         if self.stored_timestamps is not None:
-            times = np.asarray(self.stored_timestamps[()], dtype=np.float64).reshape(-1)
-            if times.size != n:
+            with _library_errors(self.where, f"the timestamps of series {self.name!r} of"):
+                stored = np.asarray(self.stored_timestamps[()])
+            if stored.dtype.kind not in "iuf":
                 raise CorruptFileError(
-                    f"Series {self.name!r} has {n} samples but {times.size} timestamps."
+                    f"{series} has timestamps of dtype {stored.dtype}, not numbers (seconds)."
                 )
+            if stored.ndim != 1:
+                raise CorruptFileError(
+                    f"{series} has timestamps of shape {stored.shape}; one time per sample "
+                    "(a 1-D array) is needed."
+                )
+            times = stored.astype(np.float64)
+            if times.size != n:
+                raise CorruptFileError(f"{series} has {n} samples but {times.size} timestamps.")
+            _check_clock(times, series)
             return times
         if self.rate is None or self.starting_time is None:
-            raise CorruptFileError(f"Series {self.name!r} has neither timestamps nor a rate.")
+            raise CorruptFileError(f"{series} has neither timestamps nor a rate.")
         if not (math.isfinite(self.rate) and self.rate > 0 and math.isfinite(self.starting_time)):
             raise CorruptFileError(
-                f"Series {self.name!r} has rate={self.rate!r} and starting_time="
+                f"{series} has rate={self.rate!r} and starting_time="
                 f"{self.starting_time!r}; a positive finite rate is needed."
             )
         return self.starting_time + np.arange(n, dtype=np.float64) / self.rate
@@ -133,9 +154,35 @@ class SeriesInfo:
     def _check_local(self, trusted: bool) -> None:
         if self.external and not trusted:
             raise UnsafeFileError(
-                f"Series {self.name!r} stores its data in another file (an HDF5 external "
-                "link); it is read only with trusted=True."
+                f"Series {self.name!r} of {self.where} stores its data in another file (an HDF5 "
+                "external link); it is read only with trusted=True."
             )
+
+
+def _check_clock(times: np.ndarray, series: str) -> None:
+    """Refuse timestamps that are not finite and strictly increasing (the rule of every clock).
+
+    Raises:
+        CorruptFileError: names ``series`` and the first bad index.
+    """
+    finite = np.isfinite(times)
+    if not finite.all():
+        first = int(np.flatnonzero(~finite)[0])
+        raise CorruptFileError(
+            f"{series} has {int((~finite).sum())} timestamps that are NaN or infinite (the "
+            f"first at index {first}: {float(times[first])!r}); timestamps must be finite and strictly "
+            "increasing. Nothing is dropped or sorted silently: repair the file's clock."
+        )
+    steps = np.diff(times)
+    if (steps <= 0).any():
+        first = int(np.flatnonzero(steps <= 0)[0]) + 1
+        kind = "repeats" if steps[first - 1] == 0 else "goes back from"
+        raise CorruptFileError(
+            f"{series} has timestamps that do not strictly increase: timestamps[{first}] = "
+            f"{times[first]:g} s {kind} timestamps[{first - 1}] = {times[first - 1]:g} s. "
+            "Timestamps must be finite and strictly increasing; nothing is sorted or dropped "
+            "silently: repair the file's clock."
+        )
 
 
 @dataclasses.dataclass
@@ -171,7 +218,7 @@ def _scalar(value: Any) -> Optional[float]:
     return float(np.asarray(value[()] if hasattr(value, "shape") else value).reshape(-1)[0])
 
 
-def _series_from_group(name: str, group: Any, root: h5py.File) -> SeriesInfo:
+def _series_from_group(name: str, group: Any, root: h5py.File, where: str) -> SeriesInfo:
     data = group["data"]
     timestamps = group.get("timestamps")
     starting = group.get("starting_time")
@@ -180,11 +227,11 @@ def _series_from_group(name: str, group: Any, root: h5py.File) -> SeriesInfo:
     kind = kind.decode() if isinstance(kind, bytes) else str(kind)
     external = _is_external(data, root) or (timestamps is not None and _is_external(timestamps, root))
     return SeriesInfo(name, kind, tuple(int(s) for s in data.shape), data.dtype, rate,
-                      _scalar(starting), external, data, timestamps)
+                      _scalar(starting), external, data, timestamps, where)
 
 
 def _walk_h5(group: Any, root: h5py.File, trusted: bool, series: Optional[dict[str, SeriesInfo]],
-             intervals: dict[str, h5py.Group]) -> None:
+             intervals: dict[str, h5py.Group], where: str = "the file") -> None:
     """Collect the interval tables (and, when ``series`` is a dict, the time series) below ``group``."""
     for member in group:
         link = group.get(member, getlink=True)
@@ -199,12 +246,12 @@ def _walk_h5(group: Any, root: h5py.File, trusted: bool, series: Optional[dict[s
             intervals[name] = node
         elif series is not None and isinstance(data, h5py.Dataset) \
                 and ("timestamps" in node or "starting_time" in node):
-            series[name] = _series_from_group(name, node, root)
+            series[name] = _series_from_group(name, node, root, where)
         else:
-            _walk_h5(node, root, trusted, series, intervals)
+            _walk_h5(node, root, trusted, series, intervals, where)
 
 
-def _series_from_pynwb(obj: Any, root: h5py.File) -> Optional[SeriesInfo]:
+def _series_from_pynwb(obj: Any, root: h5py.File, where: str) -> Optional[SeriesInfo]:
     data = obj.data
     if not isinstance(data, h5py.Dataset):
         return None  # e.g. an ImageSeries whose frames are in external files
@@ -217,7 +264,7 @@ def _series_from_pynwb(obj: Any, root: h5py.File) -> Optional[SeriesInfo]:
     rate = None if obj.rate is None else float(obj.rate)
     starting = None if obj.starting_time is None else float(obj.starting_time)
     return SeriesInfo(name, obj.neurodata_type, tuple(int(s) for s in data.shape), data.dtype,
-                      rate, starting, external, data, timestamps)
+                      rate, starting, external, data, timestamps, where)
 
 
 def _units_from_pynwb(units: Any, where: str) -> UnitsTable:
@@ -259,10 +306,18 @@ def _units_from_pynwb(units: Any, where: str) -> UnitsTable:
 NAMESPACE_WARNING = "Ignoring the following cached namespace"
 
 
+#: The start of pynwb's warning for a series whose stored rate is negative. cebra_data reports
+#: a rate that is not positive itself, as a :class:`~cebra_data.errors.CorruptFileError` naming
+#: the file and the series when the series' clock is used, so the library's warning (which names
+#: neither) is silenced where cebra_data opens NWB files.
+RATE_WARNING = "Rate must not be a negative value"
+
+
 @contextlib.contextmanager
 def _quiet_namespaces() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=NAMESPACE_WARNING, category=UserWarning)
+        warnings.filterwarnings("ignore", message=RATE_WARNING, category=UserWarning)
         yield
 
 
@@ -291,12 +346,16 @@ class OpenNwbFile:
     """
 
     def __init__(self, where: str, handle: h5py.File, nwbfile: Any,
-                 series: dict[str, SeriesInfo], intervals: dict[str, h5py.Group]) -> None:
+                 series: dict[str, SeriesInfo], intervals: dict[str, h5py.Group],
+                 library_error: Optional[str] = None) -> None:
         self.where = where
         self.handle = handle
         self.nwbfile = nwbfile
         self.series = dict(sorted(series.items()))
         self.intervals = dict(sorted(intervals.items()))
+        #: Why pynwb could not read the file, when one of its objects is malformed (the file
+        #: is then read with h5py alone, and the units table, which needs pynwb, is refused).
+        self.library_error = library_error
 
     @property
     def has_units(self) -> bool:
@@ -311,8 +370,14 @@ class OpenNwbFile:
         Raises:
             MissingDependencyError: pynwb is not installed.
             MissingKeyError: no units table.
-            CorruptFileError: NaN or infinite spike times (see :func:`spike_counts`).
+            CorruptFileError: NaN or infinite spike times (see :func:`spike_counts`), or a
+                file pynwb cannot read (a malformed object; :attr:`library_error`).
         """
+        if self.nwbfile is None and self.library_error is not None:
+            raise CorruptFileError(
+                f"The units table of {self.where} cannot be read: pynwb, which reads it, "
+                f"refuses the file ({self.library_error})."
+            )
         if self.nwbfile is None:
             raise MissingDependencyError(
                 f"Reading the units table of {self.where} needs pynwb, the optional extra 'nwb': "
@@ -320,7 +385,8 @@ class OpenNwbFile:
             )
         if self.nwbfile.units is None:
             raise MissingKeyError(f"{self.where} has no units table (no sorted spikes).")
-        return _units_from_pynwb(self.nwbfile.units, self.where)
+        with _library_errors(self.where, "the units table of"):
+            return _units_from_pynwb(self.nwbfile.units, self.where)
 
     def info(self, key: Any) -> SeriesInfo:
         """The series named ``key`` (a leading ``/`` is ignored).
@@ -382,7 +448,8 @@ class OpenNwbFile:
                 f"No interval table {name!r} in {self.where}. Its interval tables are: "
                 f"{listing(list(self.intervals)) if self.intervals else 'none'}."
             )
-        return read_interval_table(self.intervals[wanted], self.where)
+        with _library_errors(self.where, f"the interval table {wanted!r} of"):
+            return read_interval_table(self.intervals[wanted], self.where)
 
     def entries(self, trusted: bool) -> list[Entry]:
         """One :class:`Entry` per series, then the units table and the interval tables.
@@ -405,6 +472,34 @@ class OpenNwbFile:
         raise NonNumericDataError(f"Entry {name!r} of {self.where}: {self.hint(name)}")
 
 
+def _construct_error(exc: BaseException) -> Optional[str]:
+    """Where and why pynwb could not build one object below the root, else ``None``.
+
+    hdmf raises a ``ConstructError`` (with the builder of the object) when one group of an
+    otherwise readable file is malformed, e.g. an interval table whose columns differ in
+    length. Any other failure (the root itself, or another exception) gives ``None``.
+    """
+    try:
+        from hdmf.build.errors import ConstructError
+    except ImportError:  # pragma: no cover - hdmf comes with pynwb
+        return None
+    if not isinstance(exc, ConstructError) or not exc.args:
+        return None
+    path = getattr(exc.args[0], "path", None)
+    if not isinstance(path, str) or path in ("", "root"):
+        return None
+    name = path[len("root/"):] if path.startswith("root/") else path
+    cause = exc.__cause__
+    reason = f"{type(cause).__name__}: {_short(cause)}" if cause is not None else _short(exc)
+    return f"pynwb could not build {name!r}: {reason}"
+
+
+def _short(exc: Any, limit: int = 200) -> str:
+    """An exception's message on one line, cut to ``limit`` characters."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 @contextlib.contextmanager
 def _read(handle: h5py.File, where: str, trusted: bool) -> Iterator[OpenNwbFile]:
     _check_nwb(handle, where)
@@ -412,27 +507,41 @@ def _read(handle: h5py.File, where: str, trusted: bool) -> Iterator[OpenNwbFile]
     pynwb = _pynwb()
     if pynwb is None:
         series: dict[str, SeriesInfo] = {}
-        _walk_h5(handle, handle, trusted, series, intervals)
+        _walk_h5(handle, handle, trusted, series, intervals, where)
         yield OpenNwbFile(where, handle, None, series, intervals)
         return
+    problem = None
     with _quiet_namespaces():
         io = pynwb.NWBHDF5IO(file=handle, mode="r", load_namespaces=True)
-        nwbfile = io.read()
+        try:
+            nwbfile = io.read()
+        except Exception as exc:
+            problem = _construct_error(exc)
+            if problem is None:
+                io.close()
+                raise
+    if problem is not None:
+        # One malformed object (e.g. an interval table): read the rest with h5py, and let
+        # each object report its own problem where it is used. (Closing ``io`` closes the
+        # h5py file too, so it stays open until the caller is done.)
+        try:
+            series = {}
+            _walk_h5(handle, handle, trusted, series, intervals, where)
+            yield OpenNwbFile(where, handle, None, series, intervals, library_error=problem)
+        finally:
+            io.close()
+        return
     try:
         series = {}
         for obj in nwbfile.objects.values():
             if isinstance(obj, pynwb.TimeSeries):
-                info = _series_from_pynwb(obj, handle)
+                info = _series_from_pynwb(obj, handle, where)
                 if info is not None and (trusted or not info.external):
                     series[info.name] = info
-        _walk_h5(handle, handle, trusted, None, intervals)
+        _walk_h5(handle, handle, trusted, None, intervals, where)
         yield OpenNwbFile(where, handle, nwbfile, series, intervals)
     finally:
         io.close()
-
-
-#: Errors raised on purpose inside :func:`open_nwb`: passed on as they are.
-_OWN_ERRORS = (CebraDataError, ValueError, TypeError)
 
 
 @contextlib.contextmanager
@@ -482,30 +591,51 @@ def open_nwb(source: Union[str, pathlib.Path], *, trusted: bool = False) -> Iter
                     "signature. Files are read by URL for NWB (HDF5) files only."
                 )
             remote.seek(0)
-            with _library_errors(where), h5py.File(remote, "r") as handle, \
-                    _read(handle, where, trusted) as nwb:
+            with _opened(remote, where, trusted) as nwb:
                 yield nwb
         return
     path = check_file(source)
     if not isinstance(find_reader(path), NwbReader):
         raise CorruptFileError(f"'{path}' is not an NWB file (its suffix should be .nwb).")
-    where = f"'{path}'"
-    with _library_errors(where), h5py.File(path, "r") as handle, \
-            _read(handle, where, trusted) as nwb:
+    with _opened(path, f"'{path}'", trusted) as nwb:
         yield nwb
 
 
 @contextlib.contextmanager
-def _library_errors(where: str) -> Iterator[None]:
-    """Errors of h5py, pynwb and hdmf become :class:`CorruptFileError` naming the file."""
+def _opened(file: Any, where: str, trusted: bool) -> Iterator[OpenNwbFile]:
+    """Open ``file`` with h5py and pynwb; only errors of this opening are the libraries'.
+
+    The caller's ``with`` block runs outside :func:`_library_errors`: its own errors (argument
+    checks, a ``MemoryError``) reach the caller as they are, never as a corrupt file. Library
+    reads made later through :class:`OpenNwbFile` are wrapped where they are made.
+    """
+    with contextlib.ExitStack() as stack:
+        with _library_errors(where):
+            handle = stack.enter_context(h5py.File(file, "r"))
+            nwb = stack.enter_context(_read(handle, where, trusted))
+        yield nwb
+
+
+@contextlib.contextmanager
+def _library_errors(where: str, what: str = "") -> Iterator[None]:
+    """Errors of h5py, pynwb and hdmf raised in this block become :class:`CorruptFileError`.
+
+    Only library calls are made inside (opening the file, reading a dataset or a table), so
+    every exception but cebra_data's own (and ``MemoryError``: a valid but large dataset) comes
+    from the libraries, whatever its type: hdmf and h5py raise ``ValueError``, ``TypeError``,
+    ``KeyError`` and ``OSError`` for malformed files. The message names ``what`` of the file
+    (e.g. ``"the units table of"``) and the library's error, cut to one short line; the
+    library's exception is the ``__cause__``.
+    """
     try:
         yield
-    except _OWN_ERRORS:
+    except (CebraDataError, MemoryError):
         raise
     except Exception as exc:
+        target = f"{what} {where}" if what else f"{where} as an NWB file"
         raise CorruptFileError(
-            f"Could not read {where} as an NWB file; it looks corrupted or truncated "
-            f"({type(exc).__name__}: {exc})."
+            f"Could not read {target}; it looks corrupted, truncated or not written by an NWB "
+            f"library ({type(exc).__name__}: {_short(exc)})."
         ) from exc
 
 
@@ -643,6 +773,8 @@ def spike_counts(
     ``bin_size`` from ``start``: bin ``i`` is ``[start + i * bin_size, start + (i + 1) *
     bin_size)``, the last bin closed on the right (as :func:`numpy.histogram`), so its end
     ``start + n * bin_size`` may lie after ``stop``. Spikes outside the bins are not counted.
+    When every spike has the same time (e.g. a single spike) and ``start``/``stop`` are not
+    given, that is one bin starting at the spike.
 
     Args:
         path: An ``.nwb`` file with a units table.
@@ -664,8 +796,13 @@ def spike_counts(
         MissingDependencyError: pynwb is not installed (names the extra ``nwb``).
         MissingKeyError: no units table, or an unknown unit id.
         MissingColumnError: an unknown column in ``units``.
-        ValueError: a bad ``bin_size``, ``start``/``stop``, ``stop <= start``, no spikes to
-            set a default ``start``/``stop`` from, or a selection matching no unit.
+        EmptyFileError: the selected units have no spikes to set a default ``start``/``stop``
+            from (pass both to get zero counts).
+        CorruptFileError: NaN or infinite spike times, or a units table the libraries cannot
+            read.
+        ValueError: a bad ``bin_size``, ``start``/``stop``, a binned time that ends before it
+            starts (or ``start == stop`` passed), more than :data:`MAX_BINS` bins, or a
+            selection matching no unit.
 
     Example:
         >>> import datetime, numpy as np, pynwb
@@ -703,6 +840,12 @@ def check_bin_size(bin_size: Any) -> float:
     return float(bin_size)
 
 
+#: The most bins :func:`spike_counts` (and ``from_nwb(neural="units")``) makes: 1 ms bins over
+#: almost 28 hours. More is almost always a ``bin_size`` in the wrong unit (ms for s); it is
+#: refused before anything is allocated.
+MAX_BINS = 100_000_000
+
+
 def bin_spikes(
     table: UnitsTable,
     bin_size: float,
@@ -711,22 +854,48 @@ def bin_spikes(
     start: Optional[float] = None,
     stop: Optional[float] = None,
     where: str = "the file",
+    caller: str = "spike_counts",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The counts of :func:`spike_counts` from a units table already read (same arguments)."""
+    """The counts of :func:`spike_counts` from a units table already read (same arguments).
+
+    ``caller`` (``"spike_counts"`` or ``"from_nwb"``) only changes what the errors advise:
+    ``from_nwb`` takes no ``start``/``stop``.
+    """
     bin_size = check_bin_size(bin_size)
     start, stop = _check_time(start, "start"), _check_time(stop, "stop")
     rows = _select_units(table, units, where)
     spikes = [table.spike_times[r] for r in rows]
     every = np.concatenate(spikes) if spikes else np.empty(0)
+    selected = "selected units" if units is not None else "units"
     if (start is None or stop is None) and every.size == 0:
-        raise ValueError(
-            f"The selected units of {where} have no spikes; pass start= and stop= to bin them."
+        advice = ("pass start= and stop= to bin them anyway (every count is then 0)"
+                  if caller == "spike_counts" else
+                  "there is nothing to bin: use a file with sorted spikes, or another neural "
+                  "series (neural=<object path of a series>)")
+        raise EmptyFileError(
+            f"The {len(rows)} {selected} in the units table of {where} have no spikes, "
+            f"so no time range to bin; {advice}."
         )
+    origin_start = "start" if start is not None else f"the first spike of the {selected} of {where}"
+    origin_stop = "stop" if stop is not None else f"the last spike of the {selected} of {where}"
     start = float(every.min()) if start is None else start
     stop = float(every.max()) if stop is None else stop
-    if stop <= start:
-        raise ValueError(f"stop should be after start, but got start={start!r}, stop={stop!r}.")
-    n = max(1, math.ceil((stop - start) / bin_size - 1e-9))
+    if stop < start or (stop == start and (origin_start == "start" or origin_stop == "stop")):
+        from_file = "spike" in origin_start + origin_stop
+        raise ValueError(
+            f"stop should be after start, but the binned time runs from {start:g} s "
+            f"({origin_start}) to {stop:g} s ({origin_stop})."
+            + (" Pass start= and stop= around the spikes." if from_file else "")
+        )
+    # every spike at one time (e.g. a single spike): one bin from it
+    ratio = (stop - start) / bin_size
+    if not ratio <= MAX_BINS:
+        raise ValueError(
+            f"bin_size={bin_size:g} s over the binned time of {where}, {start:g} .. {stop:g} s "
+            f"({stop - start:g} s), makes {ratio:.3g} bins, more than the {MAX_BINS:,} allowed "
+            "(cebra_data.io.nwb.MAX_BINS); bin_size is in seconds: pass a larger one."
+        )
+    n = max(1, math.ceil(ratio - 1e-9))
     if start + n * bin_size < stop:  # rounding: the last bin must reach stop
         n += 1
     edges = start + bin_size * np.arange(n + 1, dtype=np.float64)
@@ -778,7 +947,7 @@ def summarize(nwb: OpenNwbFile, trusted: bool) -> dict[str, Any]:
         ...}`` when it cannot be read (pynwb missing, NaN spike times); ``intervals`` maps each
         interval table's path to ``rows``, ``start_time``/``stop_time``, ``overlapping``,
         ``columns`` (name to ``"integer"``, ``"real"``, ``"boolean"``, ``"text"`` or
-        ``"several values"``) and ``usage`` (the arguments of ``from_nwb`` that use it), or
+        ``"several values"``, or ``"unreadable: <reason>"``) and ``usage`` (the arguments of ``from_nwb`` that use it), or
         ``{"error": ...}``. A series that cannot be read has an ``error`` instead of its clock.
     """
     series: dict[str, Any] = {}
@@ -833,6 +1002,7 @@ def _interval_summary(nwb: OpenNwbFile, name: str) -> dict[str, Any]:
     overlapping = bool(np.any(table.start[order][1:] < np.maximum.accumulate(table.stop[order])[:-1]))
     columns = {c: _column_kind(v) for c, v in table.columns.items()}
     columns.update({c: "several values" for c in table.other_columns})
+    columns.update({c: f"unreadable: {reason}" for c, reason in table.broken.items()})
     usable = [c for c in table.columns if table.columns[c].dtype.kind != "f"
               or np.array_equal(table.columns[c], np.round(table.columns[c]))]
     usage = (f"trials={name!r}" + (f", discrete='{name}/<column>' with <column> one of "

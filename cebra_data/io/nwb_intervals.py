@@ -49,6 +49,8 @@ class IntervalTable:
         ids: ``(n,)`` the table's ``id`` column.
         columns: The scalar columns (one value per row), name to values; text as ``str``.
         other_columns: Columns with several values per row (ragged, references): not labels.
+        broken: Columns that cannot be read (e.g. fewer values than rows), name to the reason;
+            asking for one is a :class:`~cebra_data.errors.CorruptFileError`.
     """
 
     name: str
@@ -57,6 +59,7 @@ class IntervalTable:
     ids: np.ndarray
     columns: dict[str, np.ndarray]
     other_columns: list[str]
+    broken: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.start)
@@ -66,9 +69,15 @@ class IntervalTable:
 
         Raises:
             MissingColumnError: no such column, or one with several values per row.
+            CorruptFileError: a column that cannot be read (see :attr:`broken`).
         """
         if name in self.columns:
             return self.columns[name]
+        if name in self.broken:
+            raise CorruptFileError(
+                f"The column {name!r} of {self.name!r} in {where} cannot be read: "
+                f"{self.broken[name]}."
+            )
         if name in self.other_columns:
             raise MissingColumnError(
                 f"The column {name!r} of {self.name!r} in {where} holds several values per "
@@ -77,7 +86,7 @@ class IntervalTable:
             )
         raise MissingColumnError(
             f"{self.name!r} in {where} has no column {name!r}; its columns are: "
-            f"{listing(list(self.columns) + self.other_columns)}."
+            f"{listing(list(self.columns) + self.other_columns + list(self.broken))}."
         )
 
 
@@ -109,16 +118,21 @@ def _read_column(dataset: h5py.Dataset) -> Optional[np.ndarray]:
 def read_interval_table(group: h5py.Group, where: str) -> IntervalTable:
     """Read an interval table's times and scalar columns.
 
+    A scalar column with another number of values than the table has rows is kept in
+    ``broken`` (asking for it is an error); the table's times are still usable.
+
     Raises:
-        CorruptFileError: start and stop of different lengths, NaN or infinite times, or an
-            interval that stops before it starts.
+        CorruptFileError: ``start_time`` or ``stop_time`` missing, not numbers, not 1-D or of
+            different lengths, NaN or infinite times, or an interval that stops before it
+            starts. The message names the file, the table and the column.
     """
     name = group.name.lstrip("/")
-    start = np.asarray(group["start_time"][()], dtype=np.float64).reshape(-1)
-    stop = np.asarray(group["stop_time"][()], dtype=np.float64).reshape(-1)
+    start = _times(group, "start_time", name, where)
+    stop = _times(group, "stop_time", name, where)
     if start.shape != stop.shape:
         raise CorruptFileError(
-            f"{name!r} in {where} has {start.size} start times but {stop.size} stop times."
+            f"The interval table {name!r} in {where} has {start.size} start times but "
+            f"{stop.size} stop times."
         )
     bad = ~(np.isfinite(start) & np.isfinite(stop))
     if bad.any():
@@ -139,6 +153,7 @@ def read_interval_table(group: h5py.Group, where: str) -> IntervalTable:
     names = [_text(c) for c in np.atleast_1d(group.attrs.get("colnames", []))]
     columns: dict[str, np.ndarray] = {}
     other: list[str] = []
+    broken: dict[str, str] = {}
     for column in names:
         if column in ("start_time", "stop_time"):
             continue
@@ -148,9 +163,29 @@ def read_interval_table(group: h5py.Group, where: str) -> IntervalTable:
             values = _read_column(dataset)
         if values is not None and len(values) == start.size:
             columns[column] = values
+        elif values is not None:
+            broken[column] = f"it has {len(values)} values for {start.size} intervals"
         else:
             other.append(column)
-    return IntervalTable(name, start, stop, ids, columns, other)
+    return IntervalTable(name, start, stop, ids, columns, other, broken)
+
+
+def _times(group: h5py.Group, column: str, name: str, where: str) -> np.ndarray:
+    """The ``start_time`` or ``stop_time`` column as float64, checked (see :func:`read_interval_table`)."""
+    dataset = group.get(column)
+    if not isinstance(dataset, h5py.Dataset):
+        raise CorruptFileError(f"The interval table {name!r} in {where} has no {column} column.")
+    if dataset.dtype.kind not in "iuf":
+        raise CorruptFileError(
+            f"The {column} column of the interval table {name!r} in {where} holds values of "
+            f"dtype {dataset.dtype}, not times in seconds (numbers)."
+        )
+    if dataset.ndim != 1:
+        raise CorruptFileError(
+            f"The {column} column of the interval table {name!r} in {where} has shape "
+            f"{dataset.shape}; one time per interval (a 1-D column) is needed."
+        )
+    return np.asarray(dataset[()], dtype=np.float64)
 
 
 def check_disjoint(table: IntervalTable, where: str) -> None:

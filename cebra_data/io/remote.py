@@ -109,7 +109,9 @@ def check_url(url: str) -> str:
     """``url`` if it is an ``http(s)://`` URL with a host.
 
     Raises:
-        UnsupportedURLError: another scheme (``s3://`` is not read yet), or no host.
+        UnsupportedURLError: another scheme (``s3://`` is not read yet), no host, or a URL
+            that cannot be parsed (e.g. an unclosed ``[`` of an IPv6 address, a port out of
+            range).
     """
     scheme = _SCHEME.match(url).group(1).lower()  # type: ignore[union-attr]
     if scheme not in ("http", "https"):
@@ -119,7 +121,13 @@ def check_url(url: str) -> str:
         raise UnsupportedURLError(
             f"Only http:// and https:// URLs are read, but got {url!r} ({scheme}://).{hint}"
         )
-    if not urllib.parse.urlsplit(url).hostname:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - parsed here so that a bad port is refused with the URL named
+    except ValueError as exc:  # urllib's own: "Invalid IPv6 URL", "Port out of range 0-65535"
+        raise UnsupportedURLError(f"The URL {url!r} is malformed: {exc}.") from exc
+    if not host:
         raise UnsupportedURLError(f"The URL {url!r} names no host.")
     return url
 
