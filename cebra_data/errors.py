@@ -348,7 +348,8 @@ class RemoteTimeoutError(RemoteConnectionError, TimeoutError):
 
 
 class UnsupportedURLError(CebraDataError, ValueError):
-    """A URL whose scheme is not read (only ``http://`` and ``https://`` are); the message says what to use."""
+    """A URL whose scheme is not read (only ``http://`` and ``https://`` are), or that cannot be parsed
+    (an unclosed IPv6 bracket, a port out of range); the message names the URL and says what to use."""
 
 
 class OverlappingIntervalsError(CebraDataError, ValueError):

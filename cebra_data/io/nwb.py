@@ -621,16 +621,23 @@ def _library_errors(where: str, what: str = "") -> Iterator[None]:
     """Errors of h5py, pynwb and hdmf raised in this block become :class:`CorruptFileError`.
 
     Only library calls are made inside (opening the file, reading a dataset or a table), so
-    every exception but cebra_data's own (and ``MemoryError``: a valid but large dataset) comes
-    from the libraries, whatever its type: hdmf and h5py raise ``ValueError``, ``TypeError``,
+    every exception but cebra_data's own comes from the libraries, whatever its type: hdmf and h5py raise ``ValueError``, ``TypeError``,
     ``KeyError`` and ``OSError`` for malformed files. The message names ``what`` of the file
     (e.g. ``"the units table of"``) and the library's error, cut to one short line; the
     library's exception is the ``__cause__``.
     """
     try:
         yield
-    except (CebraDataError, MemoryError):
+    except CebraDataError:
         raise
+    except MemoryError as exc:
+        # only library reads run here: the file declared an object larger than memory, which
+        # a corrupted size field does too (the caller's own allocations run outside)
+        raise CorruptFileError(
+            f"Reading {what + ' ' if what else ''}{where} asked for more memory than this "
+            "machine has: a size field in the file is corrupted, or the object really is that "
+            "large (read a part of it, or use a machine with more memory)."
+        ) from exc
     except Exception as exc:
         target = f"{what} {where}" if what else f"{where} as an NWB file"
         raise CorruptFileError(

@@ -310,3 +310,15 @@ def test_the_demo_prints_one_line_naming_the_file(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 1 and err.startswith("cebra-data: error: Could not read ")
     assert "bare_version.nwb" in err and len(err.splitlines()) == 1
+
+
+def test_a_library_read_that_runs_out_of_memory_is_a_corrupt_file_naming_it():
+    # a corrupted size field makes h5py allocate an absurd array; the read is the library's
+    from cebra_data.errors import CorruptFileError
+    from cebra_data.io.nwb import _library_errors
+
+    with pytest.raises(CorruptFileError, match=r"the data of series 'x' of 's\.nwb' asked for "
+                                               r"more memory") as info:
+        with _library_errors("'s.nwb'", "the data of series 'x' of"):
+            raise MemoryError()
+    assert isinstance(info.value.__cause__, MemoryError)
