@@ -114,11 +114,14 @@ def test_demo_on_user_files(tmp_path):
 
 def test_demo_user_errors_are_one_line(tmp_path, capsys):
     np.save(tmp_path / "neural.npy", np.zeros((50, 4), np.float32))
+    np.save(tmp_path / "short.npy", np.ones((5, 2), np.float32))
     assert_one_line_error(run("demo", "--neural", tmp_path / "missing.npy", "--behavior",
                               tmp_path / "neural.npy"), "missing.npy")
     for args, fragment in [
         (["--neural", tmp_path / "neural.npy"], "--neural and --behavior go together"),
         (["--device", "not-a-device"], "--device should name a torch device"),
+        (["--neural", tmp_path / "short.npy", "--behavior", tmp_path / "short.npy", "--steps", "1"],
+         "short.npy (5 time steps) cannot be fitted by the demo: "),
     ]:
         assert cli.main(["demo", "--quiet", "--out", str(tmp_path), *map(str, args)]) == 1
         err = capsys.readouterr().err

@@ -486,8 +486,15 @@ def _split(recordings: Sequence[Recording], offset: Offset,
            config: DemoConfig) -> List[Tuple[TensorDataset, TensorDataset]]:
     """Train and held-out test part of every recording, cut by time with a window-sized gap."""
     fractions = (1 - config.test_fraction, config.test_fraction)
-    parts = [split_dataset(r.dataset(offset, config.device), fractions, names=("train", "test"))
-             for r in recordings]
+    parts = []
+    for recording in recordings:
+        try:
+            parts.append(split_dataset(recording.dataset(offset, config.device), fractions,
+                                       names=("train", "test")))
+        except ValueError as err:  # too short for the model's window or the split: say which
+            err.args = (f"{recording.name} ({len(recording.neural)} time steps) cannot be fitted "
+                        f"by the demo: {err}",)
+            raise
     return [(split.train, split.test) for split in parts]
 
 
