@@ -338,9 +338,10 @@ def _named(handle: h5py.File, name: str, path: str) -> h5py.Dataset:
         try:
             node = handle[name]
         except KeyError as error:
-            link = None
-            with contextlib.suppress(Exception):
+            try:  # a damaged group index raises here (RuntimeError): reported as damage
                 link = handle.get(name, getlink=True)
+            except KeyError:
+                link = None
             if isinstance(link, h5py.SoftLink):
                 raise MissingKeyError(f"rechunk: dataset {name!r} in {path!r} is a soft link to "
                                       f"{link.path!r}, which does not exist.") from error
