@@ -13,12 +13,16 @@ import torch
 import cebra_data
 from cebra_data import HDF5Dataset, TensorDataset, rechunk
 from cebra_data.errors import (
+    CorruptFileError,
     DataFileNotFoundError,
     DestinationExistsError,
+    EmptyFileError,
     FileChangedError,
     MissingKeyError,
+    NonNumericDataError,
     SlowLayoutWarning,
     UnsupportedCombinationError,
+    UnsupportedURLError,
 )
 from cebra_data.file_backed import mapped_file_of
 
@@ -249,3 +253,244 @@ def test_external_storage_in_pieces_is_refused_with_the_fix(tmp_path, neural):
                                    (str(tmp_path / "raw.bin"), half, half)])
     with pytest.raises(UnsupportedCombinationError, match="2 pieces.*cebra-data rechunk"):
         HDF5Dataset(tmp_path / "ext.h5", neural="neural", continuous=np.zeros(N))
+
+
+# --- rechunk on truncated, damaged, empty, mislabelled or hostile input: named errors, no output ---
+
+
+def _no_output(folder, out=None):
+    assert not [p for p in os.listdir(folder) if p.endswith(".partial")]
+    assert out is None or not os.path.exists(out)
+
+
+def _gzip_file(path, neural):
+    return _write(path, neural, chunks=(500, D), compression="gzip")
+
+
+@pytest.mark.parametrize("keep", [8, 0.001, 0.5, 0.99])
+def test_rechunk_truncated_file_is_a_corrupt_file_error(tmp_path, neural, keep):
+    whole = _gzip_file(tmp_path / "whole.h5", neural).read_bytes()
+    cut = tmp_path / "cut.h5"
+    cut.write_bytes(whole[: keep if isinstance(keep, int) else int(len(whole) * keep)])
+    for datasets in (None, "neural"):
+        with pytest.raises(CorruptFileError, match=r"'.*cut\.h5' cannot be opened as HDF5: it is truncated"):
+            rechunk(cut, tmp_path / "out.h5", datasets)
+    _no_output(tmp_path, tmp_path / "out.h5")
+
+
+def test_rechunk_damaged_superblock_is_a_corrupt_file_error(tmp_path, neural):
+    data = bytearray(_gzip_file(tmp_path / "in.h5", neural).read_bytes())
+    data[8:40] = b"\xff" * 32  # the signature stays, the superblock behind it does not
+    (tmp_path / "in.h5").write_bytes(bytes(data))
+    with pytest.raises(CorruptFileError, match=r"in\.h5' cannot be opened as HDF5.*superblock"):
+        rechunk(tmp_path / "in.h5", tmp_path / "out.h5")
+    _no_output(tmp_path, tmp_path / "out.h5")
+
+
+def test_rechunk_damaged_group_index_is_a_corrupt_file_error(tmp_path, neural, capsys):
+    from cebra_data.cli import main
+
+    path = _gzip_file(tmp_path / "in.h5", neural)
+    data = bytearray(path.read_bytes())
+    at = data.find(b"TREE")  # the root group's B-tree
+    data[at:at + 4] = b"XXXX"
+    path.write_bytes(bytes(data))
+    with pytest.raises(CorruptFileError, match=r"in\.h5' is damaged.*list of its objects.*B-tree"):
+        rechunk(path, tmp_path / "out.h5")
+    with pytest.raises(CorruptFileError, match=r"in\.h5' is damaged.*'neural'.*B-tree"):
+        rechunk(path, tmp_path / "out.h5", "neural")
+    assert main(["rechunk", str(path), str(tmp_path / "out.h5")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "in.h5' is damaged" in err and "Traceback" not in err
+    _no_output(tmp_path, tmp_path / "out.h5")
+
+
+def test_rechunk_damaged_chunk_names_file_and_dataset(tmp_path, neural):
+    path = _gzip_file(tmp_path / "in.h5", neural)
+    with h5py.File(path) as f:
+        chunk = f["neural"].id.get_chunk_info(3)
+    data = bytearray(path.read_bytes())
+    data[chunk.byte_offset + 10:chunk.byte_offset + 60] = b"\xff" * 50  # gzip cannot decode it
+    path.write_bytes(bytes(data))
+    for datasets in (None, "neural"):
+        with pytest.raises(CorruptFileError, match=r"in\.h5' is damaged.*dataset '/neural'.*filter"):
+            rechunk(path, tmp_path / "out.h5", datasets)
+    _no_output(tmp_path, tmp_path / "out.h5")
+
+
+def test_rechunk_empty_or_mislabelled_input(tmp_path):
+    (tmp_path / "empty.h5").write_bytes(b"")
+    with pytest.raises(EmptyFileError, match=r"empty\.h5' is empty \(0 bytes\)"):
+        rechunk(tmp_path / "empty.h5", tmp_path / "out.h5")
+    (tmp_path / "text.nwb").write_text("not hdf5\n" * 20)
+    with pytest.raises(CorruptFileError, match=r"text\.nwb' is not an HDF5"):
+        rechunk(tmp_path / "text.nwb", tmp_path / "out.h5")
+    (tmp_path / "folder.h5").mkdir()
+    with pytest.raises(DataFileNotFoundError, match=r"folder\.h5' is a directory"):
+        rechunk(tmp_path / "folder.h5", tmp_path / "out.h5")
+    _no_output(tmp_path, tmp_path / "out.h5")
+
+
+def test_rechunk_named_dataset_without_values(tmp_path):
+    path = tmp_path / "in.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("rows0", shape=(0, 4), dtype="f4", chunks=(10, 4), maxshape=(None, 4))
+        f.create_dataset("null", data=h5py.Empty("f4"))
+        f.create_dataset("text", data=np.array([b"a", b"bc"]))
+        f.create_dataset("neural", data=np.ones((20, 4), "f4"), chunks=(5, 4))
+    for name, shape in (("rows0", r"shape \(0, 4\)"), ("null", r"no dataspace")):
+        with pytest.raises(EmptyFileError, match=rf"'{name}' of '.*in\.h5' holds no values \({shape}"):
+            rechunk(path, tmp_path / "out.h5", name)
+    with pytest.raises(NonNumericDataError, match=r"'text' of '.*in\.h5' has dtype \|S2"):
+        rechunk(path, tmp_path / "out.h5", "text")
+    _no_output(tmp_path, tmp_path / "out.h5")
+    # not named, they are copied as they are (not rewritten)
+    assert rechunk(path, tmp_path / "out.h5") == ["/neural"]
+    with h5py.File(tmp_path / "out.h5") as f:
+        assert f["rows0"].shape == (0, 4) and f["rows0"].chunks == (10, 4)
+        assert isinstance(f["null"][()], h5py.Empty)
+
+
+def test_rechunk_bad_output_location_names_the_output(tmp_path, neural, monkeypatch):
+    import errno
+    import tempfile
+
+    source = _gzip_file(tmp_path / "in.h5", neural)
+    missing = tmp_path / "nodir" / "out.h5"
+    with pytest.raises(DataFileNotFoundError, match=r"cannot write '.*nodir/out\.h5': the folder .* does not exist"):
+        rechunk(source, missing)
+    (tmp_path / "file").write_bytes(b"x")
+    with pytest.raises(DataFileNotFoundError, match=r"cannot write '.*file/out\.h5'.*is not a folder"):
+        rechunk(source, tmp_path / "file" / "out.h5")
+    (tmp_path / "outdir").mkdir()
+    with pytest.raises(DestinationExistsError, match=r"'.*outdir' is a directory"):
+        rechunk(source, tmp_path / "outdir", overwrite=True)
+    assert os.path.isdir(tmp_path / "outdir")
+
+    def read_only(*args, **kwargs):  # what a read-only file system answers
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    with pytest.raises(OSError, match=r"cannot write '.*ro\.h5'.*Read-only file system") as info:
+        rechunk(source, tmp_path / "ro.h5")
+    assert info.value.errno == errno.EROFS and ".partial" not in str(info.value)
+    _no_output(tmp_path, tmp_path / "ro.h5")
+
+
+def test_rechunk_full_disk_names_the_output_and_leaves_nothing(tmp_path, neural):
+    import subprocess
+    import sys
+
+    resource = pytest.importorskip("resource")
+    source = _gzip_file(tmp_path / "in.h5", np.tile(neural, (4, 1)))  # 512 kB uncompressed
+    script = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        f"resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, {resource.RLIM_INFINITY}))\n"
+        "from cebra_data import rechunk\n"
+        "try:\n"
+        "    rechunk(sys.argv[1], sys.argv[2])\n"
+        "except OSError as error:\n"
+        "    print(type(error).__name__, error)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(source), str(tmp_path / "out.h5")],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.stdout.startswith("OSError rechunk: writing "), done.stdout + done.stderr
+    assert f"{str(tmp_path / 'out.h5')!r} failed" in done.stdout and ".partial" not in done.stdout
+    _no_output(tmp_path, tmp_path / "out.h5")
+
+
+def test_rechunk_argument_types(tmp_path, neural):
+    source = _gzip_file(tmp_path / "in.h5", neural)
+    (tmp_path / "keep.h5").write_bytes(b"precious")
+    with pytest.raises(TypeError, match="overwrite should be True or False, but got 'no'"):
+        rechunk(source, tmp_path / "keep.h5", overwrite="no")
+    assert (tmp_path / "keep.h5").read_bytes() == b"precious"
+    for datasets in (3, [None], {"neural": 1}, [b"neural"], "neural".split() + [7]):
+        with pytest.raises(TypeError, match="datasets should be None, a dataset path"):
+            rechunk(source, tmp_path / "out.h5", datasets)
+    with pytest.raises(ValueError, match=r"datasets=\[\] names no dataset"):
+        rechunk(source, tmp_path / "out.h5", [])
+    with pytest.raises(TypeError, match="the source should be a path"):
+        rechunk(None, tmp_path / "out.h5")
+    with pytest.raises(TypeError, match="the destination should be a path"):
+        rechunk(source, 3)
+    with pytest.raises(ValueError, match="the destination is an empty path"):
+        rechunk(source, "")
+    url = "http://127.0.0.1:1/x.h5"
+    with pytest.raises(UnsupportedURLError, match=f"local files only, but the source is the URL '{url}'"):
+        rechunk(url, tmp_path / "out.h5")
+    _no_output(tmp_path, tmp_path / "out.h5")
+    assert rechunk(source, tmp_path / "out.h5", ("neural",), overwrite=np.True_) == ["/neural"]
+
+
+def _virtual(tmp_path, neural, source_name):
+    layout = h5py.VirtualLayout(shape=neural.shape, dtype=neural.dtype)
+    layout[:] = h5py.VirtualSource(source_name, "neural", shape=neural.shape)
+    with h5py.File(tmp_path / "vds.h5", "w") as f:
+        f.create_virtual_dataset("neural", layout, fillvalue=0)
+    return tmp_path / "vds.h5"
+
+
+@pytest.mark.parametrize("relative", [False, True])
+def test_rechunk_virtual_dataset_with_a_missing_source(tmp_path, neural, monkeypatch, relative):
+    _write(tmp_path / "part.h5", neural)
+    vds = _virtual(tmp_path, neural, "part.h5" if relative else str(tmp_path / "part.h5"))
+    monkeypatch.chdir(tmp_path.parent)  # a relative source is found next to the virtual file
+    assert rechunk(vds, tmp_path / "real.h5") == ["/neural"]
+    with h5py.File(tmp_path / "real.h5") as f:
+        assert not f["neural"].is_virtual and np.array_equal(f["neural"][()], neural)
+    (tmp_path / "part.h5").unlink()
+    with pytest.raises(DataFileNotFoundError, match=r"virtual dataset '/neural' of '.*vds\.h5' takes "
+                                                    r"values from 'neural' in '.*part\.h5', which does not exist"):
+        rechunk(vds, tmp_path / "zeros.h5")
+    with h5py.File(tmp_path / "part.h5", "w") as f:  # the file is back, without the dataset
+        f.create_dataset("other", data=neural)
+    with pytest.raises(MissingKeyError, match=r"'/neural' of '.*vds\.h5' takes values from 'neural' in "
+                                              r"'.*part\.h5', which has no such dataset"):
+        rechunk(vds, tmp_path / "zeros.h5")
+    with h5py.File(tmp_path / "part.h5", "w") as f:  # a shorter source: the rest would be zeros
+        f.create_dataset("neural", data=neural[:10])
+    with pytest.raises(CorruptFileError, match=r"'/neural' of '.*vds\.h5' maps 32000 values of "
+                                               r"'neural' in '.*part\.h5', but that dataset has shape \(10, 8\)"):
+        rechunk(vds, tmp_path / "zeros.h5")
+    _no_output(tmp_path, tmp_path / "zeros.h5")
+
+
+def test_rechunk_external_raw_file_missing_or_truncated(tmp_path, neural):
+    raw = tmp_path / "raw.bin"
+    neural.tofile(raw)
+    path = tmp_path / "ext.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("neural", shape=neural.shape, dtype=neural.dtype,
+                         external=[(str(raw), 0, h5py.h5f.UNLIMITED)])
+    assert rechunk(path, tmp_path / "copy.h5") == ["/neural"]
+    with h5py.File(tmp_path / "copy.h5") as f:
+        assert not f["neural"].external and np.array_equal(f["neural"][()], neural)
+    raw.write_bytes(neural.tobytes()[:1000])
+    with pytest.raises(CorruptFileError, match=r"'/neural' of '.*ext\.h5' stores its values in the external "
+                                               r"raw file '.*raw\.bin', which is truncated: it has 1000 bytes"):
+        rechunk(path, tmp_path / "out.h5")
+    raw.unlink()
+    with pytest.raises(DataFileNotFoundError, match=r"'/neural' of '.*ext\.h5' stores its values in the "
+                                                    r"external raw file '.*raw\.bin', which does not exist"):
+        rechunk(path, tmp_path / "out.h5", "neural")
+    _no_output(tmp_path, tmp_path / "out.h5")
+
+
+def test_rechunk_copy_is_exact(tmp_path):
+    path = tmp_path / "in.h5"
+    rng = np.random.default_rng(2)
+    with h5py.File(path, "w") as f:
+        a = f.create_dataset("a", data=rng.integers(-2**15, 2**15, (300, 3), dtype="i2"), chunks=(7, 2),
+                             compression="gzip", fillvalue=-1)
+        a.attrs["unit"], a.attrs["scale"] = "uV", np.float32(0.5)
+        f.create_dataset("b", data=rng.random(50) > 0.5, chunks=(8,))
+        f.create_dataset("c", data=np.float64(3.25))
+    assert rechunk(path, tmp_path / "out.h5", ["a", "/b", "c"]) == ["/a", "/b", "/c"]
+    with h5py.File(path) as f, h5py.File(tmp_path / "out.h5") as g:
+        for name in ("a", "b", "c"):
+            assert g[name].dtype == f[name].dtype and g[name].shape == f[name].shape
+            assert np.array_equal(g[name][()], f[name][()]) and g[name].chunks is None
+        assert g["a"].fillvalue == -1 and g["a"].attrs["unit"] == "uV"
+        assert g["a"].attrs["scale"] == np.float32(0.5) and g["a"].attrs["scale"].dtype == np.float32
