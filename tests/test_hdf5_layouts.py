@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import warnings
 
 import h5py
@@ -353,7 +354,6 @@ def test_rechunk_named_dataset_without_values(tmp_path):
 
 def test_rechunk_bad_output_location_names_the_output(tmp_path, neural, monkeypatch):
     import errno
-    import tempfile
 
     source = _gzip_file(tmp_path / "in.h5", neural)
     missing = tmp_path / "nodir" / "out.h5"
@@ -367,14 +367,33 @@ def test_rechunk_bad_output_location_names_the_output(tmp_path, neural, monkeypa
         rechunk(source, tmp_path / "outdir", overwrite=True)
     assert os.path.isdir(tmp_path / "outdir")
 
-    def read_only(*args, **kwargs):  # what a read-only file system answers
-        raise OSError(errno.EROFS, "Read-only file system")
+    real_open = os.open
 
-    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    def read_only(path, *args, **kwargs):  # what a read-only file system answers
+        if str(path).endswith(".partial"):
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
     with pytest.raises(OSError, match=r"cannot write '.*ro\.h5'.*Read-only file system") as info:
         rechunk(source, tmp_path / "ro.h5")
     assert info.value.errno == errno.EROFS and ".partial" not in str(info.value)
     _no_output(tmp_path, tmp_path / "ro.h5")
+
+
+def test_rechunk_output_gets_the_permissions_of_a_new_file(tmp_path, neural):
+    source = tmp_path / "in.h5"
+    with h5py.File(source, "w") as handle:
+        handle.create_dataset("neural", data=neural, chunks=(64, neural.shape[1]), compression="gzip")
+    old = os.umask(0o022)
+    try:
+        rechunk(source, tmp_path / "out.h5")
+        os.umask(0o077)
+        rechunk(source, tmp_path / "private.h5")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "out.h5").st_mode) == 0o644
+    assert stat.S_IMODE(os.stat(tmp_path / "private.h5").st_mode) == 0o600
 
 
 def test_rechunk_full_disk_names_the_output_and_leaves_nothing(tmp_path, neural):

@@ -21,8 +21,8 @@ import pathlib
 import posixpath
 import re
 import reprlib
+import secrets
 import stat
-import tempfile
 import warnings
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
@@ -631,16 +631,26 @@ def _check_destination(target: pathlib.Path, source: pathlib.Path, overwrite: bo
 
 
 def _temporary(target: pathlib.Path) -> str:
-    """An empty file next to ``target`` (same folder, so the final rename cannot cross file systems)."""
+    """An empty file next to ``target`` (same folder, so the final rename cannot cross file systems).
+
+    Created with mode ``0o666`` less the process's umask, as any new file: the output gets
+    the permissions a plain ``h5py.File(target, "w")`` would give it (``tempfile.mkstemp``
+    would make it private to its owner).
+    """
     folder = pathlib.Path(os.path.abspath(target)).parent
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name[:64]}.", suffix=".partial",
-                                             dir=folder)
-    except OSError as error:
-        raise _os_error(error, f"rechunk: cannot write {str(target)!r}: creating a file in "
-                               f"{str(folder)!r} failed ({error.strerror or error}).") from error
-    os.close(handle)
-    return temporary
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        temporary = str(folder / f".{target.name[:64]}.{secrets.token_hex(6)}.partial")
+        try:
+            os.close(os.open(temporary, flags, 0o666))
+        except FileExistsError:
+            continue  # another name; a clash of 48 random bits is next to impossible
+        except OSError as error:
+            raise _os_error(error, f"rechunk: cannot write {str(target)!r}: creating a file in "
+                                   f"{str(folder)!r} failed ({error.strerror or error}).") from error
+        return temporary
+    raise FileExistsError(f"rechunk: cannot write {str(target)!r}: no free temporary name in "
+                          f"{str(folder)!r}.")
 
 
 def rechunk(
