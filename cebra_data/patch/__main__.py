@@ -49,11 +49,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                   f"script to run\n\n{USAGE}", file=sys.stderr)
             return 2
         seed, args = int(args[1]), args[2:]
+    if args[0] in ("-m", "-c") and len(args) < 2:
+        what = "the name of a module" if args[0] == "-m" else "the code"
+        print(f"python -m cebra_data.patch: {args[0]} needs {what} to run\n\n{USAGE}",
+              file=sys.stderr)
+        return 2
     if args[0] == "-m":
-        if len(args) < 2:
-            print("python -m cebra_data.patch: -m needs the name of a module to run\n\n" + USAGE,
-                  file=sys.stderr)
-            return 2
         module, rest = args[1], args[2:]
         # only the top-level package is looked up: finding a submodule would import its
         # package, which may import cebra before the patch is in place
@@ -66,10 +67,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         runpy.run_module(module, run_name="__main__", alter_sys=True)
         return 0
     if args[0] == "-c":
-        if len(args) < 2:
-            print("python -m cebra_data.patch: -c needs the code to run\n\n" + USAGE,
-                  file=sys.stderr)
-            return 2
         code, rest = args[1], args[2:]
         sys.argv = ["-c", *rest]
         sys.path[0] = ""
