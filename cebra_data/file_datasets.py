@@ -54,6 +54,7 @@ from cebra_data.errors import (
     UnsupportedCombinationError,
 )
 from cebra_data.file_backed import FileSignature, gather_windows, map_file
+from cebra_data.io.hdf5 import external_file_prefix
 from cebra_data.neurons import check_neuron_meta
 
 __all__ = ["HDF5Dataset", "FileChangedError", "CHUNK_CACHE_BYTES"]
@@ -90,25 +91,13 @@ def _get_dataset(handle: h5py.File, name: str, what: str) -> h5py.Dataset:
     return node
 
 
-def _efile_prefix(node: h5py.Dataset, path: str) -> str:
-    """The folder under which HDF5 looks up ``node``'s relative external file names, absolute.
-
-    ``HDF5_EXTFILE_PREFIX`` or the dataset's access property (``${ORIGIN}`` is the HDF5
-    file's folder); by default the current directory.
-    """
-    prefix = os.environ.get("HDF5_EXTFILE_PREFIX")
-    if prefix is None:
-        prefix = node.id.get_access_plist().get_efile_prefix().decode()
-    return os.path.abspath(prefix.replace("${ORIGIN}", os.path.dirname(path)))
-
-
 def _external_files(node: h5py.Dataset, path: str) -> List[Tuple[str, int, int]]:
     """The external raw files of ``node`` as absolute paths, resolved as HDF5 resolves them.
 
     Raises:
         cebra_data.errors.DataFileNotFoundError: if an external file does not exist.
     """
-    prefix = _efile_prefix(node, path)
+    prefix = external_file_prefix(node, path)
     files = []
     for name, offset, size in node.external:
         name = os.fsdecode(name)

@@ -18,6 +18,7 @@ internal ``#refs#`` group are not numeric and are skipped by the default selecti
 from __future__ import annotations
 
 import contextlib
+import os
 import pathlib
 import warnings
 from collections.abc import Iterator
@@ -62,12 +63,25 @@ __all__ = [
     "Mat73Reader",
     "MatHdf5Reader",
     "densify_sparse",
+    "external_file_prefix",
     "hdf5_signature_offset",
     "matlab_object",
     "read_pandas_hdf",
 ]
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def external_file_prefix(node: h5py.Dataset, path: str) -> str:
+    """The folder under which HDF5 looks up ``node``'s relative external raw file names, absolute.
+
+    ``HDF5_EXTFILE_PREFIX`` or the dataset's access property (``${ORIGIN}`` is the folder of
+    the HDF5 file ``path``); by default the current directory.
+    """
+    prefix = os.environ.get("HDF5_EXTFILE_PREFIX")
+    if prefix is None:
+        prefix = node.id.get_access_plist().get_efile_prefix().decode()
+    return os.path.abspath(prefix.replace("${ORIGIN}", os.path.dirname(path)))
 
 
 def hdf5_signature_offset(head: bytes) -> int:

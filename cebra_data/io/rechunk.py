@@ -42,6 +42,7 @@ from cebra_data.errors import (
     UnsupportedCombinationError,
     UnsupportedURLError,
 )
+from cebra_data.io.hdf5 import external_file_prefix
 from cebra_data.io.remote import is_url
 
 __all__ = ["rechunk", "slow_layout", "BLOCK_BYTES"]
@@ -507,9 +508,7 @@ def _check_covered(mapping: Any, shape: Optional[Tuple[int, ...]], what: str, so
 
 def _check_external(node: h5py.Dataset, path: str) -> None:
     """Every external raw file of ``node`` exists and holds all the bytes the dataset reads from it."""
-    from cebra_data.file_datasets import _efile_prefix  # HDF5's lookup of relative raw file names
-
-    prefix = _efile_prefix(node, os.path.abspath(path))
+    prefix = external_file_prefix(node, os.path.abspath(path))  # HDF5's lookup of relative names
     needed = int(node.size) * node.dtype.itemsize
     for name, offset, size in node.external:
         if needed <= 0:
