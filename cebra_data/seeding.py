@@ -34,15 +34,33 @@ SeedLike = Union[int, None, torch.Generator]
 
 _SEED_HIGH = 2**63 - 1
 
+#: torch's CPU generator (a Mersenne Twister) keeps the lowest 32 bits of the seed it is
+#: given: ``manual_seed(s)`` and ``manual_seed(s + 2**32)`` give the same stream. Seeds below
+#: this are used as they are; larger ones are hashed to 32 bits first (see :func:`as_generator`).
+TORCH_SEED_LIMIT = 2**32
+
+
+def _torch_seed(seed: int) -> int:
+    """The 32-bit seed torch's generator is given for ``seed`` (``seed`` itself below 2**32)."""
+    if seed < TORCH_SEED_LIMIT:
+        return seed
+    return int(np.random.SeedSequence(seed).generate_state(1, np.uint32)[0])
+
 
 def as_generator(seed: SeedLike = None) -> torch.Generator:
     """Turn ``seed`` into a ``torch.Generator``; the one place where generators are made.
 
     Args:
-        seed: a non-negative integer (a new generator seeded with it), ``None``
-            (a new generator seeded from operating-system entropy, never from a
-            global random state) or a ``torch.Generator`` (returned as is, so the
-            caller and this object share one stream).
+        seed: a non-negative integer below 2**64 (a new generator seeded with it),
+            ``None`` (a new generator seeded from operating-system entropy, never
+            from a global random state) or a ``torch.Generator`` (returned as is,
+            so the caller and this object share one stream). torch's CPU generator
+            keeps only 32 bits of a seed, so there are 2**32 distinct streams:
+            seeds below 2**32 seed it as they are (``torch.manual_seed``'s
+            streams), larger seeds are first hashed to 32 bits with numpy's
+            ``SeedSequence``, so that ``seed`` and ``seed + 2**32`` do not silently
+            give the same batches (two of the larger seeds share a stream with
+            probability 2**-32).
 
     Returns:
         The generator.
@@ -77,12 +95,12 @@ def as_generator(seed: SeedLike = None) -> torch.Generator:
         raise ValueError(
             f"seed should be an integer in [0, 2**64 - 1], but got seed={seed}."
         )
-    generator.manual_seed(seed)
+    generator.manual_seed(_torch_seed(seed))
     return generator
 
 
 def derive_seed(generator: torch.Generator) -> int:
-    """Draw a child seed (an integer in ``[0, 2**63 - 1)``) from ``generator``.
+    """Draw a child seed (an integer in ``[0, 2**32)``, the seeds torch's generator tells apart).
 
     Use this to seed a sub-component: the child's stream is fixed by the
     parent's seed but independent of the parent's later draws.
@@ -92,7 +110,8 @@ def derive_seed(generator: torch.Generator) -> int:
         >>> derive_seed(as_generator(1)) == derive_seed(as_generator(1))
         True
     """
-    return int(torch.randint(0, _SEED_HIGH, (1,), generator=generator).item())
+    # the low 32 bits of a 63-bit draw: exactly the stream the full draw gave torch
+    return int(torch.randint(0, _SEED_HIGH, (1,), generator=generator).item()) % TORCH_SEED_LIMIT
 
 
 def spawn_generator(generator: torch.Generator) -> torch.Generator:
@@ -101,7 +120,7 @@ def spawn_generator(generator: torch.Generator) -> torch.Generator:
 
 
 def stream_seed(seed: int, *keys: int) -> int:
-    """A seed in ``[0, 2**63 - 1)`` derived from ``seed`` and integer ``keys`` (e.g. shard, epoch).
+    """A seed in ``[0, 2**32)`` derived from ``seed`` and integer ``keys`` (e.g. shard, epoch).
 
     Different keys give independent streams; the same ``seed`` and keys give the
     same seed in any process (numpy's ``SeedSequence`` hashing, no global state).
@@ -112,7 +131,7 @@ def stream_seed(seed: int, *keys: int) -> int:
         (True, False)
     """
     words = np.random.SeedSequence([int(seed), *(int(k) for k in keys)]).generate_state(2, np.uint64)
-    return int(words[0] % np.uint64(_SEED_HIGH))
+    return int(words[0] % np.uint64(_SEED_HIGH)) % TORCH_SEED_LIMIT
 
 
 class HasGenerator(HasDevice):

@@ -92,6 +92,27 @@ def test_as_generator_contract():
         as_generator(-1)
 
 
+@pytest.mark.parametrize("seed", [0, 5, 2**32 - 1, 2**63 - 1])
+def test_seeds_that_torch_would_confuse_give_different_streams(seed):
+    # torch's CPU generator keeps 32 bits of a seed: manual_seed(s) == manual_seed(s + 2**32)
+    def draw(generator):
+        return torch.randint(0, 2**62, (8,), generator=generator)
+
+    assert torch.equal(draw(torch.Generator().manual_seed(seed % 2**32)),
+                       draw(torch.Generator().manual_seed(seed % 2**32 + 2**32)))
+    bigger = seed + 2**32 if seed + 2**32 < 2**64 else seed - 2**32
+    assert not torch.equal(draw(as_generator(seed)), draw(as_generator(bigger)))
+    if seed < 2**32:  # small seeds keep torch's (and torch.manual_seed's) streams
+        assert torch.equal(draw(as_generator(seed)), draw(torch.Generator().manual_seed(seed)))
+    assert torch.equal(draw(as_generator(2**64 - 1)), draw(as_generator(2**64 - 1)))
+
+
+def test_derived_seeds_are_the_32_bits_torch_uses():
+    parent = as_generator(11)
+    seeds = [derive_seed(parent) for _ in range(200)]
+    assert all(0 <= s < 2**32 for s in seeds) and len(set(seeds)) == 200
+
+
 def test_children_derive_from_parent():
     parent = as_generator(9)
     first, second = derive_seed(parent), derive_seed(parent)
