@@ -19,7 +19,7 @@ import torch
 
 from cebra_data._validation import check_int, check_positive_int
 from cebra_data.datatypes import Batch, BatchIndex, Offset
-from cebra_data.device import DeviceLike, HasDevice
+from cebra_data.device import DeviceLike, HasDevice, check_holds_values, normalize_device
 from cebra_data.distributions.base import (
     JointDistribution,
     index_of,
@@ -637,6 +637,7 @@ class Loader(PickledByValue, abc.ABC, HasDevice, torch.utils.data.IterableDatase
                 "multi-session loader (e.g. ContinuousMultiSessionDataLoader), or pass one "
                 "session (dataset.get_session(i))."
             )
+        check_holds_values(getattr(self.dataset, "device", None), "a loader")
         self.time_offset = check_int(self.time_offset, "time_offset", minimum=0)
         self.num_steps = check_positive_int(self.num_steps, "num_steps")
         if self.batch_size is not None:
@@ -765,6 +766,7 @@ class Loader(PickledByValue, abc.ABC, HasDevice, torch.utils.data.IterableDatase
 
     def to(self, device: DeviceLike) -> "Loader":
         """Move the dataset and every tensor of the loader to ``device``."""
+        check_holds_values(normalize_device(device), "a loader")
         HasDevice.to(self, device)
         return self
 

@@ -32,7 +32,7 @@ from cebra_data._validation import (
 )
 from cebra_data.base import as_index_tensor, as_offset
 from cebra_data.datatypes import Batch, BatchIndex, Offset  # noqa: F401  (Offset re-exported as in cebra.data.datasets)
-from cebra_data.device import DeviceLike
+from cebra_data.device import DeviceLike, check_holds_values
 from cebra_data.errors import DimensionMismatchError
 from cebra_data.file_backed import FileBackedNeural, reopen_memmap
 from cebra_data.io.dataset_file import read_dataset_file
@@ -186,6 +186,7 @@ class TensorDataset(FileBackedNeural, NeuronMetadata, MissingValues, SingleSessi
         neuron_meta: Any = None,
     ) -> None:
         super().__init__(device=device)
+        check_holds_values(self.device, "building a TensorDataset")
         if continuous is None and discrete is None:
             raise ValueError(
                 "TensorDataset needs at least one index: pass continuous (e.g. behaviour, or "
@@ -481,10 +482,12 @@ class TensorDataset(FileBackedNeural, NeuronMetadata, MissingValues, SingleSessi
         parts = [f"N={len(self)}", f"input_dimension={self.input_dimension}"]
         if self.continuous is not None:
             parts.append(f"continuous_dim={self.continuous.shape[1]}")
-        if self.discrete is not None:
-            parts.append(f"discrete_labels={int(self.discrete.unique().numel())}")
+        holds_values = self.neural.device.type != "meta"
+        if self.discrete is not None:  # counted only where the tensors hold values
+            parts.append(f"discrete_labels={int(self.discrete.unique().numel())}" if holds_values
+                         else "discrete_labels=?")
         if self._trial_ids is not None:
-            parts.append(f"trials={self.num_trials}")
+            parts.append(f"trials={self.num_trials}" if holds_values else "trials=?")
         if self.split_part is not None:
             parts.append(f"split_part={self.split_part!r}")
         parts += [repr(self.offset), f"device={self.device!r}"]

@@ -14,7 +14,8 @@ import torch
 
 from cebra_data.errors import DeviceUnavailableError
 
-__all__ = ["DeviceLike", "HasDevice", "normalize_device", "available_devices", "check_device_available"]
+__all__ = ["DeviceLike", "HasDevice", "normalize_device", "available_devices", "check_device_available",
+           "check_holds_values"]
 
 
 #: What a ``device`` argument accepts: a string such as ``"cpu"`` or a ``torch.device``.
@@ -96,6 +97,25 @@ def check_device_available(device: torch.device) -> str:
         f"device={name!r} is not available on this machine: {reason}. Available devices: "
         + ", ".join(repr(d) for d in available) + "."
     )
+
+
+def check_holds_values(device: Optional[str], what: str) -> None:
+    """Refuse the ``"meta"`` device for ``what``, which needs the values of its tensors.
+
+    Tensors on ``"meta"`` have shapes but no values: a dataset checks its values when it is
+    built (finite, integer labels ...) and a loader draws indices from them, so neither can
+    work there. Moving a built dataset with ``.to("meta")`` is allowed (e.g. to test device
+    handling), as in CEBRA.
+
+    Raises:
+        DeviceUnavailableError: for a ``"meta"`` device.
+    """
+    if device is not None and torch.device(device).type == "meta":
+        raise DeviceUnavailableError(
+            f"{what} cannot work on device='meta': meta tensors have shapes but no values, "
+            f"and {what} needs them. Available devices: "
+            + ", ".join(repr(d) for d in available_devices()) + "."
+        )
 
 
 def _move(value: Any, device: str) -> Any:

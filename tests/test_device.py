@@ -45,3 +45,26 @@ def test_available_devices_start_with_the_cpu_and_are_accepted():
     assert found[0] == "cpu"
     assert [normalize_device(d) for d in found] == found
     assert normalize_device("meta") == "meta"
+
+
+def test_meta_device_is_refused_where_values_are_needed_and_moving_there_still_works():
+    import numpy as np
+
+    import cebra_data
+    from cebra_data.errors import DeviceUnavailableError
+
+    neural = np.random.default_rng(0).normal(size=(60, 3)).astype(np.float32)
+    labels, trials = np.arange(60) % 3, np.arange(60) // 10
+    with pytest.raises(DeviceUnavailableError, match="building a TensorDataset cannot work on "
+                                                     "device='meta'.*Available devices: 'cpu'"):
+        cebra_data.TensorDataset(neural, discrete=labels, device="meta")
+    dataset = cebra_data.TensorDataset(neural, discrete=labels, trial_ids=trials)
+    loader = cebra_data.DiscreteDataLoader(dataset, num_steps=1, batch_size=4, seed=0)
+    with pytest.raises(DeviceUnavailableError, match="a loader cannot work on device='meta'"):
+        loader.to("meta")
+    assert loader.device == "cpu"  # refused before anything moved
+    moved = dataset.to("meta")
+    assert moved.neural.device.type == "meta"
+    assert "discrete_labels=?, trials=?" in repr(moved) and "device='meta'" in repr(moved)
+    with pytest.raises(DeviceUnavailableError, match="a loader cannot work on device='meta'"):
+        cebra_data.DiscreteDataLoader(moved, num_steps=1, batch_size=4)
