@@ -8,6 +8,8 @@ message of one shape: what was expected, what was received.
 from __future__ import annotations
 
 import numbers
+import os
+import sys
 import warnings
 from typing import Any, Iterable, Iterator, Optional, Tuple
 
@@ -16,6 +18,7 @@ import pandas as pd
 import torch
 
 from cebra_data.errors import (
+    MethodologyWarning,
     PrecisionWarning,
     ShapeError,
     UnknownChoiceError,
@@ -28,6 +31,8 @@ __all__ = [
     "check_float",
     "check_choice",
     "check_consistent_length",
+    "check_time_offset_for",
+    "stacklevel_outside_package",
     "as_tensor",
     "check_nonempty",
     "check_neural",
@@ -566,3 +571,48 @@ def check_trial_ids(trial_ids: Any, n: int) -> torch.Tensor:
             f"trial(s) {repeated} appear in several separate blocks."
         )
     return tensor
+
+
+def check_time_offset_for(conditional: str, time_offset: int) -> None:
+    """Refuse or flag a ``time_offset`` of 0 for the conditionals that use the lag.
+
+    ``"time_delta"`` with 0 would search for the behaviour plus a change over 0 steps, which
+    is always 0: an error (CEBRA fails there too, with a raw error). ``"time"`` with 0 gives
+    every reference itself as its positive, which CEBRA accepts: a
+    :class:`~cebra_data.errors.MethodologyWarning`.
+
+    Raises:
+        ValueError: for ``"time_delta"`` with ``time_offset=0``.
+    """
+    if time_offset != 0:
+        return
+    if conditional == "time_delta":
+        raise ValueError(
+            "time_offset=0 with conditional='time_delta': the behaviour changes over 0 time "
+            "steps are all zero, so every positive would be its reference. Pass time_offset >= 1."
+        )
+    if conditional == "time":
+        warnings.warn(
+            "time_offset=0 with conditional='time': every positive is its own reference, so "
+            "the contrastive loss has nothing to learn from the positives. Pass time_offset >= 1 "
+            "(CEBRA's default is 10; the model's receptive field is a common choice).",
+            MethodologyWarning,
+            stacklevel=stacklevel_outside_package(),
+        )
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def stacklevel_outside_package() -> int:
+    """The ``stacklevel`` that makes a warning point at the first caller outside cebra_data.
+
+    Call it in the function that calls ``warnings.warn``. Frames of cebra_data's modules and
+    of code generated at run time (a dataclass's ``__init__``) are skipped, so the warning
+    names the user's line however deep inside the package it was raised.
+    """
+    frame, level = sys._getframe(1), 1
+    while frame is not None and (frame.f_code.co_filename.startswith(_PACKAGE_DIR)
+                                 or frame.f_code.co_filename == "<string>"):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Iterator, List, Optional, Tuple
 import numpy as np
 import torch
 
-from cebra_data._validation import check_int, check_positive_int
+from cebra_data._validation import check_int, check_positive_int, check_time_offset_for
 from cebra_data.datatypes import Batch, BatchIndex, Offset
 from cebra_data.device import DeviceLike, HasDevice, check_holds_values, normalize_device
 from cebra_data.distributions.base import (
@@ -745,6 +745,7 @@ class Loader(PickledByValue, abc.ABC, HasDevice, torch.utils.data.IterableDatase
         Uses the loader's ``time_offset`` and ``delta`` (``0.1`` for loaders
         without one) and a seed derived from the loader's generator.
         """
+        check_time_offset_for(name, self.time_offset)
         return make_conditional(
             name,
             continuous=index_of(self.dataset, "continuous"),

@@ -223,6 +223,7 @@ __all__ += [
     "PerformanceWarning",
     "MethodologyWarning",
     "DownloadRetryWarning",
+    "DeprecatedNameWarning",
 ]
 
 
@@ -258,6 +259,11 @@ class MethodologyWarning(CebraDataWarning):
 
 class DownloadRetryWarning(CebraDataWarning):
     """A download attempt failed and is tried again (as CEBRA's downloader does)."""
+
+
+class DeprecatedNameWarning(CebraDataWarning, DeprecationWarning):
+    """A deprecated name CEBRA still accepts was used (e.g. ``conditional="delta"``); the message names
+    the current one. Also a ``DeprecationWarning``: hidden by default outside ``__main__``, as CEBRA's."""
 
 
 # --- patch: running CEBRA on cebra_data ---

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import warnings
 from typing import Any, ClassVar, Optional
 
 import torch
 
-from cebra_data._validation import check_choice
+from cebra_data._validation import check_choice, check_time_offset_for, stacklevel_outside_package
 from cebra_data.base import (
     Dataset,
     Loader,
@@ -38,6 +39,7 @@ from cebra_data.distributions.registry import (
     make_mixed_conditional,
     make_prior,
 )
+from cebra_data.errors import DeprecatedNameWarning
 
 __all__ = [
     "SingleSessionDataset",
@@ -47,6 +49,9 @@ __all__ = [
     "HybridDataLoader",
     "FullDataLoader",
 ]
+
+#: CEBRA 0.6.1's deprecated name of ``"delta_normal"`` (ContinuousDataLoader, FullDataLoader).
+_DEPRECATED_DELTA = "delta"
 
 
 class SingleSessionDataset(Dataset):
@@ -201,8 +206,12 @@ class ContinuousDataLoader(_JointLoader):
         dataset: the dataset (with a continuous index unless ``conditional="time"``).
         num_steps: number of batches an iteration yields.
         batch_size: number of references per batch.
-        conditional: a name of :data:`cebra_data.distributions.registry.CONDITIONALS`.
-        time_offset: time lag of ``"time"`` and ``"time_delta"``.
+        conditional: a name of :data:`cebra_data.distributions.registry.CONDITIONALS`
+            (``"delta"``, CEBRA's deprecated name of ``"delta_normal"``, is accepted with a
+            :class:`~cebra_data.errors.DeprecatedNameWarning`, as in CEBRA).
+        time_offset: time lag of ``"time"`` and ``"time_delta"`` (0 is refused for
+            ``"time_delta"`` and warned about for ``"time"``: each positive would be its
+            reference).
         delta: standard deviation of ``"delta_normal"``.
         seed: seed of the loader (see :class:`cebra_data.Loader`).
 
@@ -225,14 +234,26 @@ class ContinuousDataLoader(_JointLoader):
     delta: float = 0.1
 
     def _check_configuration(self) -> None:
-        check_choice(self.conditional, "conditional", CONDITIONALS)
-        if CONDITIONALS[self.conditional].needs_continuous:
+        if self.conditional == _DEPRECATED_DELTA:
+            warnings.warn(
+                'conditional="delta" is CEBRA\'s deprecated name of "delta_normal" (the same '
+                'sampling); pass conditional="delta_normal".',
+                DeprecatedNameWarning,
+                stacklevel=stacklevel_outside_package(),
+            )
+        conditional = self._conditional_name()
+        check_choice(conditional, "conditional", CONDITIONALS)
+        if CONDITIONALS[conditional].needs_continuous:
             self._require_index("continuous", f"with conditional={self.conditional!r}")
+
+    def _conditional_name(self) -> str:
+        """The registered conditional: ``"delta"`` (CEBRA's old name) is ``"delta_normal"``."""
+        return "delta_normal" if self.conditional == _DEPRECATED_DELTA else self.conditional
 
     def _build(self) -> None:
         valid, trial_ids = sample_mask_of(self.dataset), trial_ids_of(self.dataset)
         self.distribution: JointDistribution = self._make_conditional(
-            self.conditional, valid, trial_ids
+            self._conditional_name(), valid, trial_ids
         )
 
 
@@ -296,6 +317,7 @@ class MixedDataLoader(Loader):
 
     def _build(self) -> None:
         valid, trial_ids = sample_mask_of(self.dataset), trial_ids_of(self.dataset)
+        check_time_offset_for(self.conditional, self.time_offset)
         self.distribution: JointDistribution = make_mixed_conditional(
             self.conditional,
             discrete=self.dindex,

@@ -187,7 +187,7 @@ def test_full_loader_uses_every_valid_reference_once():
     "kind, options, match",
     [
         ("discrete", {"prior": "balanced"}, "'empirical', 'uniform'"),
-        ("continuous", {"conditional": "delta"}, "'delta_normal', 'time', 'time_delta'"),
+        ("continuous", {"conditional": "delta_vmf"}, "'delta_normal', 'time', 'time_delta'"),
         ("mixed", {"conditional": "time"}, "Valid choices are: 'time_delta'"),
         ("mixed", {"prior": "flat"}, "'empirical', 'uniform'"),
         ("hybrid", {"time_distribution": "clock"}, "'delta_normal', 'time', 'time_delta'"),
@@ -256,3 +256,45 @@ def test_different_seeds_differ_and_global_state_is_untouched():
     assert torch.equal(torch.get_rng_state(), torch_state)
     assert np.array_equal(np.random.get_state()[1], numpy_state[1])
     assert random.getstate() == python_state
+
+
+# -- CEBRA's deprecated "delta" and a time_offset of 0 ----------------------------------------
+
+
+@pytest.mark.parametrize("loader_class", [ContinuousDataLoader, FullDataLoader])
+def test_delta_is_cebras_deprecated_name_of_delta_normal(loader_class):
+    from cebra_data.errors import DeprecatedNameWarning
+
+    dataset = make_dataset()
+    size = {"batch_size": 16} if loader_class is ContinuousDataLoader else {}
+    with pytest.warns(DeprecatedNameWarning, match='pass conditional="delta_normal"') as record:
+        old = loader_class(dataset, num_steps=1, conditional="delta", seed=3, **size)
+    assert issubclass(record[0].category, DeprecationWarning)  # filtered as CEBRA's is
+    assert record[0].filename == __file__  # points at the caller's line
+    new = loader_class(dataset, num_steps=1, conditional="delta_normal", seed=3, **size)
+    assert old.conditional == "delta"  # the field keeps what was passed, as in CEBRA
+    a, b = old.get_indices(16 if size else None), new.get_indices(16 if size else None)
+    for field in ("reference", "positive", "negative"):
+        assert torch.equal(getattr(a, field), getattr(b, field))
+
+
+@pytest.mark.parametrize("make_loader", [
+    lambda d: ContinuousDataLoader(d, num_steps=1, batch_size=8, conditional="time_delta", time_offset=0),
+    lambda d: HybridDataLoader(d, num_steps=1, batch_size=8, time_offset=0),
+    lambda d: MixedDataLoader(d, num_steps=1, batch_size=8, time_offset=0),
+    lambda d: FullDataLoader(d, num_steps=1, conditional="time_delta", time_offset=0),
+])
+def test_time_delta_with_time_offset_zero_is_refused(make_loader):
+    with pytest.raises(ValueError, match="time_offset=0 with conditional='time_delta'.*time_offset >= 1"):
+        make_loader(make_dataset())
+
+
+def test_time_with_time_offset_zero_warns_that_positives_are_the_references():
+    from cebra_data.errors import MethodologyWarning
+
+    with pytest.warns(MethodologyWarning, match="every positive is its own reference") as record:
+        loader = ContinuousDataLoader(make_dataset(), num_steps=1, batch_size=32, conditional="time",
+                                      time_offset=0, seed=0)
+    assert record[0].filename == __file__
+    index = loader.get_indices(32)
+    assert torch.equal(index.positive, index.reference)  # what the warning says, as in CEBRA
