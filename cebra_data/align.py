@@ -15,6 +15,11 @@ NaN at uncovered targets (integers up to ``2**53`` are exact in float64); the in
 ``out[covered].astype(int)`` with ``covered = ~np.isnan(out)`` (the same mask as
 :func:`coverage`). It is up to the caller to exclude the uncovered steps; ``TensorDataset.from_nwb``
 does so (see :func:`cebra_data.nwb_dataset.from_nwb`).
+
+Clocks may be floats (seconds) or integers in any unit. Integer clocks beyond ``2**53`` (e.g.
+Unix nanoseconds, about ``1.7e18``, which float64 would round to 256 ns) are made relative to
+their common first time, in integers, before the arithmetic, so no tick is lost; beside a float
+clock they are refused (the float clock is already rounded).
 """
 
 from __future__ import annotations
@@ -39,10 +44,12 @@ def _as_array(value: Any, name: str) -> np.ndarray:
         value = value.detach().cpu().numpy()
     if isinstance(value, (list, tuple)):
         value = np.asarray(value)
+    if hasattr(value, "to_numpy") and type(value).__module__.startswith("pandas"):
+        value = value.to_numpy()  # a Series, DataFrame or Index
     if not isinstance(value, np.ndarray):
         raise TypeError(
-            f"{name} should be a numpy array, a torch tensor or a list of numbers, but got "
-            f"{type(value).__name__}."
+            f"{name} should be a numpy array, a torch tensor, a pandas object or a list of "
+            f"numbers, but got {type(value).__name__}."
         )
     if value.dtype.kind not in "biuf":
         raise TypeError(
@@ -51,12 +58,57 @@ def _as_array(value: Any, name: str) -> np.ndarray:
     return value
 
 
-def _check_times(times: Any, name: str, *, increasing: bool) -> np.ndarray:
+def _check_clocks(times: Any, target_times: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Both clocks as float64, checked; integer clocks beyond 2**53 first made relative.
+
+    float64 holds integers exactly only up to 2**53: integer time stamps such as Unix
+    nanoseconds (about 1.7e18) would lose their last bits (256 ns) when cast. Both clocks
+    are then shifted, in integers, by their common smallest time before the cast, which
+    keeps every difference exact (as long as the clocks span less than 2**53 units).
+
+    Raises:
+        ValueError: integer clocks beyond 2**53 beside a float clock (already rounded), or
+            integer clocks spanning more than 2**53 units.
+    """
+    raw = [_as_array(times, "times"), _as_array(target_times, "target_times")]
+    large = [a.dtype.kind in "iu" and a.size > 0 and max(abs(int(a.min())), abs(int(a.max())))
+             > _EXACT_INTEGER for a in raw]
+    origin = 0
+    if any(large):
+        if not all(a.dtype.kind in "biu" for a in raw):
+            which = "times" if large[0] else "target_times"
+            raise ValueError(
+                f"{which} holds integers beyond 2**53 (e.g. Unix nanoseconds), which float64 "
+                "cannot hold exactly, but the other clock holds floats, already rounded: pass "
+                "both clocks as integers in the same unit, or both as floats relative to a start."
+            )
+        origin = min(int(a.min()) for a in raw if a.size)
+        shifted = []
+        for a in raw:
+            relative = np.asarray([int(v) - origin for v in (a.min(), a.max())]) if a.size else [0]
+            if max(relative) > _EXACT_INTEGER:
+                raise ValueError(
+                    f"times and target_times span {max(relative)} units, more than the 2**53 that "
+                    "float64 keeps apart; use a coarser unit."
+                )
+            if a.dtype.kind == "u":
+                shifted.append((a - np.uint64(origin)).astype(np.int64))
+            else:
+                shifted.append(a.astype(np.int64) - np.int64(origin))
+        raw = shifted
+    return (_check_times(raw[0], "times", increasing=True, origin=origin),
+            _check_times(raw[1], "target_times", increasing=False, origin=origin))
+
+
+def _check_times(times: Any, name: str, *, increasing: bool, origin: int = 0) -> np.ndarray:
+    """``times`` as a checked float64 array; ``origin`` (subtracted already) is added back in messages."""
     array = _as_array(times, name)
     if array.ndim != 1:
         raise ValueError(f"{name} should be 1-D (one time per sample), but has shape {array.shape}.")
     if array.size == 0:
         raise ValueError(f"{name} is empty; at least one time is needed.")
+    if origin:
+        exact = array  # integers relative to origin: messages show the caller's values
     array = array.astype(np.float64, copy=False)
     bad = ~np.isfinite(array)
     if bad.any():
@@ -69,9 +121,10 @@ def _check_times(times: Any, name: str, *, increasing: bool) -> np.ndarray:
         steps = np.diff(array)
         if (steps <= 0).any():
             first = int(np.flatnonzero(steps <= 0)[0])
+            shown = (lambda i: int(exact[i]) + origin) if origin else (lambda i: array[i])
             raise ValueError(
                 f"{name} should be strictly increasing, but {name}[{first + 1}] = "
-                f"{array[first + 1]!r} follows {name}[{first}] = {array[first]!r}. Sort the "
+                f"{shown(first + 1)!r} follows {name}[{first}] = {shown(first)!r}. Sort the "
                 "samples by time and drop repeated times first."
             )
     return array
@@ -123,8 +176,7 @@ def coverage(times: Any, target_times: Any, *, max_gap: Optional[float] = None) 
         >>> coverage([1.0, 2.0, 5.0], [0.5, 1.0, 1.5, 3.0, 5.0, 6.0], max_gap=2.0).tolist()
         [False, True, True, False, True, False]
     """
-    times = _check_times(times, "times", increasing=True)
-    targets = _check_times(target_times, "target_times", increasing=False)
+    times, targets = _check_clocks(times, target_times)
     return _covered(times, targets, _check_max_gap(max_gap))
 
 
@@ -142,7 +194,8 @@ def align(
         values: ``(n,)`` or ``(n, d)`` (or more dimensions; time first) real values, one row per
             time. NaN marks a missing sample: linear interpolation next to it gives NaN, and
             ``"nearest"``/``"previous"`` copy it.
-        times: ``(n,)`` strictly increasing, finite sample times (seconds).
+        times: ``(n,)`` strictly increasing, finite sample times (seconds, or integers in any
+            unit: see the module's notes on large integer clocks).
         target_times: ``(m,)`` finite times to resample at, in any order (e.g. the neural
             time stamps).
         method: ``"linear"`` (default) interpolates each column linearly between the two
@@ -178,8 +231,7 @@ def align(
     """
     if method not in ALIGN_METHODS:
         raise ValueError(f"method should be one of {list(ALIGN_METHODS)}, but got method={method!r}.")
-    times = _check_times(times, "times", increasing=True)
-    targets = _check_times(target_times, "target_times", increasing=False)
+    times, targets = _check_clocks(times, target_times)
     gap = _check_max_gap(max_gap)
     array = _as_array(values, "values")
     if array.ndim == 0:

@@ -93,3 +93,35 @@ def test_other_errors():
         align(np.array([0, 2**60, 1]), [0.0, 1.0, 2.0], [0.5], method="nearest")
     with pytest.raises(TypeError, match="real numbers"):
         align(np.array(["a", "b", "c"]), [0.0, 1.0, 2.0], [0.5])
+
+
+def test_integer_nanosecond_clocks_keep_every_nanosecond():
+    # float64 keeps integers exactly only to 2**53: Unix nanoseconds (1.7e18) lose 256 ns
+    start = 1_700_000_000_000_000_000
+    times = start + np.arange(100, dtype=np.int64) * 1_000
+    values = np.arange(100.0)
+    np.testing.assert_allclose(align(values, times, times + 1), np.r_[values[:-1] + 0.001, np.nan])
+    np.testing.assert_array_equal(align(values, times, times[:3] + 500), [0.5, 1.5, 2.5])
+    unsigned = times.astype(np.uint64)
+    np.testing.assert_array_equal(align(values, unsigned, unsigned[:3] + 500), [0.5, 1.5, 2.5])
+    assert coverage(times, np.array([start - 1, start, start + 99_000, start + 99_001])).tolist() == \
+        [False, True, True, False]
+    with pytest.raises(ValueError, match=r"times\[1\] = 1700000000000000001 follows times\[0\] = "
+                                         r"1700000000000000002"):
+        align(np.arange(2.0), np.array([start + 2, start + 1]), np.array([start]))
+
+
+def test_large_integer_clock_beside_a_float_clock_is_refused():
+    times = 2**60 + np.arange(10, dtype=np.int64)
+    with pytest.raises(ValueError, match="times holds integers beyond 2\\*\\*53.*other clock holds floats"):
+        align(np.arange(10.0), times, times.astype(float))
+    with pytest.raises(ValueError, match="span .* more than the 2\\*\\*53"):
+        align(np.arange(2.0), np.array([-(2**60), 2**60]), np.array([0]))
+
+
+def test_align_takes_pandas_clocks_and_values():
+    pd = pytest.importorskip("pandas")
+    times = np.array([0.0, 1.0, 2.0])
+    frame = pd.DataFrame({"x": [0.0, 2.0, 4.0]})
+    np.testing.assert_array_equal(align(frame, pd.Series(times), pd.Index([0.5, 1.5])),
+                                  align(frame.to_numpy(), times, [0.5, 1.5]))
