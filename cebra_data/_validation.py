@@ -97,9 +97,13 @@ def check_float(
 
 
 def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
-    """Return ``value`` if it is one of ``choices``, else list the valid ones."""
+    """Return ``value`` if it is one of ``choices``, else list the valid ones.
+
+    Only a string can be a choice: any other value (``None``, a number, an
+    array) is refused without comparing it to the choices.
+    """
     choices = list(choices)
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
         raise UnknownChoiceError(name, value, choices)
     return value
 
