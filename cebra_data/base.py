@@ -842,8 +842,19 @@ class Loader(PickledByValue, abc.ABC, HasDevice, torch.utils.data.IterableDatase
         (:class:`~cebra_data.seeding.SharedEpoch`), so it also reaches the
         workers of ``DataLoader(..., persistent_workers=True)``, which keep
         their copy of the loader from one epoch to the next.
+
+        Args:
+            epoch: an integer in ``[0, 2**63 - 1]`` (0-d integer tensors and
+                numpy integers are accepted).
+
+        Raises:
+            TypeError: for a value that is not an integer (``bool`` included).
+            ValueError: for an integer outside ``[0, 2**63 - 1]``.
         """
-        self._epoch.set(check_int(epoch, "epoch", minimum=0))
+        epoch = check_int(epoch, "epoch")
+        if not 0 <= epoch <= SharedEpoch.MAX_EPOCH:
+            raise ValueError(f"epoch should be an integer in [0, 2**63 - 1], but got epoch={epoch}.")
+        self._epoch.set(epoch)
 
     def _start_stream(self) -> Tuple[int, int]:
         """Seed this process's stream and return ``(shard, num_shards)``.
