@@ -396,6 +396,41 @@ def _warn_if_values_merge(original: torch.Tensor, converted: torch.Tensor, name:
             return
 
 
+def _exact_integers(dtype: torch.dtype) -> int:
+    """The largest integer up to which ``dtype`` represents every integer exactly (``2**24`` for float32)."""
+    return int(2 / torch.finfo(dtype).eps)
+
+
+def _warn_if_integers_round(original: torch.Tensor, converted: torch.Tensor, name: str, largest: int) -> None:
+    """Warn if converting integer labels ``original`` to the float ``converted`` changed any value.
+
+    The comparison is exact (in int64), so the message counts the rounded
+    values and, for the first column where it happens, the distinct values
+    that merged.
+    """
+    back = converted.to(torch.float64)
+    outside = (back >= 2.0**63) | (back < -(2.0**63))  # rounded up beyond int64: changed
+    changed = outside | (back.masked_fill(outside, 0).to(torch.int64) != original.to(torch.int64))
+    num_changed = int(changed.sum())
+    if not num_changed:
+        return
+    merge = ""
+    for column in range(original.shape[1]):
+        before = torch.unique(original[:, column]).numel()
+        after = torch.unique(converted[:, column]).numel()
+        if after < before:
+            merge = f" and merges {before} distinct values into {after} (column {column})"
+            break
+    bits = _exact_integers(converted.dtype).bit_length() - 1
+    warnings.warn(
+        f"{name} has integer values up to {largest}, beyond 2**{bits}: converting {original.dtype} "
+        f"to {converted.dtype} rounds {num_changed} of them{merge}. Subtract an offset first "
+        "(e.g. frame - frame[0]) or use smaller codes.",
+        PrecisionWarning,
+        stacklevel=4,
+    )
+
+
 def check_continuous(
     values: Any,
     name: str = "continuous",
@@ -406,9 +441,12 @@ def check_continuous(
     """Return a continuous index as a floating point ``(N, d)`` tensor (a 1-D input becomes ``(N, 1)``).
 
     The one check of continuous labels, used by datasets and distributions.
-    Integer labels (e.g. frame numbers) are accepted with their values
-    unchanged: they become float32 while float32 holds them exactly, float64
-    beyond ``2**24``.
+    Integer labels (e.g. frame numbers) are converted straight to ``dtype``;
+    without ``dtype`` they become float32 while float32 holds them exactly,
+    float64 beyond ``2**24``. A
+    :class:`~cebra_data.errors.PrecisionWarning` naming the integer dtype is
+    raised if the conversion rounds any value (beyond ``2**24`` for float32,
+    ``2**53`` for float64).
 
     Args:
         values: a numpy array or tensor.
@@ -436,8 +474,14 @@ def check_continuous(
             f"dtype {tensor.dtype}."
         )
     if not tensor.is_floating_point():
-        exact = tensor.numel() == 0 or int(tensor.abs().max()) <= FLOAT32_EXACT
-        tensor = tensor.to(torch.float32 if exact else torch.float64)
+        # straight to the target dtype: a detour through float64 would round twice
+        largest = 0 if tensor.numel() == 0 else max(int(tensor.max()), -int(tensor.min()))
+        target = dtype if dtype is not None else (
+            torch.float32 if largest <= FLOAT32_EXACT else torch.float64)
+        converted = tensor.to(target)
+        if largest > _exact_integers(target):
+            _warn_if_integers_round(tensor, converted, name, largest)
+        tensor = converted
     if dtype is not None and tensor.dtype != dtype:
         converted = tensor.to(dtype)
         _warn_if_values_merge(tensor, converted, name)

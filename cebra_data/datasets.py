@@ -104,8 +104,10 @@ class TensorDataset(FileBackedNeural, NeuronMetadata, MissingValues, SingleSessi
             an error; NaN values are an error unless ``neural_nan="mask"``. A
             float32 numpy array without NaN is shared, not copied.
         continuous: a continuous index ``(N, d)`` or ``(N,)`` (becomes
-            ``(N, 1)``), stored as float32. NaN marks a missing label: such
-            time steps are excluded from sampling (see :attr:`num_excluded`).
+            ``(N, 1)``), stored as float32. Integer labels are converted to
+            float32 directly (a :class:`~cebra_data.errors.PrecisionWarning`
+            if one beyond ``2**24`` is rounded). NaN marks a missing label:
+            such time steps are excluded from sampling (see :attr:`num_excluded`).
         discrete: a discrete index ``(N,)`` of integer labels, stored as int64.
             Float labels are an error. Text labels (strings, a pandas
             ``Series`` of strings, a pandas ``Categorical``) become integer

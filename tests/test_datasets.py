@@ -259,6 +259,27 @@ def test_float64_labels_that_float32_would_change_warn(labels, before, after):
         TensorDataset(np.zeros((len(labels), 2)), continuous=labels - labels[0])
 
 
+def test_int64_labels_beyond_float32_warn_naming_int64_and_round_once():
+    # 2**53 + 2**29 + 1 rounds to 2**53 + 2**30 directly, but to 2**53 via float64 (twice rounded)
+    big = np.array([2**53 + 2**29 + 1, 2**53 + 1, 2**53 + 3, 5] * 5, dtype=np.int64)
+    with pytest.warns(PrecisionWarning, match=r"continuous has integer values up to 9007199791611905, "
+                      r"beyond 2\*\*24: converting torch\.int64 to torch\.float32 rounds 15 of them and "
+                      r"merges 4 distinct values into 3 \(column 0\)") as record:
+        ds = TensorDataset(np.zeros((20, 2)), continuous=big)
+    assert "float64" not in str(record[0].message)
+    assert ds.continuous_index[:4, 0].tolist() == torch.from_numpy(big[:4]).to(torch.float32).tolist()
+    assert ds.continuous_index[0, 0].item() == 2.0**53 + 2.0**30
+
+
+def test_integer_labels_that_float32_rounds_without_merging_still_warn():
+    labels = np.array([2**24 + 1, 2**25 + 1, 3, 4] * 5, dtype=np.int64)  # rounded, still distinct
+    with pytest.warns(PrecisionWarning, match=r"converting torch\.int64 to torch\.float32 rounds 10 of them\. "):
+        TensorDataset(np.zeros((20, 2)), continuous=labels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TensorDataset(np.zeros((15, 2)), continuous=np.array([2**24, 2**24 + 2, -2**24] * 5))  # exact
+
+
 @pytest.mark.parametrize("make", [
     lambda rng: rng.uniform(0, 1.6, size=(10_000, 1)),        # the README's position
     lambda rng: rng.uniform(0, 1.6, size=(1_000_000, 1)),     # dense: many float32 merges
