@@ -459,6 +459,15 @@ def check_continuous(
         ValueError: for a shape other than ``(N,)`` or ``(N, d)`` with ``d >= 1``,
             or an infinite value with ``finite_or_nan=True``.
     """
+    if isinstance(values, (pd.Series, pd.Index, pd.DataFrame)):
+        # a nullable boolean column with pd.NA would arrive as float64; refuse it as any boolean
+        dtypes = list(values.dtypes) if isinstance(values, pd.DataFrame) else [values.dtype]
+        flags = sorted({str(dtype) for dtype in dtypes if pd.api.types.is_bool_dtype(dtype)})
+        if flags:
+            raise TypeError(
+                f"{name} should hold real numbers (a floating point dtype, or integers), but got a "
+                f"pandas column of dtype {', '.join(flags)}."
+            )
     tensor = as_tensor(values, name)
     if tensor.ndim == 1:
         tensor = tensor[:, None]
@@ -502,8 +511,19 @@ def check_discrete(discrete: Any, name: str = "discrete") -> torch.Tensor:
     Raises:
         ShapeError: (a ``ValueError`` and a ``TypeError``, as CEBRA raised) for
             another shape.
-        TypeError: for float, complex or non-numeric labels.
+        ValueError: for missing labels (``pd.NA``) in a pandas column of a
+            nullable dtype (``Int64``, ``boolean``).
+        TypeError: for float, complex or non-numeric labels (the message
+            counts NaN values, which are missing labels).
     """
+    if isinstance(discrete, (pd.Series, pd.Index, pd.DataFrame)):
+        # a nullable Int64/boolean column would arrive as float64 with NaN for pd.NA
+        dtypes = list(discrete.dtypes) if isinstance(discrete, pd.DataFrame) else [discrete.dtype]
+        if any(isinstance(dtype, pd.api.extensions.ExtensionDtype) for dtype in dtypes):
+            missing = int(np.asarray(discrete.isna()).sum())
+            if missing:
+                kinds = ", ".join(sorted({str(dtype) for dtype in dtypes}))
+                raise _missing_labels_error(name, missing, f"pd.NA in a pandas column of dtype {kinds}")
     tensor = as_tensor(discrete, name)
     if tensor.ndim == 2 and tensor.shape[1] == 1:
         tensor = tensor[:, 0]
@@ -514,14 +534,25 @@ def check_discrete(discrete: Any, name: str = "discrete") -> torch.Tensor:
         )
     check_nonempty(tensor, name)
     if tensor.is_floating_point() or tensor.is_complex():
+        num_nan = int(torch.isnan(tensor).sum())
+        gaps = (f" It also has {num_nan} NaN values, missing labels that a discrete index cannot "
+                "hold: fill or remove those time steps first." if num_nan else "")
         raise TypeError(
             f"{name} should hold integer labels, but got dtype {tensor.dtype}. Convert "
             "integer-valued labels with labels.astype(int) (numpy) or labels.long() (torch); "
-            "pass real-valued labels as continuous instead."
+            f"pass real-valued labels as continuous instead.{gaps}"
         )
     if tensor.dtype != torch.long:
         tensor = tensor.to(torch.long)
     return tensor
+
+
+def _missing_labels_error(name: str, count: int, where: str) -> ValueError:
+    """The error for labels with gaps: a discrete index needs a label at every time step."""
+    return ValueError(
+        f"{name} has {count} missing labels ({where}); a discrete index needs a label at every "
+        "time step."
+    )
 
 
 def encode_categories(labels: Any, name: str = "discrete") -> Tuple[Any, Optional[Tuple[Any, ...]]]:
@@ -557,10 +588,7 @@ def encode_categories(labels: Any, name: str = "discrete") -> Tuple[Any, Optiona
     if isinstance(labels, pd.Categorical):
         codes = np.asarray(labels.codes, dtype=np.int64)
         if codes.size and int(codes.min()) < 0:
-            raise ValueError(
-                f"{name} has {int((codes < 0).sum())} missing labels (NaN in the categorical); a "
-                "discrete index needs a label at every time step."
-            )
+            raise _missing_labels_error(name, int((codes < 0).sum()), "NaN in the categorical")
         return codes, tuple(labels.categories.tolist())
     if isinstance(labels, (pd.Series, pd.Index)):
         if pd.api.types.is_numeric_dtype(labels.dtype) or pd.api.types.is_bool_dtype(labels.dtype):
@@ -574,10 +602,7 @@ def encode_categories(labels: Any, name: str = "discrete") -> Tuple[Any, Optiona
         missing = int(sum(v is None or v is pd.NA or (isinstance(v, float) and v != v)
                           for v in values.reshape(-1)))
         if missing:
-            raise ValueError(
-                f"{name} has {missing} missing labels (None or NaN); a discrete index needs a "
-                "label at every time step."
-            )
+            raise _missing_labels_error(name, missing, "None or NaN")
     try:
         categories, codes = np.unique(values, return_inverse=True)
     except TypeError as err:

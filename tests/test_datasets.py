@@ -344,6 +344,43 @@ def test_nullable_pandas_columns_keep_their_missing_values_as_nan():
                        torch.arange(20))
 
 
+@pytest.mark.parametrize("dtype, values", [("Int64", [1, None, 2, 3]), ("boolean", [True, None, False, True])])
+@pytest.mark.parametrize("argument", ["discrete", "trial_ids"])
+def test_nullable_pandas_labels_with_na_are_reported_as_missing_labels(dtype, values, argument):
+    pd = pytest.importorskip("pandas")
+    labels = pd.Series(values * 5, dtype=dtype)
+    kwargs = {"discrete": labels} if argument == "discrete" else {"continuous": np.zeros(20), "trial_ids": labels}
+    # it said "should hold integer labels, but got dtype torch.float64 ... labels.astype(int)"
+    with pytest.raises(ValueError, match=rf"^{argument} has 5 missing labels \(pd\.NA in a pandas column of "
+                                         rf"dtype {dtype}\); a discrete index needs a label at every time step\.$"):
+        TensorDataset(np.zeros((20, 2)), **kwargs)
+    with pytest.raises(ValueError, match="discrete has 5 missing labels"):
+        TensorDataset(np.zeros((20, 2)), discrete=pd.DataFrame({"label": labels}))
+
+
+def test_float_discrete_labels_with_nan_name_the_missing_labels():
+    pd = pytest.importorskip("pandas")
+    for labels in (np.array([1.0, np.nan, 2.0, 3.0] * 5), pd.Series([1.0, np.nan, 2.0, 3.0] * 5)):
+        with pytest.raises(TypeError, match="should hold integer labels, .* It also has 5 NaN values, missing labels"):
+            TensorDataset(np.zeros((20, 2)), discrete=labels)
+
+
+def test_nullable_pandas_neural_and_continuous_na_count_as_nan():
+    pd = pytest.importorskip("pandas")
+    frames = pd.Series([1, None, 2, 3] * 5, dtype="Int64")
+    ds = TensorDataset(np.zeros((20, 2)), continuous=frames)  # NA: a missing label, excluded from sampling
+    assert torch.isnan(ds.continuous_index[1::4]).all() and ds.num_excluded == 5
+    # booleans are no continuous labels, with or without NA (NA made them float64 before)
+    for flags in (pd.Series([True, None, False, True] * 5, dtype="boolean"), pd.Series([True, False] * 10)):
+        with pytest.raises(TypeError, match=r"continuous should hold real numbers .* dtype (boolean|bool)"):
+            TensorDataset(np.zeros((20, 2)), continuous=flags)
+    counts = pd.DataFrame({"a": pd.Series([1, None, 2, 3] * 5, dtype="Int64"), "b": np.arange(20)})
+    with pytest.raises(ValueError, match=r"neural contains 5 NaN and 0 infinite values \(first at time step 1, feature 0\)"):
+        TensorDataset(counts, continuous=np.zeros(20))
+    masked = TensorDataset(counts, continuous=np.zeros(20), neural_nan="mask")
+    assert masked.num_missing_neural == 5 and not bool(masked.sample_mask()[1::4].any())
+
+
 @pytest.mark.parametrize("kind", ["object", "string", "category", "numpy"])
 def test_text_labels_become_codes_with_their_categories_kept(kind):
     pd = pytest.importorskip("pandas")
