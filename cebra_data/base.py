@@ -190,7 +190,17 @@ def offset_key_of(dataset: Any) -> Any:
 
 
 def as_index_tensor(index: Any, name: str = "index", device: Optional[str] = None) -> torch.Tensor:
-    """Return ``index`` as a 1-D ``torch.long`` tensor (numpy arrays and lists accepted)."""
+    """Return ``index`` as a 1-D ``torch.long`` tensor (numpy arrays and lists accepted).
+
+    A single integer -- a Python or numpy integer, or a 0-d integer tensor or
+    array -- becomes an index of one element, so ``dataset[5]``,
+    ``dataset[np.int64(5)]`` and ``dataset[torch.tensor(5)]`` give the same
+    ``(1, input_dimension, len(offset))`` window.
+
+    Raises:
+        TypeError: for another type, or a float, complex or boolean dtype.
+        ValueError: for an array of more than one dimension.
+    """
     if isinstance(index, torch.Tensor):
         tensor = index
     elif isinstance(index, (np.ndarray, list, tuple, range)):
@@ -206,6 +216,8 @@ def as_index_tensor(index: Any, name: str = "index", device: Optional[str] = Non
             f"{name} should hold integer indices, but got dtype {tensor.dtype}. "
             "Boolean masks are not indices: use mask.nonzero().flatten()."
         )
+    if tensor.ndim == 0:
+        tensor = tensor.reshape(1)  # one integer, as an int is
     if tensor.ndim != 1:
         raise ValueError(f"{name} should be 1-D, but got shape {tuple(tensor.shape)}.")
     if tensor.dtype != torch.long:

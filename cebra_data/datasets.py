@@ -475,6 +475,10 @@ class TensorDataset(FileBackedNeural, NeuronMetadata, MissingValues, SingleSessi
     def __getitem__(self, index: torch.Tensor) -> torch.Tensor:
         """Windows at ``index``: ``(len(index), input_dimension, len(offset))``.
 
+        ``index`` is a 1-D integer tensor, array or list; a single integer
+        (also a numpy integer or a 0-d integer tensor) gives one window,
+        ``(1, input_dimension, len(offset))``.
+
         Indices whose window would leave the recording (or their trial) follow
         the edge rule of :meth:`~cebra_data.Dataset.expand_index`. The windows
         are a view of one row-order gather, laid out as ``cebra.data``'s (see
