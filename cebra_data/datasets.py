@@ -101,18 +101,16 @@ class TensorDataset(FileBackedNeural, NeuronMetadata, MissingValues, SingleSessi
             to float32, integer and boolean data (e.g. spike counts) are
             converted to float32 as well (a warning is raised if an integer is
             too large for float32 to hold exactly). Infinite values are always
-            an error; NaN values (``pd.NA`` of a nullable pandas column counts
-            as NaN) are an error unless ``neural_nan="mask"``. A
-            float32 numpy array without NaN is shared, not copied.
+            an error; NaN values (and pandas' ``pd.NA``) are an error unless
+            ``neural_nan="mask"``. A float32 numpy array without NaN is shared,
+            not copied.
         continuous: a continuous index ``(N, d)`` or ``(N,)`` (becomes
-            ``(N, 1)``), stored as float32. Integer labels are converted to
-            float32 directly (a :class:`~cebra_data.errors.PrecisionWarning`
-            if one beyond ``2**24`` is rounded). NaN (or ``pd.NA`` in a
-            nullable pandas column) marks a missing label: such time steps are
-            excluded from sampling (see :attr:`num_excluded`).
+            ``(N, 1)``), stored as float32 (integers converted directly, with a
+            ``PrecisionWarning`` if rounded). NaN or ``pd.NA`` marks a missing
+            label: such time steps are excluded from sampling (:attr:`num_excluded`).
         discrete: a discrete index ``(N,)`` of integer labels, stored as int64.
-            Float labels are an error, and so are missing labels (``None``,
-            NaN, ``pd.NA``: a ``ValueError`` counting them). Text labels (strings, a pandas
+            Float labels are an error, and so are missing ones (``ValueError``).
+            Text labels (strings, a pandas
             ``Series`` of strings, a pandas ``Categorical``) become integer
             codes, equal labels equal codes; :attr:`discrete_categories`
             holds the label of each code.
@@ -475,10 +473,7 @@ class TensorDataset(FileBackedNeural, NeuronMetadata, MissingValues, SingleSessi
     def __getitem__(self, index: torch.Tensor) -> torch.Tensor:
         """Windows at ``index``: ``(len(index), input_dimension, len(offset))``.
 
-        ``index`` is a 1-D integer tensor, array or list; a single integer
-        (also a numpy integer or a 0-d integer tensor) gives one window,
-        ``(1, input_dimension, len(offset))``.
-
+        A single integer (also a 0-d integer tensor) gives one window.
         Indices whose window would leave the recording (or their trial) follow
         the edge rule of :meth:`~cebra_data.Dataset.expand_index`. The windows
         are a view of one row-order gather, laid out as ``cebra.data``'s (see
