@@ -102,9 +102,13 @@ def check_float(
 
 
 def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
-    """Return ``value`` if it is one of ``choices``, else list the valid ones."""
+    """Return ``value`` if it is one of ``choices``, else list the valid ones.
+
+    Only a string can be a choice: any other value (``None``, a number, an
+    array) is refused without comparing it to the choices.
+    """
     choices = list(choices)
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
         raise UnknownChoiceError(name, value, choices)
     return value
 
@@ -397,6 +401,41 @@ def _warn_if_values_merge(original: torch.Tensor, converted: torch.Tensor, name:
             return
 
 
+def _exact_integers(dtype: torch.dtype) -> int:
+    """The largest integer up to which ``dtype`` represents every integer exactly (``2**24`` for float32)."""
+    return int(2 / torch.finfo(dtype).eps)
+
+
+def _warn_if_integers_round(original: torch.Tensor, converted: torch.Tensor, name: str, largest: int) -> None:
+    """Warn if converting integer labels ``original`` to the float ``converted`` changed any value.
+
+    The comparison is exact (in int64), so the message counts the rounded
+    values and, for the first column where it happens, the distinct values
+    that merged.
+    """
+    back = converted.to(torch.float64)
+    outside = (back >= 2.0**63) | (back < -(2.0**63))  # rounded up beyond int64: changed
+    changed = outside | (back.masked_fill(outside, 0).to(torch.int64) != original.to(torch.int64))
+    num_changed = int(changed.sum())
+    if not num_changed:
+        return
+    merge = ""
+    for column in range(original.shape[1]):
+        before = torch.unique(original[:, column]).numel()
+        after = torch.unique(converted[:, column]).numel()
+        if after < before:
+            merge = f" and merges {before} distinct values into {after} (column {column})"
+            break
+    bits = _exact_integers(converted.dtype).bit_length() - 1
+    warnings.warn(
+        f"{name} has integer values up to {largest}, beyond 2**{bits}: converting {original.dtype} "
+        f"to {converted.dtype} rounds {num_changed} of them{merge}. Subtract an offset first "
+        "(e.g. frame - frame[0]) or use smaller codes.",
+        PrecisionWarning,
+        stacklevel=4,
+    )
+
+
 def check_continuous(
     values: Any,
     name: str = "continuous",
@@ -407,9 +446,12 @@ def check_continuous(
     """Return a continuous index as a floating point ``(N, d)`` tensor (a 1-D input becomes ``(N, 1)``).
 
     The one check of continuous labels, used by datasets and distributions.
-    Integer labels (e.g. frame numbers) are accepted with their values
-    unchanged: they become float32 while float32 holds them exactly, float64
-    beyond ``2**24``.
+    Integer labels (e.g. frame numbers) are converted straight to ``dtype``;
+    without ``dtype`` they become float32 while float32 holds them exactly,
+    float64 beyond ``2**24``. A
+    :class:`~cebra_data.errors.PrecisionWarning` naming the integer dtype is
+    raised if the conversion rounds any value (beyond ``2**24`` for float32,
+    ``2**53`` for float64).
 
     Args:
         values: a numpy array or tensor.
@@ -422,6 +464,15 @@ def check_continuous(
         ValueError: for a shape other than ``(N,)`` or ``(N, d)`` with ``d >= 1``,
             or an infinite value with ``finite_or_nan=True``.
     """
+    if isinstance(values, (pd.Series, pd.Index, pd.DataFrame)):
+        # a nullable boolean column with pd.NA would arrive as float64; refuse it as any boolean
+        dtypes = list(values.dtypes) if isinstance(values, pd.DataFrame) else [values.dtype]
+        flags = sorted({str(dtype) for dtype in dtypes if pd.api.types.is_bool_dtype(dtype)})
+        if flags:
+            raise TypeError(
+                f"{name} should hold real numbers (a floating point dtype, or integers), but got a "
+                f"pandas column of dtype {', '.join(flags)}."
+            )
     tensor = as_tensor(values, name)
     if tensor.ndim == 1:
         tensor = tensor[:, None]
@@ -437,8 +488,14 @@ def check_continuous(
             f"dtype {tensor.dtype}."
         )
     if not tensor.is_floating_point():
-        exact = tensor.numel() == 0 or int(tensor.abs().max()) <= FLOAT32_EXACT
-        tensor = tensor.to(torch.float32 if exact else torch.float64)
+        # straight to the target dtype: a detour through float64 would round twice
+        largest = 0 if tensor.numel() == 0 else max(int(tensor.max()), -int(tensor.min()))
+        target = dtype if dtype is not None else (
+            torch.float32 if largest <= FLOAT32_EXACT else torch.float64)
+        converted = tensor.to(target)
+        if largest > _exact_integers(target):
+            _warn_if_integers_round(tensor, converted, name, largest)
+        tensor = converted
     if dtype is not None and tensor.dtype != dtype:
         converted = tensor.to(dtype)
         _warn_if_values_merge(tensor, converted, name)
@@ -459,8 +516,19 @@ def check_discrete(discrete: Any, name: str = "discrete") -> torch.Tensor:
     Raises:
         ShapeError: (a ``ValueError`` and a ``TypeError``, as CEBRA raised) for
             another shape.
-        TypeError: for float, complex or non-numeric labels.
+        ValueError: for missing labels (``pd.NA``) in a pandas column of a
+            nullable dtype (``Int64``, ``boolean``).
+        TypeError: for float, complex or non-numeric labels (the message
+            counts NaN values, which are missing labels).
     """
+    if isinstance(discrete, (pd.Series, pd.Index, pd.DataFrame)):
+        # a nullable Int64/boolean column would arrive as float64 with NaN for pd.NA
+        dtypes = list(discrete.dtypes) if isinstance(discrete, pd.DataFrame) else [discrete.dtype]
+        if any(isinstance(dtype, pd.api.extensions.ExtensionDtype) for dtype in dtypes):
+            missing = int(np.asarray(discrete.isna()).sum())
+            if missing:
+                kinds = ", ".join(sorted({str(dtype) for dtype in dtypes}))
+                raise _missing_labels_error(name, missing, f"pd.NA in a pandas column of dtype {kinds}")
     tensor = as_tensor(discrete, name)
     if tensor.ndim == 2 and tensor.shape[1] == 1:
         tensor = tensor[:, 0]
@@ -471,14 +539,25 @@ def check_discrete(discrete: Any, name: str = "discrete") -> torch.Tensor:
         )
     check_nonempty(tensor, name)
     if tensor.is_floating_point() or tensor.is_complex():
+        num_nan = int(torch.isnan(tensor).sum())
+        gaps = (f" It also has {num_nan} NaN values, missing labels that a discrete index cannot "
+                "hold: fill or remove those time steps first." if num_nan else "")
         raise TypeError(
             f"{name} should hold integer labels, but got dtype {tensor.dtype}. Convert "
             "integer-valued labels with labels.astype(int) (numpy) or labels.long() (torch); "
-            "pass real-valued labels as continuous instead."
+            f"pass real-valued labels as continuous instead.{gaps}"
         )
     if tensor.dtype != torch.long:
         tensor = tensor.to(torch.long)
     return tensor
+
+
+def _missing_labels_error(name: str, count: int, where: str) -> ValueError:
+    """The error for labels with gaps: a discrete index needs a label at every time step."""
+    return ValueError(
+        f"{name} has {count} missing labels ({where}); a discrete index needs a label at every "
+        "time step."
+    )
 
 
 def encode_categories(labels: Any, name: str = "discrete") -> Tuple[Any, Optional[Tuple[Any, ...]]]:
@@ -514,10 +593,7 @@ def encode_categories(labels: Any, name: str = "discrete") -> Tuple[Any, Optiona
     if isinstance(labels, pd.Categorical):
         codes = np.asarray(labels.codes, dtype=np.int64)
         if codes.size and int(codes.min()) < 0:
-            raise ValueError(
-                f"{name} has {int((codes < 0).sum())} missing labels (NaN in the categorical); a "
-                "discrete index needs a label at every time step."
-            )
+            raise _missing_labels_error(name, int((codes < 0).sum()), "NaN in the categorical")
         return codes, tuple(labels.categories.tolist())
     if isinstance(labels, (pd.Series, pd.Index)):
         if pd.api.types.is_numeric_dtype(labels.dtype) or pd.api.types.is_bool_dtype(labels.dtype):
@@ -531,10 +607,7 @@ def encode_categories(labels: Any, name: str = "discrete") -> Tuple[Any, Optiona
         missing = int(sum(v is None or v is pd.NA or (isinstance(v, float) and v != v)
                           for v in values.reshape(-1)))
         if missing:
-            raise ValueError(
-                f"{name} has {missing} missing labels (None or NaN); a discrete index needs a "
-                "label at every time step."
-            )
+            raise _missing_labels_error(name, missing, "None or NaN")
     try:
         categories, codes = np.unique(values, return_inverse=True)
     except TypeError as err:

@@ -190,7 +190,17 @@ def offset_key_of(dataset: Any) -> Any:
 
 
 def as_index_tensor(index: Any, name: str = "index", device: Optional[str] = None) -> torch.Tensor:
-    """Return ``index`` as a 1-D ``torch.long`` tensor (numpy arrays and lists accepted)."""
+    """Return ``index`` as a 1-D ``torch.long`` tensor (numpy arrays and lists accepted).
+
+    A single integer -- a Python or numpy integer, or a 0-d integer tensor or
+    array -- becomes an index of one element, so ``dataset[5]``,
+    ``dataset[np.int64(5)]`` and ``dataset[torch.tensor(5)]`` give the same
+    ``(1, input_dimension, len(offset))`` window.
+
+    Raises:
+        TypeError: for another type, or a float, complex or boolean dtype.
+        ValueError: for an array of more than one dimension.
+    """
     if isinstance(index, torch.Tensor):
         tensor = index
     elif isinstance(index, (np.ndarray, list, tuple, range)):
@@ -206,6 +216,8 @@ def as_index_tensor(index: Any, name: str = "index", device: Optional[str] = Non
             f"{name} should hold integer indices, but got dtype {tensor.dtype}. "
             "Boolean masks are not indices: use mask.nonzero().flatten()."
         )
+    if tensor.ndim == 0:
+        tensor = tensor.reshape(1)  # one integer, as an int is
     if tensor.ndim != 1:
         raise ValueError(f"{name} should be 1-D, but got shape {tuple(tensor.shape)}.")
     if tensor.dtype != torch.long:
@@ -845,8 +857,19 @@ class Loader(PickledByValue, abc.ABC, HasDevice, torch.utils.data.IterableDatase
         (:class:`~cebra_data.seeding.SharedEpoch`), so it also reaches the
         workers of ``DataLoader(..., persistent_workers=True)``, which keep
         their copy of the loader from one epoch to the next.
+
+        Args:
+            epoch: an integer in ``[0, 2**63 - 1]`` (0-d integer tensors and
+                numpy integers are accepted).
+
+        Raises:
+            TypeError: for a value that is not an integer (``bool`` included).
+            ValueError: for an integer outside ``[0, 2**63 - 1]``.
         """
-        self._epoch.set(check_int(epoch, "epoch", minimum=0))
+        epoch = check_int(epoch, "epoch")
+        if not 0 <= epoch <= SharedEpoch.MAX_EPOCH:
+            raise ValueError(f"epoch should be an integer in [0, 2**63 - 1], but got epoch={epoch}.")
+        self._epoch.set(epoch)
 
     def _start_stream(self) -> Tuple[int, int]:
         """Seed this process's stream and return ``(shard, num_shards)``.

@@ -101,13 +101,16 @@ class TensorDataset(FileBackedNeural, NeuronMetadata, MissingValues, SingleSessi
             to float32, integer and boolean data (e.g. spike counts) are
             converted to float32 as well (a warning is raised if an integer is
             too large for float32 to hold exactly). Infinite values are always
-            an error; NaN values are an error unless ``neural_nan="mask"``. A
-            float32 numpy array without NaN is shared, not copied.
+            an error; NaN values (and pandas' ``pd.NA``) are an error unless
+            ``neural_nan="mask"``. A float32 numpy array without NaN is shared,
+            not copied.
         continuous: a continuous index ``(N, d)`` or ``(N,)`` (becomes
-            ``(N, 1)``), stored as float32. NaN marks a missing label: such
-            time steps are excluded from sampling (see :attr:`num_excluded`).
+            ``(N, 1)``), stored as float32 (integers converted directly, with a
+            ``PrecisionWarning`` if rounded). NaN or ``pd.NA`` marks a missing
+            label: such time steps are excluded from sampling (:attr:`num_excluded`).
         discrete: a discrete index ``(N,)`` of integer labels, stored as int64.
-            Float labels are an error. Text labels (strings, a pandas
+            Float labels are an error, and so are missing ones (``ValueError``).
+            Text labels (strings, a pandas
             ``Series`` of strings, a pandas ``Categorical``) become integer
             codes, equal labels equal codes; :attr:`discrete_categories`
             holds the label of each code.
@@ -471,6 +474,7 @@ class TensorDataset(FileBackedNeural, NeuronMetadata, MissingValues, SingleSessi
     def __getitem__(self, index: torch.Tensor) -> torch.Tensor:
         """Windows at ``index``: ``(len(index), input_dimension, len(offset))``.
 
+        A single integer (also a 0-d integer tensor) gives one window.
         Indices whose window would leave the recording (or their trial) follow
         the edge rule of :meth:`~cebra_data.Dataset.expand_index`. The windows
         are a view of one row-order gather, laid out as ``cebra.data``'s (see

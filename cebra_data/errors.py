@@ -44,15 +44,17 @@ class HeldOutFitError(CebraDataError, ValueError):
 class UnknownChoiceError(CebraDataError, ValueError):
     """A name (conditional, prior, mask, file suffix, ...) is not registered.
 
-    The message always lists the valid names.
+    The message always lists the valid names, and the received value's type
+    when it is not a string (e.g. ``None`` or a number given for a name).
     """
 
     def __init__(self, what: str, received: object, valid) -> None:
         self.what = what
         self.received = received
         self.valid = sorted(str(v) for v in valid)
+        kind = "" if isinstance(received, str) else f" (of type {type(received).__name__}, not a name)"
         super().__init__(
-            f"Unknown {what} {received!r}. Valid choices are: "
+            f"Unknown {what} {received!r}{kind}. Valid choices are: "
             + ", ".join(repr(v) for v in self.valid)
             + "."
         )

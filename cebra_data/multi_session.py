@@ -432,8 +432,9 @@ class UnifiedLoader(ContinuousMultiSessionDataLoader):
     """
 
     def _check_configuration(self) -> None:
-        super()._check_configuration()
+        # before the parent's check, which would list the choices of the other multi-session loaders
         check_choice(self.conditional, "UnifiedLoader conditional", ["time_delta"])
+        super()._check_configuration()
 
     def _make_sampler(self, seed: int) -> Any:
         return UnifiedSampler(self.dataset, self.time_offset, seed=seed)

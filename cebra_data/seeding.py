@@ -241,6 +241,18 @@ class SharedEpoch:
         value = int(self._slots[self._index])
         return None if value < 0 else value
 
+    #: The largest epoch a slot holds (a signed 64-bit integer).
+    MAX_EPOCH = 2**63 - 1
+
     def set(self, epoch: int) -> None:
-        """Set the epoch (a non-negative integer) for every process sharing this holder."""
+        """Set the epoch, an integer in ``[0, MAX_EPOCH]``, for every process sharing this holder.
+
+        Raises:
+            TypeError: for a value that is not an integer (``bool`` included).
+            ValueError: for an integer outside ``[0, 2**63 - 1]``.
+        """
+        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)):
+            raise TypeError(f"epoch should be an integer, but got epoch={epoch!r} of type {type(epoch).__name__}.")
+        if not 0 <= int(epoch) <= self.MAX_EPOCH:
+            raise ValueError(f"epoch should be an integer in [0, 2**63 - 1], but got epoch={int(epoch)}.")
         self._slots[self._index] = int(epoch)

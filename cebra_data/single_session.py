@@ -39,7 +39,7 @@ from cebra_data.distributions.registry import (
     make_mixed_conditional,
     make_prior,
 )
-from cebra_data.errors import DeprecatedNameWarning
+from cebra_data.errors import DeprecatedNameWarning, UnknownChoiceError
 
 __all__ = [
     "SingleSessionDataset",
@@ -369,7 +369,8 @@ class HybridDataLoader(Loader):
 
     Raises:
         cebra_data.errors.MissingIndexError: if the dataset has no continuous index.
-        cebra_data.errors.UnknownChoiceError: for an unknown name.
+        cebra_data.errors.UnknownChoiceError: for an unknown name, or a value
+            that is not a name (e.g. ``time_distribution=None``).
 
     Example:
         >>> import torch
@@ -401,10 +402,16 @@ class HybridDataLoader(Loader):
         self._require_index("continuous")
 
     def _time_conditional_name(self) -> str:
-        """The name of the time conditional: a name just assigned, or the one given at construction."""
-        if isinstance(self.time_distribution, str):
-            check_choice(self.time_distribution, "time_distribution", CONDITIONALS)
-            return self.time_distribution
+        """The name of the time conditional: a name just assigned, or the one given at construction.
+
+        Besides a name, ``time_distribution`` may only hold the distribution
+        this loader built from its name; anything else (``None``, a number,
+        another object) is an unknown name.
+        """
+        if isinstance(self.time_distribution, str) or not hasattr(self, "_time_distribution_built"):
+            return check_choice(self.time_distribution, "time_distribution", CONDITIONALS)
+        if self.time_distribution is not self._time_distribution_built:
+            raise UnknownChoiceError("time_distribution", self.time_distribution, CONDITIONALS)
         return self._time_distribution_name
 
     def _build(self) -> None:
@@ -412,6 +419,7 @@ class HybridDataLoader(Loader):
         self._time_distribution_name = self._time_conditional_name()
         self.behavior_distribution = self._make_conditional(self.conditional, valid, trial_ids)
         self.time_distribution = self._make_conditional(self._time_distribution_name, valid, trial_ids)
+        self._time_distribution_built = self.time_distribution
         behaviour, time = self.behavior_distribution.support, self.time_distribution.support
         self.support = time[torch.isin(time, behaviour)]
         if len(self.support) == 0:

@@ -62,6 +62,26 @@ def test_index_must_be_integer():
         ds[torch.ones(10, dtype=torch.bool)]
 
 
+@pytest.mark.parametrize("trials", [False, True])
+def test_a_single_integer_index_of_any_kind_gives_one_window(trials):
+    neural = torch.randn(50, 4, generator=torch.Generator().manual_seed(0))
+    ds = TensorDataset(neural, continuous=torch.zeros(50), offset=Offset(2, 3),
+                       trial_ids=torch.arange(50) // 10 if trials else None)
+    expected = ds[5]
+    assert expected.shape == (1, 4, 5)
+    # a 0-d tensor said "index should be 1-D" while ds[5] worked
+    for index in (torch.tensor(5), torch.tensor(5, dtype=torch.int32), np.int64(5), np.array(5)):
+        assert torch.equal(ds[index], expected)
+    with pytest.raises(TypeError, match="should hold integer indices, but got dtype torch.float32"):
+        ds[torch.tensor(5.0)]
+    with pytest.raises(TypeError, match="Boolean masks are not indices"):
+        ds[torch.tensor(True)]
+    with pytest.raises(IndexError, match="index 50 is out of range for a recording of 50"):
+        ds[torch.tensor(50)]
+    with pytest.raises(ValueError, match=r"index should be 1-D, but got shape \(1, 1\)"):
+        ds[torch.tensor([[5]])]
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_expand_index_in_trial_matches_reference(seed):
     rng = np.random.default_rng(seed)

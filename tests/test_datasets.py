@@ -259,6 +259,27 @@ def test_float64_labels_that_float32_would_change_warn(labels, before, after):
         TensorDataset(np.zeros((len(labels), 2)), continuous=labels - labels[0])
 
 
+def test_int64_labels_beyond_float32_warn_naming_int64_and_round_once():
+    # 2**53 + 2**29 + 1 rounds to 2**53 + 2**30 directly, but to 2**53 via float64 (twice rounded)
+    big = np.array([2**53 + 2**29 + 1, 2**53 + 1, 2**53 + 3, 5] * 5, dtype=np.int64)
+    with pytest.warns(PrecisionWarning, match=r"continuous has integer values up to 9007199791611905, "
+                      r"beyond 2\*\*24: converting torch\.int64 to torch\.float32 rounds 15 of them and "
+                      r"merges 4 distinct values into 3 \(column 0\)") as record:
+        ds = TensorDataset(np.zeros((20, 2)), continuous=big)
+    assert "float64" not in str(record[0].message)
+    assert ds.continuous_index[:4, 0].tolist() == torch.from_numpy(big[:4]).to(torch.float32).tolist()
+    assert ds.continuous_index[0, 0].item() == 2.0**53 + 2.0**30
+
+
+def test_integer_labels_that_float32_rounds_without_merging_still_warn():
+    labels = np.array([2**24 + 1, 2**25 + 1, 3, 4] * 5, dtype=np.int64)  # rounded, still distinct
+    with pytest.warns(PrecisionWarning, match=r"converting torch\.int64 to torch\.float32 rounds 10 of them\. "):
+        TensorDataset(np.zeros((20, 2)), continuous=labels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        TensorDataset(np.zeros((15, 2)), continuous=np.array([2**24, 2**24 + 2, -2**24] * 5))  # exact
+
+
 @pytest.mark.parametrize("make", [
     lambda rng: rng.uniform(0, 1.6, size=(10_000, 1)),        # the README's position
     lambda rng: rng.uniform(0, 1.6, size=(1_000_000, 1)),     # dense: many float32 merges
@@ -321,6 +342,43 @@ def test_nullable_pandas_columns_keep_their_missing_values_as_nan():
     counts = pd.Series(np.arange(20), dtype="Int64")
     assert torch.equal(TensorDataset(pd.DataFrame({"n": counts}), discrete=counts).discrete_index,
                        torch.arange(20))
+
+
+@pytest.mark.parametrize("dtype, values", [("Int64", [1, None, 2, 3]), ("boolean", [True, None, False, True])])
+@pytest.mark.parametrize("argument", ["discrete", "trial_ids"])
+def test_nullable_pandas_labels_with_na_are_reported_as_missing_labels(dtype, values, argument):
+    pd = pytest.importorskip("pandas")
+    labels = pd.Series(values * 5, dtype=dtype)
+    kwargs = {"discrete": labels} if argument == "discrete" else {"continuous": np.zeros(20), "trial_ids": labels}
+    # it said "should hold integer labels, but got dtype torch.float64 ... labels.astype(int)"
+    with pytest.raises(ValueError, match=rf"^{argument} has 5 missing labels \(pd\.NA in a pandas column of "
+                                         rf"dtype {dtype}\); a discrete index needs a label at every time step\.$"):
+        TensorDataset(np.zeros((20, 2)), **kwargs)
+    with pytest.raises(ValueError, match="discrete has 5 missing labels"):
+        TensorDataset(np.zeros((20, 2)), discrete=pd.DataFrame({"label": labels}))
+
+
+def test_float_discrete_labels_with_nan_name_the_missing_labels():
+    pd = pytest.importorskip("pandas")
+    for labels in (np.array([1.0, np.nan, 2.0, 3.0] * 5), pd.Series([1.0, np.nan, 2.0, 3.0] * 5)):
+        with pytest.raises(TypeError, match="should hold integer labels, .* It also has 5 NaN values, missing labels"):
+            TensorDataset(np.zeros((20, 2)), discrete=labels)
+
+
+def test_nullable_pandas_neural_and_continuous_na_count_as_nan():
+    pd = pytest.importorskip("pandas")
+    frames = pd.Series([1, None, 2, 3] * 5, dtype="Int64")
+    ds = TensorDataset(np.zeros((20, 2)), continuous=frames)  # NA: a missing label, excluded from sampling
+    assert torch.isnan(ds.continuous_index[1::4]).all() and ds.num_excluded == 5
+    # booleans are no continuous labels, with or without NA (NA made them float64 before)
+    for flags in (pd.Series([True, None, False, True] * 5, dtype="boolean"), pd.Series([True, False] * 10)):
+        with pytest.raises(TypeError, match=r"continuous should hold real numbers .* dtype (boolean|bool)"):
+            TensorDataset(np.zeros((20, 2)), continuous=flags)
+    counts = pd.DataFrame({"a": pd.Series([1, None, 2, 3] * 5, dtype="Int64"), "b": np.arange(20)})
+    with pytest.raises(ValueError, match=r"neural contains 5 NaN and 0 infinite values \(first at time step 1, feature 0\)"):
+        TensorDataset(counts, continuous=np.zeros(20))
+    masked = TensorDataset(counts, continuous=np.zeros(20), neural_nan="mask")
+    assert masked.num_missing_neural == 5 and not bool(masked.sample_mask()[1::4].any())
 
 
 @pytest.mark.parametrize("kind", ["object", "string", "category", "numpy"])

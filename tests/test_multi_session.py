@@ -209,8 +209,10 @@ def test_errors_are_early_and_name_what_is_wrong():
         ContinuousMultiSessionDataLoader(sessions[0], num_steps=1, batch_size=4)
     with pytest.raises(UnknownChoiceError, match="'time', 'time_delta'"):
         ContinuousMultiSessionDataLoader(DatasetCollection(sessions), num_steps=1, batch_size=4, conditional="delta")
-    with pytest.raises(UnknownChoiceError, match="'time_delta'"):
-        UnifiedLoader(UnifiedDataset(sessions), num_steps=1, batch_size=4, conditional="time")
+    # UnifiedLoader lists only what it accepts (it listed 'time' too, then refused it)
+    for conditional in ("time", "bogus"):
+        with pytest.raises(UnknownChoiceError, match=r"UnifiedLoader conditional .*Valid choices are: 'time_delta'\.$"):
+            UnifiedLoader(UnifiedDataset(sessions), num_steps=1, batch_size=4, conditional=conditional)
     behaviour_only = [TensorDataset(torch.zeros(40, 3), continuous=torch.rand(40, 1)) for _ in range(2)]
     with pytest.raises(MissingIndexError, match=r"discrete index in every session, but session\(s\) \[0, 1\]"):
         DiscreteMultiSessionDataLoader(DatasetCollection(behaviour_only), num_steps=1, batch_size=4)

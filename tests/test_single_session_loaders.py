@@ -199,6 +199,32 @@ def test_unknown_names_list_the_valid_ones(kind, options, match):
         build(kind, options, make_dataset())
 
 
+@pytest.mark.parametrize("value", [None, 0, 1.5, 3, ["time"]], ids=repr)
+@pytest.mark.parametrize(
+    "kind, option",
+    [("hybrid", "time_distribution"), ("hybrid", "conditional"), ("continuous", "conditional"),
+     ("full", "conditional"), ("mixed", "conditional"), ("mixed", "prior"), ("discrete", "prior")],
+)
+def test_a_name_that_is_not_a_string_is_an_unknown_choice(kind, option, value):
+    # HybridDataLoader(time_distribution=None) raised a raw AttributeError before.
+    with pytest.raises(UnknownChoiceError, match=rf"Unknown .*{option}.* \(of type {type(value).__name__}, "
+                                                 r"not a name\)\. Valid choices are: '"):
+        build(kind, {option: value}, make_dataset())
+
+
+def test_hybrid_time_distribution_keeps_its_name_and_refuses_other_values_on_rebuild():
+    dataset = make_dataset()
+    loader = build("hybrid", {}, dataset)
+    built = loader.time_distribution
+    dataset.offset = Offset(2, 2)  # the rebuild uses the name given at construction
+    loader.get_indices(BATCH)
+    assert type(loader.time_distribution) is type(built) and loader.time_distribution is not built
+    loader.time_distribution = 5
+    dataset.offset = Offset(3, 3)
+    with pytest.raises(UnknownChoiceError, match=r"time_distribution 5 \(of type int"):
+        loader.get_indices(BATCH)
+
+
 def test_missing_index_is_reported_at_construction():
     neural = torch.randn(100, 4)
     continuous_only = TensorDataset(neural, continuous=torch.randn(100, 2))

@@ -82,6 +82,30 @@ def test_set_epoch_gives_each_epoch_its_own_reproducible_stream():
     assert not set(epoch0) & set(epoch1)
 
 
+@pytest.mark.parametrize("epoch", [2**63, 2**70, -1])
+def test_set_epoch_out_of_range_names_epoch_and_the_range(epoch):
+    # 2**63 reached the shared int64 slot and failed there ("Overflow when unpacking long long")
+    with pytest.raises(ValueError, match=rf"epoch should be an integer in \[0, 2\*\*63 - 1\], but got epoch={epoch}\."):
+        _loader().set_epoch(epoch)
+    with pytest.raises(ValueError, match=r"epoch should be an integer in \[0, 2\*\*63 - 1\]"):
+        cebra_data.seeding.SharedEpoch().set(epoch)
+
+
+@pytest.mark.parametrize("epoch", [True, 1.0, "1", None])
+def test_set_epoch_refuses_non_integers(epoch):
+    with pytest.raises(TypeError, match=f"epoch should be an integer, but got epoch={epoch!r} of type"):
+        _loader().set_epoch(epoch)
+    with pytest.raises(TypeError, match=f"epoch should be an integer, but got epoch={epoch!r} of type"):
+        cebra_data.seeding.SharedEpoch().set(epoch)
+
+
+def test_set_epoch_accepts_the_largest_epoch():
+    loader = _loader()
+    loader.set_epoch(2**63 - 1)
+    assert loader._epoch.get() == 2**63 - 1
+    assert len(list(loader)) == STEPS
+
+
 def test_multi_session_and_multiobjective_loaders_shard_too():
     g = torch.Generator().manual_seed(1)
     sessions = [cebra_data.TensorDataset(torch.randn(n, 4, generator=g), continuous=torch.rand(n, 2, generator=g))

@@ -28,6 +28,7 @@ recording but no window spans both).
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -117,12 +118,34 @@ class DatasetSplit(tuple):
 # -- argument checks -------------------------------------------------------------------
 
 
+def _is_real_number(value: Any) -> bool:
+    """Whether ``value`` is one real number: ``bool``, text and complex excluded; a 0-d tensor or array counts."""
+    if isinstance(value, torch.Tensor):
+        return value.ndim == 0 and value.dtype != torch.bool and not value.dtype.is_complex
+    if isinstance(value, np.ndarray):
+        return value.ndim == 0 and value.dtype.kind in "iuf"
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
 def _check_fractions(fractions: Any) -> np.ndarray:
-    if isinstance(fractions, (str, bytes)) or not hasattr(fractions, "__len__"):
+    if isinstance(fractions, Mapping):
+        raise TypeError(
+            f"fractions should be a sequence of numbers such as (0.8, 0.1, 0.1), but got a "
+            f"{type(fractions).__name__} {fractions!r}; pass the part names as names=... (or the "
+            "parts themselves as parts=...)."
+        )
+    if isinstance(fractions, (str, bytes)) or not hasattr(fractions, "__len__") \
+            or getattr(fractions, "ndim", 1) == 0:
         raise TypeError(
             f"fractions should be a sequence of numbers such as (0.8, 0.1, 0.1), but got {fractions!r}."
         )
-    values = np.asarray(fractions, dtype=float)
+    bad = [value for value in fractions if not _is_real_number(value)]
+    if bad:
+        raise TypeError(
+            "fractions should be a sequence of numbers such as (0.8, 0.1, 0.1), but got "
+            f"{bad[0]!r} of type {type(bad[0]).__name__} in {fractions!r}."
+        )
+    values = np.asarray([float(value) for value in fractions], dtype=float)
     if values.ndim != 1 or values.size < 2:
         raise ValueError(f"fractions should list at least two parts, but got {list(fractions)}.")
     if not np.all(np.isfinite(values)) or np.any(values <= 0):
@@ -167,10 +190,25 @@ def _largest_remainder(fractions: np.ndarray, total: int, what: str) -> np.ndarr
     return counts
 
 
-def _resolve_seed(seed: Any) -> int:
+def _resolve_seed(seed: Optional[int]) -> int:
+    """``seed`` (already checked by :func:`_check_seed`), or one drawn from the operating system."""
     if seed is None:
         return int(np.random.SeedSequence().entropy % (2**63))
-    return check_int(seed, "seed", minimum=0)
+    return seed
+
+
+def _check_seed(seed: Any) -> Optional[int]:
+    """``None`` or the seed as a non-negative ``int``; checked for every split, random or not."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (numbers.Integral, np.integer)):
+        raise TypeError(
+            f"seed should be None or a non-negative integer, but got seed={seed!r} of type "
+            f"{type(seed).__name__}."
+        )
+    if int(seed) < 0:
+        raise ValueError(f"seed should be None or a non-negative integer, but got seed={int(seed)}.")
+    return int(seed)
 
 
 # -- layouts -------------------------------------------------------------------------------
@@ -441,9 +479,13 @@ def split_dataset(
         names: the part names; default ``("train", "test")`` for two parts and
             ``("train", "validation", "test")`` for three. The first part is
             the training part, every other part is marked ``held_out``.
-        seed: seed of the random assignment (``num_blocks`` or ``by="trial"``);
-            ``None`` draws one from the operating system and records it in
-            :attr:`DatasetSplit.seed`, so any split can be repeated.
+        seed: ``None`` or a non-negative integer, the seed of the random
+            assignment (``num_blocks`` or ``by="trial"``); ``None`` draws one
+            from the operating system and records it in
+            :attr:`DatasetSplit.seed`, so any split can be repeated. A split
+            with nothing random (contiguous blocks by time, or explicit
+            ``parts``) checks the seed but does not use it, and its
+            :attr:`DatasetSplit.seed` is ``None``.
         num_blocks: the number of time blocks to shuffle (``by="time"`` only).
         parts: explicit parts, see above.
         gap: time steps left out at every cut (``by="time"``); default
@@ -455,10 +497,13 @@ def split_dataset(
 
     Raises:
         ValueError: for fractions that are not positive or do not sum to 1, a
-            gap below ``len(offset) - 1``, too short a recording, too few
-            trials or blocks, a trial split of a dataset without trials,
-            overlapping or too close explicit ranges, or unknown trials.
-        TypeError: for an unsupported dataset type.
+            negative seed, a gap below ``len(offset) - 1``, too short a
+            recording, too few trials or blocks, a trial split of a dataset
+            without trials, overlapping or too close explicit ranges, or
+            unknown trials.
+        TypeError: for an unsupported dataset type, fractions that are not a
+            sequence of numbers (a mapping, text, booleans), or a seed that is
+            not an integer.
 
     Example:
         >>> import numpy as np, cebra_data
@@ -472,7 +517,13 @@ def split_dataset(
         >>> test.split_part, test.held_out, int(test.source_index[0])
         ('test', True, 902)
     """
+    if not isinstance(dataset, (TensorDataset, MultiSessionDataset)):
+        raise TypeError(
+            "split_dataset supports TensorDataset and collections of them (e.g. a DatasetCollection) "
+            f"as dataset, but got a {type(dataset).__name__}."
+        )
     by = check_choice(by, "by", SPLIT_BY)
+    seed = _check_seed(seed)
     if parts is not None and fractions is not None:
         raise ValueError("pass either fractions or explicit parts, not both.")
     if parts is None:

@@ -164,11 +164,36 @@ def test_collections_split_per_session():
         (dict(num_blocks=2), ValueError, "num_blocks should be an integer >= 3"),
         (dict(fractions=(0.5, 0.5), parts={"a": (0, 10)}), ValueError, "either fractions or explicit parts"),
         (dict(num_blocks=90), ValueError, "cannot hold 90 blocks"),
+        # fractions must be numbers: no mapping, text or booleans turned into numbers
+        (dict(fractions={"train": 0.5, "test": 0.5}), TypeError,
+         r"fractions should be a sequence of numbers .* but got a dict .* names=\.\.\."),
+        (dict(fractions=("0.5", "0.5")), TypeError, r"but got '0\.5' of type str in \('0\.5', '0\.5'\)"),
+        (dict(fractions=(True, False)), TypeError, "but got True of type bool"),
+        (dict(fractions=[[0.5, 0.5]]), TypeError, "but got \\[0.5, 0.5\\] of type list"),
+        # the seed is checked for every split, also one that does not use it
+        (dict(fractions=(0.5, 0.5), seed=-1), ValueError,
+         "seed should be None or a non-negative integer, but got seed=-1"),
+        (dict(fractions=(0.5, 0.5), seed=1.5), TypeError, "seed=1.5 of type float"),
+        (dict(fractions=(0.5, 0.5), seed="a"), TypeError, "seed='a' of type str"),
+        (dict(fractions=(0.5, 0.5), seed=True), TypeError, "seed=True of type bool"),
+        (dict(fractions=(0.5, 0.5), num_blocks=4, seed=-1), ValueError, "but got seed=-1"),
     ],
 )
 def test_split_says_what_is_wrong(kwargs, error, match):
     with pytest.raises(error, match=match):
         split_dataset(timed(n=1000), **kwargs)
+
+
+def test_numeric_fractions_of_any_container_are_accepted():
+    for fractions in ([0.5, 0.5], np.array([0.5, 0.5]), torch.tensor([0.5, 0.5]), (np.float32(0.5), 0.5)):
+        split = split_dataset(timed(n=1000), fractions)
+        assert split.names == ("train", "test") and len(split.train) == len(split.test)
+
+
+def test_a_seed_given_to_a_split_without_randomness_is_checked_but_unused():
+    split = split_dataset(timed(n=1000), (0.5, 0.5), seed=3)
+    assert split.seed is None
+    assert split.train.source_index.tolist() == split_dataset(timed(n=1000), (0.5, 0.5)).train.source_index.tolist()
 
 
 def test_too_short_part_and_too_few_trials_are_errors():
@@ -222,6 +247,9 @@ class _NotATensorDataset(cebra_data.SingleSessionDataset):
 
 
 def test_other_dataset_types_are_rejected_with_a_type_error():
+    # an array is refused before its (missing) offset is read
+    with pytest.raises(TypeError, match="supports TensorDataset .* as dataset, but got a ndarray\\."):
+        split_dataset(np.zeros((10, 2)), (0.5, 0.5))
     with pytest.raises(TypeError, match="supports TensorDataset .* got a _NotATensorDataset\\."):
         split_dataset(_NotATensorDataset())
     collection = DatasetCollection([TensorDataset(np.zeros((100, 2)), continuous=np.zeros(100)),
