@@ -486,16 +486,22 @@ class TensorDataset(FileBackedNeural, NeuronMetadata, MissingValues, SingleSessi
         parts = [f"N={len(self)}", f"input_dimension={self.input_dimension}"]
         if self.continuous is not None:
             parts.append(f"continuous_dim={self.continuous.shape[1]}")
-        holds_values = self.neural.device.type != "meta"
-        if self.discrete is not None:  # counted only where the tensors hold values
-            parts.append(f"discrete_labels={int(self.discrete.unique().numel())}" if holds_values
-                         else "discrete_labels=?")
-        if self._trial_ids is not None:
-            parts.append(f"trials={self.num_trials}" if holds_values else "trials=?")
+        parts += _label_counts(self)
         if self.split_part is not None:
             parts.append(f"split_part={self.split_part!r}")
         parts += [repr(self.offset), f"device={self.device!r}"]
         return f"TensorDataset({', '.join(parts)})"
+
+
+def _label_counts(dataset: "TensorDataset") -> List[str]:
+    """The ``discrete_labels=`` and ``trials=`` parts of a dataset's repr (``?`` on ``"meta"``)."""
+    holds_values = dataset.neural.device.type != "meta"  # meta tensors have no values to count
+    parts = []
+    if dataset.discrete is not None:
+        parts.append(f"discrete_labels={int(dataset.discrete.unique().numel()) if holds_values else '?'}")
+    if dataset._trial_ids is not None:
+        parts.append(f"trials={dataset.num_trials if holds_values else '?'}")
+    return parts
 
 
 def _unpack_sessions(datasets: Sequence[Any]) -> List[SingleSessionDataset]:
