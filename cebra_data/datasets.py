@@ -495,7 +495,7 @@ class TensorDataset(FileBackedNeural, NeuronMetadata, MissingValues, SingleSessi
 
 def _label_counts(dataset: "TensorDataset") -> List[str]:
     """The ``discrete_labels=`` and ``trials=`` parts of a dataset's repr (``?`` on ``"meta"``)."""
-    holds_values = dataset.neural.device.type != "meta"  # meta tensors have no values to count
+    holds_values = str(dataset.device).split(":")[0] != "meta"  # meta tensors have no values
     parts = []
     if dataset.discrete is not None:
         parts.append(f"discrete_labels={int(dataset.discrete.unique().numel()) if holds_values else '?'}")
