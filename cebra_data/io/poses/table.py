@@ -48,6 +48,7 @@ __all__ = [
     "deeplabcut_csv_table",
     "pose_from_deeplabcut_table",
     "read_deeplabcut_poses",
+    "refuse_cut_deeplabcut_header",
 ]
 
 #: The ``coords`` of a pose table that hold data (other columns are bookkeeping).
@@ -87,6 +88,30 @@ def deeplabcut_csv_header(rows: Sequence[Sequence[str]]) -> Optional[tuple[int, 
                 return None
             return len(levels), index_columns
     return None
+
+
+def refuse_cut_deeplabcut_header(path: pathlib.Path, rows: Sequence[Sequence[str]]) -> None:
+    """Refuse a csv whose rows start DeepLabCut's header and stop before its end.
+
+    Args:
+        path: The file.
+        rows: All its first (non-blank) rows, split into cells.
+
+    Raises:
+        CorruptFileError: the first cells read ``scorer``, ``bodyparts`` (or ``scorer``,
+            ``individuals`` [, ``bodyparts``]) and the file has no more rows: it was cut
+            inside DeepLabCut's header.
+    """
+    firsts = tuple(r[0].strip().lower() if r else "" for r in rows[:4])
+    if len(firsts) < 2:
+        return
+    for levels in (_LEVELS_4, _LEVELS_3):
+        if len(firsts) < len(levels) and firsts == levels[:len(firsts)]:
+            raise CorruptFileError(
+                f"'{path}' starts with DeepLabCut's header rows {listing(list(firsts))} and "
+                f"ends before the rest ({listing(list(levels[len(firsts):]))}): the file is "
+                "truncated inside its header."
+            )
 
 
 def deeplabcut_csv_table(
