@@ -1,0 +1,154 @@
+"""Cases of the hostile sweep of the pose readers: damaged headers, disagreeing entry points.
+
+Every file is written in ``tmp_path``. Each case asserts the exact exception type and the
+fragments of its message (the file's name always), and that every entry point refuses
+alike.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import warnings
+
+import numpy as np
+import pytest
+
+from cebra_data import load_data, load_deeplabcut, load_pose
+from cebra_data.errors import (
+    CebraDataError,
+    CorruptFileError,
+    DataChangedWarning,
+    EmptyFileError,
+)
+from cebra_data.io.poses import detect_pose_source
+from conftest import dlc_frame
+
+_ANIPOSE_FIELDS = ("x", "y", "z", "error", "ncams", "score")
+_ANIPOSE_TAIL = [f"M_{i}{j}" for i in range(3) for j in range(3)] + \
+    [f"center_{i}" for i in range(3)] + ["fnum"]
+
+
+def _raises(call, path: pathlib.Path, error: type, *fragments: str) -> str:
+    """``call(path)`` raises exactly ``error`` naming the file and every fragment."""
+    with pytest.raises(CebraDataError) as info:
+        call(path)
+    assert type(info.value) is error, f"{type(info.value).__name__}: {info.value}"
+    message = str(info.value)
+    assert path.name in message, message
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+def _anipose(path: pathlib.Path, header: list[str], frames: int = 4) -> pathlib.Path:
+    """An Anipose-like csv with ``header``; every cell a number, fnum counting frames."""
+    lines = [",".join(header)]
+    for t in range(frames):
+        lines.append(",".join(str(t) if name == "fnum" else f"{t + 0.5}" for name in header))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _anipose_header(keypoints=("wrist", "elbow")) -> list[str]:
+    return [f"{k}_{f}" for k in keypoints for f in _ANIPOSE_FIELDS] + _ANIPOSE_TAIL
+
+
+# ----------------------------------------------------------------------------- Anipose header
+
+
+def test_anipose_column_named_twice_is_refused(tmp_path):
+    header = _anipose_header()
+    header[header.index("elbow_x")] = "wrist_x"  # pandas would read it as wrist_x.1
+    path = _anipose(tmp_path / "dup.csv", header)
+    _raises(load_pose, path, CorruptFileError, "'wrist_x' more than once")
+
+
+@pytest.mark.parametrize("old, new, fragments", [
+    ("elbow_z", 'el"ow_z', ["'elbow' (has _x, _y; lacks _z)"]),
+    ("wrist_x", "WRIST_x", ["'wrist' (has _y, _z; lacks _x)", "'WRIST' (has _x; lacks _y, _z)"]),
+    ("wrist_z", None, ["'wrist' (has _x, _y; lacks _z)"]),
+])
+def test_anipose_keypoint_with_part_of_its_coordinates_is_refused(tmp_path, old, new, fragments):
+    header = _anipose_header()
+    if new is None:
+        header.remove(old)
+    else:
+        header[header.index(old)] = new
+    path = _anipose(tmp_path / "damaged.csv", header)
+    _raises(load_pose, path, CorruptFileError, "without all of _x, _y and _z", *fragments)
+
+
+def test_anipose_unknown_columns_are_named_in_a_warning(tmp_path):
+    header = _anipose_header() + ["elbow_scpre", "notes"]
+    path = _anipose(tmp_path / "extra.csv", header)
+    with pytest.warns(DataChangedWarning, match=r"'elbow_scpre', 'notes'.*not read"):
+        poses = load_pose(path)
+    assert poses.shape == (4, 6)
+
+
+def test_anipose_complete_header_reads_without_warning(tmp_path):
+    path = _anipose(tmp_path / "good.csv", _anipose_header())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        poses = load_pose(path)
+    np.testing.assert_array_equal(poses[1:, 0], np.arange(1, 4) + 0.5)  # frame 0: score 0.5
+
+
+# ----------------------------------------------------------------------------- entry points agree
+
+
+def _dlc_csv(path: pathlib.Path, **kwargs) -> pathlib.Path:
+    values = np.tile([1.0, 2.0, 0.9, 3.0, 4.0, 0.9], (5, 1))
+    dlc_frame(values, ["nose", "tail"], **kwargs).to_csv(path)
+    return path
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_dlc_csv_with_other_delimiter_is_read_by_every_entry_point(tmp_path, delimiter):
+    path = _dlc_csv(tmp_path / "comma.csv")
+    other = tmp_path / "other.csv"
+    other.write_text(path.read_text().replace(",", delimiter))
+    assert detect_pose_source(other) == "deeplabcut"
+    expected = load_deeplabcut(path)
+    np.testing.assert_array_equal(load_pose(other), expected)
+    np.testing.assert_array_equal(load_deeplabcut(other), expected)
+
+
+def _all_raise(path, error, *fragments):
+    for call in (load_pose, load_deeplabcut, load_data):
+        _raises(call, path, error, *fragments)
+
+
+@pytest.mark.parametrize("rows, fragments", [
+    (2, ["'scorer', 'bodyparts'", "truncated inside its header"]),
+    (2.5, ["header rows", "different lengths"]),
+])
+def test_dlc_csv_cut_in_its_header_is_corrupt_for_every_entry_point(tmp_path, rows, fragments):
+    lines = _dlc_csv(tmp_path / "full.csv").read_text().splitlines(keepends=True)
+    cut = "".join(lines[:int(rows)])
+    if rows != int(rows):
+        cut += lines[int(rows)][:len(lines[int(rows)]) // 2]
+    path = tmp_path / "cut.csv"
+    path.write_text(cut)
+    _all_raise(path, CorruptFileError, *fragments)
+
+
+def test_dlc_csv_cut_in_its_first_row_is_empty_for_every_entry_point(tmp_path):
+    text = _dlc_csv(tmp_path / "full.csv").read_text()
+    path = tmp_path / "cut.csv"
+    path.write_text(text[:30])
+    _all_raise(path, EmptyFileError, "no data rows")
+
+
+def test_dlc_csv_with_a_nul_byte_is_corrupt_for_every_entry_point(tmp_path):
+    data = bytearray(_dlc_csv(tmp_path / "full.csv").read_bytes())
+    data[40] = 0
+    path = tmp_path / "nul.csv"
+    path.write_bytes(bytes(data))
+    _all_raise(path, CorruptFileError, "does not look like a CSV")
+
+
+def test_plain_csv_with_a_scorer_column_is_still_a_table(tmp_path):
+    path = tmp_path / "scores.csv"
+    path.write_text("scorer,value\n1,2\n3,4\n")
+    np.testing.assert_array_equal(load_data(path), [[1, 2], [3, 4]])
