@@ -98,7 +98,8 @@ def test_anipose_complete_header_reads_without_warning(tmp_path):
 
 
 def _dlc_csv(path: pathlib.Path, **kwargs) -> pathlib.Path:
-    values = np.tile([1.0, 2.0, 0.9, 3.0, 4.0, 0.9], (5, 1))
+    values = np.tile([1.0, 2.0, 0.9, 3.0, 4.0, 0.9] * len(kwargs.get("individuals") or [0]),
+                     (5, 1))
     dlc_frame(values, ["nose", "tail"], **kwargs).to_csv(path)
     return path
 
@@ -152,3 +153,55 @@ def test_plain_csv_with_a_scorer_column_is_still_a_table(tmp_path):
     path = tmp_path / "scores.csv"
     path.write_text("scorer,value\n1,2\n3,4\n")
     np.testing.assert_array_equal(load_data(path), [[1, 2], [3, 4]])
+
+
+# ----------------------------------------------------------------------------- DeepLabCut header
+
+
+def _edit_csv_header(source: pathlib.Path, path: pathlib.Path, row: int, column: int,
+                     value: str) -> pathlib.Path:
+    lines = source.read_text().splitlines(keepends=True)
+    cells = lines[row].rstrip("\n").split(",")
+    cells[column] = value
+    lines[row] = ",".join(cells) + "\n"
+    path.write_text("".join(lines))
+    return path
+
+
+def _all_refuse(path, error, *fragments):
+    for call in (load_pose, load_deeplabcut, load_data):
+        _raises(call, path, error, *fragments)
+
+
+@pytest.mark.parametrize("individuals, label", [(None, "'nose'"), (["m1"], "'m1/nose'")])
+def test_dlc_keypoint_without_likelihood_is_refused(tmp_path, individuals, label):
+    full = _dlc_csv(tmp_path / "full.csv", individuals=individuals)
+    lines = full.read_text().splitlines(keepends=True)
+    drop = 3  # the column of the first keypoint's likelihood (after the index column)
+    path = tmp_path / "nolik.csv"
+    path.write_text("".join(",".join(c for k, c in enumerate(line.rstrip("\n").split(","))
+                                     if k != drop) + "\n" for line in lines))
+    _all_refuse(path, CorruptFileError, f"likelihood columns for some keypoints but not for {label}")
+
+
+def test_lightningpose_keypoint_without_likelihood_is_refused(tmp_path):
+    full = _dlc_csv(tmp_path / "full.csv", scorer="heatmap_tracker")
+    path = _edit_csv_header(full, tmp_path / "lp.csv", 2, 6, "likelihoop")
+    _all_refuse(path, CorruptFileError, "but not for 'tail'")
+
+
+@pytest.mark.parametrize("individuals", [None, ["m1", "m2"]])
+def test_dlc_coordinates_of_two_scorers_are_refused(tmp_path, individuals):
+    full = _dlc_csv(tmp_path / "full.csv", individuals=individuals)
+    path = _edit_csv_header(full, tmp_path / "flip.csv", 0, 3, "DLC_resfet50")
+    _all_refuse(path, CorruptFileError, "2 scorers", "'DLC_resnet50', 'DLC_resfet50'")
+
+
+def test_lightningpose_set_column_under_its_own_scorer_is_read(tmp_path):
+    full = _dlc_csv(tmp_path / "full.csv", scorer="heatmap_tracker")
+    lines = full.read_text().splitlines()
+    extra = [",set", ",", ","] + [",train"] * (len(lines) - 3)
+    path = tmp_path / "lp_set.csv"
+    path.write_text("\n".join(a + b for a, b in zip(lines, extra)) + "\n")
+    np.testing.assert_array_equal(load_pose(path), load_deeplabcut(full))
+    np.testing.assert_array_equal(load_deeplabcut(path), load_deeplabcut(full))

@@ -328,8 +328,9 @@ def load_deeplabcut(
     **No frame is dropped**, so the result stays aligned with neural data recorded at the
     video's frame rate. (CEBRA drops frames that still hold a NaN.)
 
-    A table with several scorers (columns from more than one network) uses the first
-    scorer's columns.
+    A table whose coordinates have several scorers, or with a likelihood column for some
+    keypoints and not others, is refused (``CorruptFileError``): DeepLabCut writes one
+    scorer per file and a likelihood for every keypoint or none, so it is damaged.
 
     Args:
         filepath: The ``.h5`` or ``.csv`` file written by DeepLabCut.
@@ -355,6 +356,10 @@ def load_deeplabcut(
             valid ones), or ``individuals`` given for a single-animal file.
         EmptyKeypointError: a selected keypoint has no valid value in any frame.
         NotDeepLabCutError: the file holds no DeepLabCut table.
+        CorruptFileError: a truncated, ragged or damaged file: a column named twice,
+            several scorers, likelihoods for only some keypoints, a keypoint without x or
+            y (see :func:`~cebra_data.io.poses.table.deeplabcut_columns`).
+        EmptyFileError: the table has no frames.
 
     Example:
         >>> import numpy as np, pandas as pd
