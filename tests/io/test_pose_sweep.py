@@ -19,7 +19,9 @@ from cebra_data.errors import (
     CorruptFileError,
     DataChangedWarning,
     EmptyFileError,
+    UnsafeFileError,
 )
+from cebra_data.io import inspect_file
 from cebra_data.io.poses import detect_pose_source
 from conftest import dlc_frame
 
@@ -205,3 +207,78 @@ def test_lightningpose_set_column_under_its_own_scorer_is_read(tmp_path):
     path.write_text("\n".join(a + b for a, b in zip(lines, extra)) + "\n")
     np.testing.assert_array_equal(load_pose(path), load_deeplabcut(full))
     np.testing.assert_array_equal(load_deeplabcut(path), load_deeplabcut(full))
+
+
+# ----------------------------------------------------------------------------- SLEAP analysis
+
+
+def _analysis(path: pathlib.Path, tracks: int = 2, nodes: int = 3, frames: int = 5,
+              link: bool = False) -> pathlib.Path:
+    """A SLEAP analysis file in its default layout (tracks, xy, nodes, frames)."""
+    import h5py
+    values = np.arange(tracks * 2 * nodes * frames, dtype=np.float64).reshape(
+        tracks, 2, nodes, frames)
+    with h5py.File(path, "w") as file:
+        if link:
+            other = path.with_name("other.h5")
+            with h5py.File(other, "w") as target:
+                target["tracks"] = values
+            file["tracks"] = h5py.ExternalLink(other.name, "tracks")
+        else:
+            file["tracks"] = values
+        file["node_names"] = np.array([f"n{i}".encode() for i in range(nodes)], dtype="S")
+        file["track_names"] = np.array([f"t{i}".encode() for i in range(tracks)], dtype="S")
+    return path
+
+
+@pytest.mark.parametrize("tracks, nodes, fragment", [
+    (0, 3, "0 track(s) and 3 node(s)"), (2, 0, "2 track(s) and 0 node(s)")])
+def test_sleap_analysis_without_tracks_or_nodes_is_empty(tmp_path, tracks, nodes, fragment):
+    path = _analysis(tmp_path / "empty.analysis.h5", tracks, nodes)
+    _raises(load_pose, path, EmptyFileError, "without poses", fragment)
+
+
+def test_sleap_analysis_external_link_needs_trusted(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = _analysis(tmp_path / "linked.analysis.h5", link=True)
+    _raises(load_pose, path, UnsafeFileError, "external links", "trusted=True")
+    expected = load_pose(_analysis(tmp_path / "plain.analysis.h5"))
+    np.testing.assert_array_equal(load_pose(path, trusted=True), expected)
+    info = inspect_file(path)
+    assert info["poses"]["error"].startswith("UnsafeFileError"), info["poses"]
+
+
+# ----------------------------------------------------------------------------- arguments
+
+
+def _both(path, **kwargs):
+    return [lambda p: load_pose(p, **kwargs), lambda p: load_deeplabcut(p, **kwargs)]
+
+
+@pytest.mark.parametrize("argument, value, fragment", [
+    ("keypoints", [], "keypoints=[] selects nothing"),
+    ("individuals", [], "individuals=[] selects nothing"),
+    ("keypoints", ["nose", "tail", "nose"], "keypoints= names 'nose' more than once"),
+    ("individuals", ["m2", "m2"], "individuals= names 'm2' more than once"),
+])
+def test_empty_or_repeating_selection_is_a_value_error(tmp_path, argument, value, fragment):
+    path = _dlc_csv(tmp_path / "multi.csv", individuals=["m1", "m2"])
+    for call in _both(path, **{argument: value}):
+        with pytest.raises(ValueError) as info:
+            call(path)
+        assert type(info.value) is ValueError and fragment in str(info.value), info.value
+
+
+@pytest.mark.parametrize("flag", [True, np.True_])
+def test_return_mask_takes_python_and_numpy_bools(tmp_path, flag):
+    path = _dlc_csv(tmp_path / "single.csv")
+    assert len(load_pose(path, return_mask=flag)) == 2
+    assert len(load_deeplabcut(path, return_mask=flag)) == 2
+
+
+@pytest.mark.parametrize("flag", ["yes", 1, None])
+def test_return_mask_refuses_other_values(tmp_path, flag):
+    path = _dlc_csv(tmp_path / "single.csv")
+    for call in _both(path, return_mask=flag):
+        with pytest.raises(TypeError, match="return_mask should be True or False"):
+            call(path)

@@ -24,7 +24,16 @@ from cebra_data.errors import (
 )
 from cebra_data.io.reader import listing
 
-__all__ = ["POSES_EXTRA", "SLEAP_EXTRA", "UNNAMED_INDIVIDUAL", "PoseData", "as_names", "interpolate_gaps"]
+__all__ = [
+    "POSES_EXTRA",
+    "SLEAP_EXTRA",
+    "UNNAMED_INDIVIDUAL",
+    "PoseData",
+    "as_names",
+    "check_bool",
+    "check_selection",
+    "interpolate_gaps",
+]
 
 #: The individual's name in files that track one unnamed animal.
 UNNAMED_INDIVIDUAL = "individual_0"
@@ -40,15 +49,62 @@ def as_names(value: Union[str, Sequence[str], None], name: str) -> Optional[list
 
     Raises:
         TypeError: ``value`` is neither a name nor a list or tuple of names.
+        ValueError: ``value`` is empty (it would select nothing), or names something twice.
+
+    Example:
+        >>> from cebra_data.io.poses.data import as_names
+        >>> as_names("nose", "keypoints"), as_names(("nose", "tail"), "keypoints")
+        (['nose'], ['nose', 'tail'])
     """
     if value is None:
         return None
     if isinstance(value, str):
         return [value]
     if isinstance(value, (list, tuple)) and all(isinstance(v, Hashable) for v in value):
-        return [str(v) for v in value]
+        return check_selection([str(v) for v in value], name)
     raise TypeError(
         f"{name} should be a list of names (or one name), but got {name}={value!r} of type "
+        f"{type(value).__name__}."
+    )
+
+
+def check_selection(names: list, name: str) -> list:
+    """``names`` (a ``keypoints=`` or ``individuals=`` list), refused if empty or repeating.
+
+    Raises:
+        ValueError: the list is empty (``None`` selects all), or names something twice
+            (the output would hold the same columns twice).
+    """
+    if not names:
+        raise ValueError(
+            f"{name}=[] selects nothing, so there would be no poses; pass {name}=None to "
+            f"keep all, or name the {name} to keep."
+        )
+    twice = list(dict.fromkeys(n for n in names if names.count(n) > 1))
+    if twice:
+        raise ValueError(
+            f"{name}= names {listing([str(n) for n in twice])} more than once; each "
+            f"{name[:-1]} can be selected once."
+        )
+    return names
+
+
+def check_bool(value: object, name: str) -> bool:
+    """``value`` as a bool: ``True``/``False`` or a numpy bool, nothing else.
+
+    Raises:
+        TypeError: ``value`` is not a bool (``"yes"``, ``1`` and ``None`` are refused).
+
+    Example:
+        >>> import numpy as np
+        >>> from cebra_data.io.poses.data import check_bool
+        >>> check_bool(np.True_, "return_mask")
+        True
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(
+        f"{name} should be True or False, but got {name}={value!r} of type "
         f"{type(value).__name__}."
     )
 

@@ -30,6 +30,7 @@ from cebra_data.errors import (
     MissingColumnError,
     NotDeepLabCutError,
 )
+from cebra_data.io.poses.data import check_bool, check_selection
 from cebra_data.io.poses.table import (  # noqa: F401  (the csv pieces were defined here)
     deeplabcut_columns,
     deeplabcut_csv_header,
@@ -299,7 +300,7 @@ def _as_names(value: Union[str, Sequence[str], None], name: str) -> Optional[lis
     if isinstance(value, str):
         return [value]
     if isinstance(value, (list, tuple)) and all(isinstance(v, Hashable) for v in value):
-        return list(value)
+        return check_selection(list(value), name)
     raise TypeError(
         f"{name} should be a list of names (or one name), but got {name}={value!r} of type "
         f"{type(value).__name__}."
@@ -341,8 +342,8 @@ def load_deeplabcut(
             file order). Columns are ordered individual by individual, then by keypoint.
             A keypoint an individual does not have (e.g. DLC's ``"single"`` animal with its
             unique bodyparts) is skipped for that individual.
-        return_mask: Also return the validity mask.
-
+        return_mask: Also return the validity mask (``True``/``False``, a Python or numpy
+            bool).
         trusted: Passed to the file reader (see :func:`~cebra_data.io.load_data`).
 
     Returns:
@@ -360,6 +361,9 @@ def load_deeplabcut(
             several scorers, likelihoods for only some keypoints, a keypoint without x or
             y (see :func:`~cebra_data.io.poses.table.deeplabcut_columns`).
         EmptyFileError: the table has no frames.
+        ValueError: ``keypoints`` or ``individuals`` is empty or names something twice
+            (the argument is named), or ``pcutoff`` is outside [0, 1].
+        TypeError: ``return_mask`` is not a bool.
 
     Example:
         >>> import numpy as np, pandas as pd
@@ -379,6 +383,7 @@ def load_deeplabcut(
     keypoints = _as_names(keypoints, "keypoints")
     individuals = _as_names(individuals, "individuals")
     pcutoff = check_pcutoff(pcutoff)
+    return_mask = check_bool(return_mask, "return_mask")
     with open_entries(filepath, trusted=trusted) as (path, _, entries):
         for entry in entries:
             value = entry.value() if entry.numeric is not False else None
