@@ -19,6 +19,7 @@ from cebra_data.errors import (
     CorruptFileError,
     DataChangedWarning,
     EmptyFileError,
+    MissingColumnError,
     UnsafeFileError,
 )
 from cebra_data.io import inspect_file
@@ -282,3 +283,39 @@ def test_return_mask_refuses_other_values(tmp_path, flag):
     for call in _both(path, return_mask=flag):
         with pytest.raises(TypeError, match="return_mask should be True or False"):
             call(path)
+
+
+# ----------------------------------------------------------------------------- unique bodyparts
+
+
+def _dlc_multi_with_single(path: pathlib.Path) -> pathlib.Path:
+    """DeepLabCut's multi-animal layout: two mice and the individual 'single' (unique parts)."""
+    import pandas as pd
+    columns = [("DLC_dlcrnetms5", i, b, c) for i in ("mouse1", "mouse2")
+               for b in ("snout", "tail") for c in ("x", "y", "likelihood")]
+    columns += [("DLC_dlcrnetms5", "single", "box", c) for c in ("x", "y", "likelihood")]
+    rng = np.random.default_rng(0)
+    values = rng.uniform(0, 100, (6, len(columns)))
+    values[:, 2::3] = 0.9
+    index = pd.MultiIndex.from_tuples(columns, names=["scorer", "individuals", "bodyparts",
+                                                      "coords"])
+    pd.DataFrame(values, columns=index).to_hdf(path, key="df_with_missing")
+    return path
+
+
+@pytest.mark.parametrize("kwargs, width", [
+    ({}, 10), ({"keypoints": ["snout"]}, 4), ({"individuals": ["single"]}, 2),
+    ({"individuals": ["mouse2", "single"]}, 6)])
+def test_dlc_unique_bodyparts_read_like_load_deeplabcut(tmp_path, kwargs, width):
+    pytest.importorskip("tables")
+    path = _dlc_multi_with_single(tmp_path / "multi.h5")
+    poses, mask = load_pose(path, return_mask=True, **kwargs)
+    assert poses.shape == (6, width) and mask.shape == (6, width // 2)
+    np.testing.assert_array_equal(poses, load_deeplabcut(path, **kwargs))
+
+
+def test_dlc_unique_bodyparts_named_individual_without_the_keypoints(tmp_path):
+    pytest.importorskip("tables")
+    path = _dlc_multi_with_single(tmp_path / "multi.h5")
+    for call in _both(path, individuals=["mouse1", "single"], keypoints=["snout"]):
+        _raises(call, path, MissingColumnError, "'single'", "none of the selected keypoints")

@@ -110,6 +110,13 @@ class PoseSelection:
             for bodypart in (keypoints if keypoints is not None else bodyparts_of[individual])
             if (individual, bodypart) in coords
         ]
+        if individuals is not None:
+            empty = [i for i in chosen if not any(p[0] == i for p in self.pairs)]
+            if empty:
+                raise MissingColumnError(
+                    f"Individual(s) {listing(empty)} of {where} have none of the selected "
+                    f"keypoints ({listing(list(keypoints or []))})."
+                )
         for pair in self.pairs:
             if "x" not in coords[pair] or "y" not in coords[pair]:
                 raise CorruptFileError(

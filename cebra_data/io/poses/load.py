@@ -178,11 +178,15 @@ def load_pose(
         ordered individual by individual, keypoint by keypoint, then ``x, y`` (and ``z``
         for 3-D data). With ``return_mask=True``, ``(poses, mask)`` where ``mask`` has
         shape ``(frames, individuals * keypoints)`` and is ``True`` where the position was
-        measured and ``False`` where it was interpolated.
+        measured and ``False`` where it was interpolated. When individuals have different
+        keypoints (DeepLabCut's multi-animal ``"single"`` individual holds only the unique
+        bodyparts), each individual contributes only the selected keypoints it has, as in
+        :func:`~cebra_data.io.load_deeplabcut`, which gives the same columns.
 
     Raises:
         MissingColumnError: an unknown keypoint or individual (the message lists the valid
-            ones), or a selected individual lacks a selected keypoint.
+            ones), a named keypoint no selected individual has, or a named individual
+            without any selected keypoint.
         EmptyKeypointError: a selected keypoint is never observed (its name is given).
         NotPoseFileError: the file holds no poses, or not those of ``source`` (the message
             says what the file holds).
