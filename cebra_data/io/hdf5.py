@@ -64,6 +64,7 @@ __all__ = [
     "MatHdf5Reader",
     "densify_sparse",
     "external_file_prefix",
+    "has_external_links",
     "hdf5_signature_offset",
     "matlab_object",
     "read_pandas_hdf",
@@ -308,13 +309,18 @@ def _walk(group: Any, path: pathlib.Path, trusted: bool, matlab: bool, out: list
                 _walk(node, path, trusted, matlab, out)
 
 
-def _has_external_links(group: Any, depth: int = 0) -> bool:
+def has_external_links(group: Any, depth: int = 0) -> bool:
+    """Whether ``group`` or a group below it holds an HDF5 external link (into another file).
+
+    Such links are followed only for trusted files: a crafted link can read any file on
+    the machine.
+    """
     for member in group:
         link = group.get(member, getlink=True)
         if isinstance(link, h5py.ExternalLink):
             return True
         node = group.get(member) if depth < 32 else None
-        if isinstance(node, h5py.Group) and _has_external_links(node, depth + 1):
+        if isinstance(node, h5py.Group) and has_external_links(node, depth + 1):
             return True
     return False
 
@@ -337,7 +343,7 @@ class Hdf5Reader(Reader):
         with h5py.File(path, "r") as handle:
             entries: list[Entry] = []
             _walk(handle, path, trusted, self.matlab, entries)
-            if not entries and not trusted and _has_external_links(handle):
+            if not entries and not trusted and has_external_links(handle):
                 raise UnsafeFileError(
                     f"'{path}' holds only external links, which point into other files; they "
                     "are followed only with trusted=True (a crafted link can read any file "

@@ -138,7 +138,7 @@ def inspect_file(
                                f"of this {TRACKER_NAMES[source]} file."),
             "entries": [],
         }  # no load_data reader: the poses only
-        _add_poses(only, pathlib.Path(path), pcutoff, source)
+        _add_poses(only, pathlib.Path(path), pcutoff, source, trusted=trusted)
         return only
     with open_entries(path, trusted=trusted) as (file, reader, entries):
         default, reason = _default_key(entries, file)
@@ -155,7 +155,7 @@ def inspect_file(
         # Any HDF5 file may be a DeepLabCut file (it is confirmed when read): only one whose
         # entries hold a DeepLabCut table looks like a pose file, so only its failures are news.
         guessed = source == "deeplabcut" and not any("deeplabcut" in e for e in info["entries"])
-        _add_poses(info, file, pcutoff, source, report_errors=not guessed)
+        _add_poses(info, file, pcutoff, source, report_errors=not guessed, trusted=trusted)
     return info
 
 
@@ -189,7 +189,7 @@ def _inspect_nwb(source: Union[str, pathlib.Path], key: Optional[Union[str, int]
     info["units"] = summary["units"]
     info["intervals"] = summary["intervals"]
     if key is None and poses:
-        _add_poses(info, source, pcutoff, "nwb")
+        _add_poses(info, source, pcutoff, "nwb", trusted=trusted)
     return info
 
 
@@ -199,7 +199,8 @@ def _has_poses(nwb: OpenNwbFile) -> bool:
 
 
 def _add_poses(info: dict[str, Any], file: Union[str, pathlib.Path], pcutoff: float,
-               source: Optional[str], *, report_errors: bool = True) -> None:
+               source: Optional[str], *, report_errors: bool = True,
+               trusted: bool = False) -> None:
     """Add ``poses`` (see :func:`~cebra_data.io.poses.pose_summary`) for a pose file.
 
     With ``report_errors=False`` (a file that only might hold poses, e.g. any HDF5 file), a
@@ -208,7 +209,7 @@ def _add_poses(info: dict[str, Any], file: Union[str, pathlib.Path], pcutoff: fl
     if source is None:
         return
     try:
-        info["poses"] = pose_summary(file, pcutoff, source=source)
+        info["poses"] = pose_summary(file, pcutoff, source=source, trusted=trusted)
     except NotPoseFileError:
         return  # an HDF5 or csv file without poses
     except Exception as exc:  # e.g. the extra 'poses' is missing: say so, keep the rest

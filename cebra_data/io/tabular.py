@@ -21,7 +21,6 @@ DeepLabCut csv files (first cells ``scorer`` / [``individuals``] / ``bodyparts``
 from __future__ import annotations
 
 import contextlib
-import csv
 import html
 import io
 import pathlib
@@ -41,13 +40,25 @@ from cebra_data.errors import (
     MissingDependencyError,
     NonNumericDataError,
 )
-from cebra_data.io.poses.table import deeplabcut_csv_header, deeplabcut_csv_table
-from cebra_data.io.reader import HEAD_SIZE, Entry, Reader, Table, check_row_widths
+from cebra_data.io.poses.table import (
+    deeplabcut_csv_header,
+    deeplabcut_csv_table,
+    refuse_cut_deeplabcut_header,
+)
+from cebra_data.io.reader import (
+    HEAD_SIZE,
+    Entry,
+    Reader,
+    Table,
+    check_row_widths,
+    csv_head,
+    decode_text as _decode,
+    sniff_delimiter as _sniff_delimiter,  # noqa: F401  (tests call it by this name)
+)
 from cebra_data.io.registry import register_reader
 
 __all__ = ["CsvReader", "ExcelReader", "is_numeric_row", "looks_like_header", "maybe_default_labels"]
 
-_SAMPLE = 1 << 16
 
 
 def _number(cell: Any) -> Optional[bool]:
@@ -187,24 +198,6 @@ def _warn_kept_labels(where: str, first: Sequence[Any]) -> None:
     )
 
 
-def _decode(sample: bytes) -> Optional[str]:
-    if b"\x00" in sample:
-        return None
-    for encoding in ("utf-8-sig", "latin-1"):
-        try:
-            return sample.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return None
-
-
-def _complete_lines(text: str, complete: bool, count: int) -> list[str]:
-    lines = text.splitlines()
-    if not complete and len(lines) > 1:
-        lines = lines[:-1]  # the sample may end inside a line
-    return [line for line in lines if line.strip()][:count]
-
-
 class CsvReader(Reader):
     """One table per ``.csv`` file (entry named after the file's stem)."""
 
@@ -223,20 +216,16 @@ class CsvReader(Reader):
 
     @staticmethod
     def _read(path: pathlib.Path) -> Any:
-        with open(path, "rb") as handle:
-            raw = handle.read(_SAMPLE)
-            complete = not handle.read(1)
-        text = _decode(raw)
-        if text is None:
+        head = csv_head(path, 6)
+        if head is None:
             raise CorruptFileError(f"'{path}' is not a text file.")
-        lines = _complete_lines(text, complete, 6)
-        if not lines:
+        rows, delimiter = head
+        if not rows:
             raise EmptyFileError(f"'{path}' has no rows (only blank lines).")
-        delimiter = _sniff_delimiter("\n".join(lines))
-        rows = list(csv.reader(lines, delimiter=delimiter))
         dlc = deeplabcut_csv_header(rows)
         if dlc is not None:
             return deeplabcut_csv_table(path, rows, *dlc, delimiter=delimiter)
+        refuse_cut_deeplabcut_header(path, rows)
         second = rows[1] if len(rows) > 1 else None
         header = looks_like_header(rows[0], second)
         if not header and maybe_default_labels(rows[0], second, rows[2] if len(rows) > 2 else None):
@@ -256,20 +245,6 @@ class CsvReader(Reader):
         if len(frame) == 0:
             raise EmptyFileError(f"'{path}' has a header but no data rows.")
         return Table.from_frame(frame)
-
-
-def _sniff_delimiter(sample: str) -> str:
-    """The field delimiter of ``sample``: ``,``, ``;`` or tab (``,`` when undecided).
-
-    The sniffer only answers with one of the candidates, or fails (read as ``,``); a
-    sample holding neither ``;`` nor a tab is therefore comma-separated without sniffing.
-    """
-    if ";" not in sample and "\t" not in sample:
-        return ","
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
-    except csv.Error:
-        return ","
 
 
 def _read_checking_widths(path: pathlib.Path, options: dict[str, Any], columns: int,

@@ -105,7 +105,7 @@ def test_unknown_and_never_observed_names_are_named(tmp_path, rng):
     assert load_pose(path, pcutoff=0.05).shape == (10, 4)
 
 
-def test_individuals_with_different_keypoints_are_reported(tmp_path, rng):
+def test_individuals_with_different_keypoints_read_as_load_deeplabcut(tmp_path, rng):
     frame = pd.concat([
         dlc_frame(rng.normal(size=(5, 3)), ["nose"], individuals=["mouse"]),
         dlc_frame(rng.normal(size=(5, 3)), ["corner"], individuals=["single"]),
@@ -113,8 +113,11 @@ def test_individuals_with_different_keypoints_are_reported(tmp_path, rng):
     frame.iloc[:, [2, 5]] = 0.9
     path = tmp_path / "unique.csv"
     frame.to_csv(path)
-    with pytest.raises(MissingColumnError, match=r"'mouse/corner', 'single/nose'"):
-        load_pose(path)
+    # each individual contributes the keypoints it has (DeepLabCut's 'single' individual)
+    np.testing.assert_array_equal(load_pose(path), load_deeplabcut(path))
+    assert load_pose(path).shape == (5, 4)
+    with pytest.raises(MissingColumnError, match=r"'nose' belong to none of the selected"):
+        load_pose(path, individuals="single", keypoints="nose")
     assert np.array_equal(load_pose(path, individuals="single"),
                           load_deeplabcut(path, individuals=["single"]))
 

@@ -24,7 +24,16 @@ from cebra_data.errors import (
 )
 from cebra_data.io.reader import listing
 
-__all__ = ["POSES_EXTRA", "SLEAP_EXTRA", "UNNAMED_INDIVIDUAL", "PoseData", "as_names", "interpolate_gaps"]
+__all__ = [
+    "POSES_EXTRA",
+    "SLEAP_EXTRA",
+    "UNNAMED_INDIVIDUAL",
+    "PoseData",
+    "as_names",
+    "check_bool",
+    "check_selection",
+    "interpolate_gaps",
+]
 
 #: The individual's name in files that track one unnamed animal.
 UNNAMED_INDIVIDUAL = "individual_0"
@@ -40,15 +49,62 @@ def as_names(value: Union[str, Sequence[str], None], name: str) -> Optional[list
 
     Raises:
         TypeError: ``value`` is neither a name nor a list or tuple of names.
+        ValueError: ``value`` is empty (it would select nothing), or names something twice.
+
+    Example:
+        >>> from cebra_data.io.poses.data import as_names
+        >>> as_names("nose", "keypoints"), as_names(("nose", "tail"), "keypoints")
+        (['nose'], ['nose', 'tail'])
     """
     if value is None:
         return None
     if isinstance(value, str):
         return [value]
     if isinstance(value, (list, tuple)) and all(isinstance(v, Hashable) for v in value):
-        return [str(v) for v in value]
+        return check_selection([str(v) for v in value], name)
     raise TypeError(
         f"{name} should be a list of names (or one name), but got {name}={value!r} of type "
+        f"{type(value).__name__}."
+    )
+
+
+def check_selection(names: list, name: str) -> list:
+    """``names`` (a ``keypoints=`` or ``individuals=`` list), refused if empty or repeating.
+
+    Raises:
+        ValueError: the list is empty (``None`` selects all), or names something twice
+            (the output would hold the same columns twice).
+    """
+    if not names:
+        raise ValueError(
+            f"{name}=[] selects nothing, so there would be no poses; pass {name}=None to "
+            f"keep all, or name the {name} to keep."
+        )
+    twice = list(dict.fromkeys(n for n in names if names.count(n) > 1))
+    if twice:
+        raise ValueError(
+            f"{name}= names {listing([str(n) for n in twice])} more than once; each "
+            f"{name[:-1]} can be selected once."
+        )
+    return names
+
+
+def check_bool(value: object, name: str) -> bool:
+    """``value`` as a bool: ``True``/``False`` or a numpy bool, nothing else.
+
+    Raises:
+        TypeError: ``value`` is not a bool (``"yes"``, ``1`` and ``None`` are refused).
+
+    Example:
+        >>> import numpy as np
+        >>> from cebra_data.io.poses.data import check_bool
+        >>> check_bool(np.True_, "return_mask")
+        True
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(
+        f"{name} should be True or False, but got {name}={value!r} of type "
         f"{type(value).__name__}."
     )
 
@@ -182,22 +238,33 @@ class PoseData:
         Returns:
             A new :class:`PoseData` (the arrays are copies).
 
+        Individuals may have different keypoints (DeepLabCut's ``"single"`` individual
+        holds only the unique bodyparts): a selected keypoint an individual does not have
+        is skipped for that individual (:attr:`present` is false there, and
+        :meth:`to_array` leaves the pair out), as :func:`~cebra_data.io.load_deeplabcut`
+        does.
+
         Raises:
             MissingColumnError: a name is not in the file (the message lists the valid ones),
-                or a selected individual does not have a selected keypoint in this file.
+                a named keypoint belongs to none of the selected individuals, or a named
+                individual has none of the selected keypoints.
         """
         chosen_i = self._positions_of(individuals, self.individuals, "Individual", "individuals")
         chosen_k = self._positions_of(keypoints, self.keypoints, "Keypoint", "keypoints")
         if keypoints is None:  # the keypoints the chosen individuals have
             chosen_k = [k for k in chosen_k if self.present[chosen_i, k].any()]
         present = self.present[np.ix_(chosen_i, chosen_k)]
-        if not present.all():
-            absent = [f"{self.individuals[chosen_i[a]]}/{self.keypoints[chosen_k[b]]}"
-                      for a, b in zip(*np.nonzero(~present))]
+        unowned = [self.keypoints[k] for b, k in enumerate(chosen_k) if not present[:, b].any()]
+        if unowned:
             raise MissingColumnError(
-                f"{self.where} has no column for {listing(absent)} (these individuals have "
-                "different keypoints). Select individuals=[...] and keypoints=[...] that every "
-                "selected individual has."
+                f"Keypoint(s) {listing(unowned)} belong to none of the selected individuals "
+                f"({listing([self.individuals[i] for i in chosen_i])}) in {self.where}."
+            )
+        empty = [self.individuals[i] for a, i in enumerate(chosen_i) if not present[a].any()]
+        if individuals is not None and empty:
+            raise MissingColumnError(
+                f"Individual(s) {listing(empty)} of {self.where} have none of the selected "
+                f"keypoints ({listing([self.keypoints[k] for k in chosen_k])})."
             )
         positions = self.positions[:, chosen_i][:, :, chosen_k]
         confidence = (None if self.confidence is None
@@ -234,13 +301,15 @@ class PoseData:
     def to_array(
         self, pcutoff: float, return_mask: bool = False
     ) -> Union[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-        """The gap-filled poses as ``(frames, individuals * keypoints * space)``.
+        """The gap-filled poses as ``(frames, points * space)``.
 
+        The points are the ``(individual, keypoint)`` pairs the file has (:attr:`present`):
+        ``individuals * keypoints`` of them when every individual has every keypoint.
         Columns are ordered individuals, then keypoints, then space.
 
         Args:
             pcutoff: Confidence below which a position counts as missing.
-            return_mask: Also return the ``(frames, individuals * keypoints)`` validity mask.
+            return_mask: Also return the ``(frames, points)`` validity mask.
 
         Returns:
             A float64 array the caller owns, or ``(poses, mask)``.
@@ -252,8 +321,9 @@ class PoseData:
         frames = self.n_frames
         if frames == 0:
             raise EmptyFileError(f"{self.where} ({self.source}) has no frames.")
-        n_points = len(self.individuals) * len(self.keypoints)
-        valid = self.valid(pcutoff).reshape(frames, n_points)
+        points = np.flatnonzero(self.present.reshape(-1))
+        n_points = len(points)
+        valid = self.valid(pcutoff).reshape(frames, -1)[:, points]
         never = np.flatnonzero(~valid.any(axis=0))
         if len(never):
             labels = self.labels()
@@ -265,15 +335,16 @@ class PoseData:
                 "keypoints=[...] or individuals=[...]"
                 + (" or lower pcutoff." if self.confidence is not None else ".")
             )
-        values = np.array(self.positions.reshape(frames, n_points, len(self.space)),
+        values = np.array(self.positions.reshape(frames, -1, len(self.space))[:, points],
                           dtype=np.float64, order="C")
         interpolate_gaps(values, valid)
         poses = values.reshape(frames, n_points * len(self.space))
         return (poses, valid) if return_mask else poses
 
     def labels(self) -> list[str]:
-        """``"individual/keypoint"`` for every point, in output order."""
-        return [f"{i}/{k}" for i in self.individuals for k in self.keypoints]
+        """``"individual/keypoint"`` for every point the file has, in output order."""
+        return [f"{i}/{k}" for a, i in enumerate(self.individuals)
+                for b, k in enumerate(self.keypoints) if self.present[a, b]]
 
     def __repr__(self) -> str:
         return (f"PoseData(source={self.source!r}, frames={self.n_frames}, "

@@ -30,6 +30,7 @@ from cebra_data.errors import (
     MissingColumnError,
     NotDeepLabCutError,
 )
+from cebra_data.io.poses.data import check_bool, check_selection
 from cebra_data.io.poses.table import (  # noqa: F401  (the csv pieces were defined here)
     deeplabcut_columns,
     deeplabcut_csv_header,
@@ -109,6 +110,13 @@ class PoseSelection:
             for bodypart in (keypoints if keypoints is not None else bodyparts_of[individual])
             if (individual, bodypart) in coords
         ]
+        if individuals is not None:
+            empty = [i for i in chosen if not any(p[0] == i for p in self.pairs)]
+            if empty:
+                raise MissingColumnError(
+                    f"Individual(s) {listing(empty)} of {where} have none of the selected "
+                    f"keypoints ({listing(list(keypoints or []))})."
+                )
         for pair in self.pairs:
             if "x" not in coords[pair] or "y" not in coords[pair]:
                 raise CorruptFileError(
@@ -299,7 +307,7 @@ def _as_names(value: Union[str, Sequence[str], None], name: str) -> Optional[lis
     if isinstance(value, str):
         return [value]
     if isinstance(value, (list, tuple)) and all(isinstance(v, Hashable) for v in value):
-        return list(value)
+        return check_selection(list(value), name)
     raise TypeError(
         f"{name} should be a list of names (or one name), but got {name}={value!r} of type "
         f"{type(value).__name__}."
@@ -328,8 +336,9 @@ def load_deeplabcut(
     **No frame is dropped**, so the result stays aligned with neural data recorded at the
     video's frame rate. (CEBRA drops frames that still hold a NaN.)
 
-    A table with several scorers (columns from more than one network) uses the first
-    scorer's columns.
+    A table whose coordinates have several scorers, or with a likelihood column for some
+    keypoints and not others, is refused (``CorruptFileError``): DeepLabCut writes one
+    scorer per file and a likelihood for every keypoint or none, so it is damaged.
 
     Args:
         filepath: The ``.h5`` or ``.csv`` file written by DeepLabCut.
@@ -340,8 +349,8 @@ def load_deeplabcut(
             file order). Columns are ordered individual by individual, then by keypoint.
             A keypoint an individual does not have (e.g. DLC's ``"single"`` animal with its
             unique bodyparts) is skipped for that individual.
-        return_mask: Also return the validity mask.
-
+        return_mask: Also return the validity mask (``True``/``False``, a Python or numpy
+            bool).
         trusted: Passed to the file reader (see :func:`~cebra_data.io.load_data`).
 
     Returns:
@@ -355,6 +364,13 @@ def load_deeplabcut(
             valid ones), or ``individuals`` given for a single-animal file.
         EmptyKeypointError: a selected keypoint has no valid value in any frame.
         NotDeepLabCutError: the file holds no DeepLabCut table.
+        CorruptFileError: a truncated, ragged or damaged file: a column named twice,
+            several scorers, likelihoods for only some keypoints, a keypoint without x or
+            y (see :func:`~cebra_data.io.poses.table.deeplabcut_columns`).
+        EmptyFileError: the table has no frames.
+        ValueError: ``keypoints`` or ``individuals`` is empty or names something twice
+            (the argument is named), or ``pcutoff`` is outside [0, 1].
+        TypeError: ``return_mask`` is not a bool.
 
     Example:
         >>> import numpy as np, pandas as pd
@@ -374,6 +390,7 @@ def load_deeplabcut(
     keypoints = _as_names(keypoints, "keypoints")
     individuals = _as_names(individuals, "individuals")
     pcutoff = check_pcutoff(pcutoff)
+    return_mask = check_bool(return_mask, "return_mask")
     with open_entries(filepath, trusted=trusted) as (path, _, entries):
         for entry in entries:
             value = entry.value() if entry.numeric is not False else None

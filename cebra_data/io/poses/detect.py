@@ -12,7 +12,11 @@ renamed ``.slp`` is still a DeepLabCut file):
 * a text file is DeepLabCut's (or LightningPose's, see
   :mod:`~cebra_data.io.poses.lightningpose`) when its first cells read ``scorer``,
   [``individuals``,] ``bodyparts``, ``coords``; Anipose's when its header has
-  ``<kp>_x, <kp>_y, <kp>_z`` columns.
+  ``<kp>_x, <kp>_y, <kp>_z`` columns. The delimiter (``,``, ``;`` or tab) is found as
+  the csv reader of :func:`~cebra_data.io.load_data` finds it. A file whose first cell is
+  ``scorer`` but whose header is damaged (cut short, a NUL byte) is a damaged DeepLabCut
+  file: its reader refuses it with the error :func:`~cebra_data.io.load_deeplabcut`
+  gives (``CorruptFileError``, ``EmptyFileError``), not "no pose file".
 
 ``source=`` names are matched without regard to case, spaces, ``-`` and ``_``, so
 movement's spellings (``"DeepLabCut"``, ``"SLEAP"``, ``"LightningPose"``,
@@ -21,8 +25,6 @@ movement's spellings (``"DeepLabCut"``, ``"SLEAP"``, ``"LightningPose"``,
 
 from __future__ import annotations
 
-import csv
-import io
 import pathlib
 import re
 from typing import Any, Optional, Union
@@ -34,7 +36,7 @@ from cebra_data.io.hdf5 import hdf5_signature_offset
 from cebra_data.io.poses.anipose import anipose_keypoints
 from cebra_data.io.poses.lightningpose import is_lightningpose
 from cebra_data.io.poses.table import deeplabcut_csv_header
-from cebra_data.io.reader import HEAD_SIZE
+from cebra_data.io.reader import HEAD_SIZE, csv_head
 from cebra_data.io.registry import check_file, translated_errors
 
 __all__ = [
@@ -101,17 +103,14 @@ def same_layout(a: str, b: str) -> bool:
 
 
 def text_head_rows(path: pathlib.Path, n_rows: int = 4) -> list[list[str]]:
-    """The first rows of a text file split into csv cells (``[]`` for a binary file)."""
-    with open(path, "rb") as handle:
-        head = handle.read(1 << 16)
-    if b"\x00" in head:
-        return []
-    try:
-        text = head.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = head.decode("latin-1")
-    lines = text.splitlines()[:n_rows]
-    return [row for row in csv.reader(io.StringIO("\n".join(lines)))]
+    """The first rows of a text file split into cells (``[]`` for a binary file).
+
+    The delimiter (``,``, ``;`` or tab) is found by the rule of the csv reader of
+    :func:`~cebra_data.io.load_data` (:func:`~cebra_data.io.reader.csv_head`), so a file
+    is recognised exactly when that reader would read its header.
+    """
+    head = csv_head(path, n_rows)
+    return [] if head is None else head[0]
 
 
 def is_hdf5(path: pathlib.Path) -> bool:
@@ -151,14 +150,23 @@ def detect_pose_source(path: Union[str, pathlib.Path]) -> Optional[str]:
         return "deeplabcut"
     rows = text_head_rows(path)
     if not rows:
-        return None
+        return "deeplabcut" if _starts_like_deeplabcut(path) else None
     layout = deeplabcut_csv_header(rows)
     if layout is not None:
         scorer = rows[0][layout[1]] if len(rows[0]) > layout[1] else ""
         return "lightningpose" if is_lightningpose(scorer, layout[0] == 4) else "deeplabcut"
+    if rows[0] and rows[0][0].strip().lower() == "scorer":
+        return "deeplabcut"  # a damaged DeepLabCut table: its reader says what is wrong
     if anipose_keypoints([c.strip() for c in rows[0]]):
         return "anipose"
     return None
+
+
+def _starts_like_deeplabcut(path: pathlib.Path) -> bool:
+    """Whether a file that is not text (a NUL byte) still starts with DeepLabCut's ``scorer``."""
+    with open(path, "rb") as handle:
+        head = handle.read(64)
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").lower().startswith(b"scorer")
 
 
 def _text(value: Any) -> str:

@@ -22,7 +22,7 @@ import numpy as np
 
 from cebra_data.errors import NotPoseFileError, UnsupportedURLError
 from cebra_data.io.poses.anipose import read_anipose_poses
-from cebra_data.io.poses.data import PoseData, as_names
+from cebra_data.io.poses.data import PoseData, as_names, check_bool
 from cebra_data.io.poses.deeplabcut import DEFAULT_PCUTOFF, check_pcutoff
 from cebra_data.io.poses.detect import (
     POSE_SOURCES,
@@ -59,8 +59,12 @@ POSE_READERS: dict[str, Callable[[pathlib.Path, str], PoseData]] = {
 }
 
 
+#: The readers that take ``trusted`` (HDF5 external links are followed only when true).
+_TRUSTING = ("deeplabcut", "lightningpose", "sleap-analysis")
+
+
 def read_pose(
-    path: Union[str, pathlib.Path], *, source: Optional[str] = None
+    path: Union[str, pathlib.Path], *, source: Optional[str] = None, trusted: bool = False
 ) -> PoseData:
     """Read every pose track of a file, without selecting or filling anything.
 
@@ -71,6 +75,10 @@ def read_pose(
             ``"DeepLabCut"``, ``"SLEAP"``, ``"LightningPose"``, ``"Anipose"`` and
             ``"NWB"`` work. DeepLabCut and LightningPose files share one layout; either
             name reads both, and names the result's ``source``.
+        trusted: Follow HDF5 external links (into other files) of DeepLabCut and SLEAP
+            analysis files, as :func:`~cebra_data.io.load_data` does with
+            ``trusted=True``; without it such a file raises
+            :class:`~cebra_data.errors.UnsafeFileError`.
 
     Returns:
         A :class:`~cebra_data.io.poses.data.PoseData` with NaN where nothing was measured.
@@ -112,7 +120,10 @@ def read_pose(
             f"is that of {_a(TRACKER_NAMES[detected])} file. Pass source={detected!r}, or leave "
             "source=None to detect the tracker."
         )
-    pose = POSE_READERS[detected](path, where)
+    if detected in _TRUSTING:
+        pose = POSE_READERS[detected](path, where, trusted=check_bool(trusted, "trusted"))
+    else:
+        pose = POSE_READERS[detected](path, where)
     if source is not None:
         pose.source = source
     return pose
@@ -131,6 +142,7 @@ def load_pose(
     *,
     source: Optional[str] = None,
     return_mask: bool = False,
+    trusted: bool = False,
 ) -> Union[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """Load pose tracks of any supported tracker as ``(frames, individuals * keypoints * space)``.
 
@@ -157,18 +169,24 @@ def load_pose(
             :data:`~cebra_data.io.poses.deeplabcut.DEFAULT_PCUTOFF`).
         source: The tracker, to check the file against (see :func:`read_pose`; ``None``:
             detect it from the content).
-        return_mask: Also return the validity mask.
+        return_mask: Also return the validity mask (``True``/``False``, a Python or
+            numpy bool).
+        trusted: Follow HDF5 external links (see :func:`read_pose`).
 
     Returns:
         A float64 array of shape ``(frames, individuals * keypoints * space)``, columns
         ordered individual by individual, keypoint by keypoint, then ``x, y`` (and ``z``
         for 3-D data). With ``return_mask=True``, ``(poses, mask)`` where ``mask`` has
         shape ``(frames, individuals * keypoints)`` and is ``True`` where the position was
-        measured and ``False`` where it was interpolated.
+        measured and ``False`` where it was interpolated. When individuals have different
+        keypoints (DeepLabCut's multi-animal ``"single"`` individual holds only the unique
+        bodyparts), each individual contributes only the selected keypoints it has, as in
+        :func:`~cebra_data.io.load_deeplabcut`, which gives the same columns.
 
     Raises:
         MissingColumnError: an unknown keypoint or individual (the message lists the valid
-            ones), or a selected individual lacks a selected keypoint.
+            ones), a named keypoint no selected individual has, or a named individual
+            without any selected keypoint.
         EmptyKeypointError: a selected keypoint is never observed (its name is given).
         NotPoseFileError: the file holds no poses, or not those of ``source`` (the message
             says what the file holds).
@@ -177,8 +195,11 @@ def load_pose(
             frames.
         UnsupportedFormatVersionError: a SLEAP file older than sleap-io reads.
         AmbiguousPosesError: a SLEAP file's poses are not one array (several videos ...).
-        ValueError: ``pcutoff`` is outside [0, 1]; :class:`UnknownChoiceError`: an unknown
-            ``source``.
+        UnsafeFileError: an HDF5 file with external links and ``trusted=False``.
+        ValueError: ``pcutoff`` is outside [0, 1], or ``keypoints``/``individuals`` is
+            empty or names something twice (the argument is named);
+            :class:`UnknownChoiceError`: an unknown ``source``.
+        TypeError: ``return_mask`` or ``trusted`` is not a bool.
         MissingDependencyError: the extra ``poses`` is needed and not installed.
 
     Example:
@@ -200,9 +221,8 @@ def load_pose(
     keypoints = as_names(keypoints, "keypoints")
     individuals = as_names(individuals, "individuals")
     pcutoff = check_pcutoff(pcutoff)
-    if not isinstance(return_mask, bool):
-        raise TypeError(f"return_mask should be True or False, but got {return_mask!r}.")
-    pose = read_pose(path, source=source).select(keypoints, individuals)
+    return_mask = check_bool(return_mask, "return_mask")
+    pose = read_pose(path, source=source, trusted=trusted).select(keypoints, individuals)
     return pose.to_array(pcutoff, return_mask=return_mask)
 
 
@@ -250,6 +270,7 @@ def from_movement(
     keypoints = as_names(keypoints, "keypoints")
     individuals = as_names(individuals, "individuals")
     pcutoff = check_pcutoff(pcutoff)
+    return_mask = check_bool(return_mask, "return_mask")
     variables = getattr(dataset, "data_vars", None)
     if not isinstance(variables, Mapping) or "position" not in variables:
         raise TypeError(
@@ -281,7 +302,7 @@ def from_movement(
 
 def pose_summary(
     path: Union[str, pathlib.Path], pcutoff: float = DEFAULT_PCUTOFF, *,
-    source: Optional[str] = None,
+    source: Optional[str] = None, trusted: bool = False,
 ) -> dict[str, Any]:
     """A plain description of a pose file, for :func:`~cebra_data.io.inspect_file`.
 
@@ -289,7 +310,8 @@ def pose_summary(
         ``source``, ``frames``, ``individuals``, ``keypoints``, ``space``,
         ``has_confidence``, ``pcutoff`` and ``points``: per individual and keypoint, the
         share of frames that are ``gaps`` (missing or below ``pcutoff``) and ``missing``
-        (no position at all), and whether the file has it (``present``).
+        (no position at all), and whether the file has it (``present``). ``trusted``
+        is that of :func:`read_pose`.
 
     Example:
         >>> import pandas as pd
@@ -300,7 +322,7 @@ def pose_summary(
         [{'individual': 'individual_0', 'keypoint': 'nose', 'present': True, 'gaps': 0.5, 'missing': 0.5}]
     """
     pcutoff = check_pcutoff(pcutoff)
-    pose = read_pose(path, source=source)
+    pose = read_pose(path, source=source, trusted=trusted)
     frames = max(pose.n_frames, 1)
     gaps = (~pose.valid(pcutoff)).sum(axis=0) / frames
     missing = (~np.isfinite(pose.positions).all(axis=3)).sum(axis=0) / frames

@@ -46,10 +46,12 @@ from cebra_data.errors import (
     AmbiguousPosesError,
     CorruptFileError,
     MissingDependencyError,
+    EmptyFileError,
     NotPoseFileError,
+    UnsafeFileError,
     UnsupportedFormatVersionError,
 )
-from cebra_data.io.hdf5 import hdf5_signature_offset
+from cebra_data.io.hdf5 import has_external_links, hdf5_signature_offset
 from cebra_data.io.poses.data import SLEAP_EXTRA, UNNAMED_INDIVIDUAL, PoseData
 from cebra_data.io.poses.deeplabcut import DEFAULT_PCUTOFF
 from cebra_data.io.reader import Entry, Reader, is_numeric_dtype, listing
@@ -266,18 +268,32 @@ def _axes(file: h5py.File, dataset: h5py.Dataset, wanted: tuple[str, ...], where
     return [dims.index(w) for w in wanted]
 
 
-def read_sleap_analysis(path: pathlib.Path, where: str) -> PoseData:
+def read_sleap_analysis(path: pathlib.Path, where: str, *, trusted: bool = False) -> PoseData:
     """A SLEAP analysis HDF5 file as :class:`PoseData` (read with h5py).
 
     Individuals are the tracks (``track_names``); a file without track names holds one
     unnamed individual.
 
+    Args:
+        path: The file.
+        where: The file, for messages.
+        trusted: Follow HDF5 external links (into other files); as in
+            :func:`~cebra_data.io.load_data`, they are refused otherwise.
+
     Raises:
         NotPoseFileError: the file lacks ``tracks`` or ``node_names``.
+        UnsafeFileError: the file holds an external link and ``trusted`` is false.
+        EmptyFileError: the file has no track or no node (no poses to read).
         CorruptFileError: the datasets' dimensions, dtypes or names disagree, or the file
             cannot be read.
     """
     with translated_errors(path, "SLEAP analysis (.h5)"), h5py.File(path, "r") as file:
+        if not trusted and has_external_links(file):
+            raise UnsafeFileError(
+                f"{where} holds HDF5 external links, which point into other files; they are "
+                "followed only with trusted=True (a crafted link can read any file on this "
+                "machine). If you trust the file, pass trusted=True."
+            )
         missing = [n for n in ("tracks", "node_names") if not isinstance(file.get(n), h5py.Dataset)]
         if missing:
             raise NotPoseFileError(
@@ -318,6 +334,11 @@ def _analysis_poses(file: h5py.File, where: str) -> PoseData:
         raise CorruptFileError(
             f"{where} names {len(names)} tracks and {len(nodes)} nodes, but its tracks dataset "
             f"holds {n_tracks} tracks and {locations.shape[2]} nodes."
+        )
+    if n_tracks == 0 or locations.shape[2] == 0:
+        raise EmptyFileError(
+            f"{where} is a SLEAP analysis file without poses: its tracks dataset holds "
+            f"{n_tracks} track(s) and {locations.shape[2]} node(s)."
         )
     for what, labels in (("track", names), ("node", nodes)):
         twice = sorted({n for n in labels if labels.count(n) > 1})

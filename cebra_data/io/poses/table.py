@@ -19,9 +19,10 @@ coordinate and a column named twice are refused alike by every entry point:
   end (a file cut in the middle of its last row is truncated);
 * coordinates and likelihoods must be numbers or empty; other columns (LightningPose's
   ``set``) may hold text and are not read;
-* each ``(individual, bodypart, coord)`` of the scorer that is read appears once.
-
-Only the first scorer's columns are used when a table has several.
+* each ``(individual, bodypart, coord)`` appears once;
+* every coordinate column has the same scorer (DeepLabCut and LightningPose write one
+  per file; a second one is a damaged header, e.g. ``DLC_resfet50`` for one column);
+* every keypoint has a ``likelihood`` column, or none does.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ __all__ = [
     "deeplabcut_csv_table",
     "pose_from_deeplabcut_table",
     "read_deeplabcut_poses",
+    "refuse_cut_deeplabcut_header",
 ]
 
 #: The ``coords`` of a pose table that hold data (other columns are bookkeeping).
@@ -87,6 +89,30 @@ def deeplabcut_csv_header(rows: Sequence[Sequence[str]]) -> Optional[tuple[int, 
                 return None
             return len(levels), index_columns
     return None
+
+
+def refuse_cut_deeplabcut_header(path: pathlib.Path, rows: Sequence[Sequence[str]]) -> None:
+    """Refuse a csv whose rows start DeepLabCut's header and stop before its end.
+
+    Args:
+        path: The file.
+        rows: All its first (non-blank) rows, split into cells.
+
+    Raises:
+        CorruptFileError: the first cells read ``scorer``, ``bodyparts`` (or ``scorer``,
+            ``individuals`` [, ``bodyparts``]) and the file has no more rows: it was cut
+            inside DeepLabCut's header.
+    """
+    firsts = tuple(r[0].strip().lower() if r else "" for r in rows[:4])
+    if len(firsts) < 2:
+        return
+    for levels in (_LEVELS_4, _LEVELS_3):
+        if len(firsts) < len(levels) and firsts == levels[:len(firsts)]:
+            raise CorruptFileError(
+                f"'{path}' starts with DeepLabCut's header rows {listing(list(firsts))} and "
+                f"ends before the rest ({listing(list(levels[len(firsts):]))}): the file is "
+                "truncated inside its header."
+            )
 
 
 def deeplabcut_csv_table(
@@ -170,7 +196,7 @@ def _refuse_text(frame: pd.DataFrame, columns: list[tuple], bad: list[int],
 
 
 class DeepLabCutColumns:
-    """Where each keypoint's coordinates are in a DeepLabCut table (first scorer only).
+    """Where each keypoint's coordinates are in a DeepLabCut table (one scorer).
 
     Attributes:
         scorer: The scorer whose columns are read.
@@ -201,7 +227,9 @@ def deeplabcut_columns(table: Table, where: str) -> DeepLabCutColumns:
 
     Raises:
         CorruptFileError: an ``(individual,) bodypart, coord`` column appears more than
-            once (which of the copies is meant cannot be told).
+            once (which of the copies is meant cannot be told); the coordinates belong to
+            more than one scorer (DeepLabCut writes one per file, so the header is
+            damaged); or some keypoints have a ``likelihood`` column and others do not.
 
     Example:
         >>> import numpy as np, pandas as pd
@@ -215,13 +243,23 @@ def deeplabcut_columns(table: Table, where: str) -> DeepLabCutColumns:
     """
     level = {str(n): i for i, n in enumerate(table.names)}
     multi = "individuals" in level
-    scorer = table.columns[0][level["scorer"]] if table.columns else None
+    scorers = list(dict.fromkeys(c[level["scorer"]] for c in table.columns
+                                 if str(c[level["coords"]]).strip() in POSE_COORDS))
+    if len(scorers) > 1:
+        raise CorruptFileError(
+            f"{where} holds the coordinates of {len(scorers)} scorers "
+            f"({listing([str(s) for s in scorers])}). DeepLabCut and LightningPose write one "
+            "scorer per file (a scorer name with a changed character is a damaged header), "
+            "and which columns belong together cannot be told. Keep one scorer's columns."
+        )
+    scorer = scorers[0] if scorers else (table.columns[0][level["scorer"]]
+                                         if table.columns else None)
     coords: dict[tuple[Optional[Hashable], Hashable], dict[str, int]] = {}
     bodyparts_of: dict[Optional[Hashable], list[Hashable]] = {}
     twice: list[tuple] = []
     for position, column in enumerate(table.columns):
         if column[level["scorer"]] != scorer:
-            continue  # several scorers in one table: the first one is used
+            continue  # not a coordinate (e.g. LightningPose's column 'set')
         individual = column[level["individuals"]] if multi else None
         bodypart = column[level["bodyparts"]]
         coord = str(column[level["coords"]])
@@ -238,6 +276,15 @@ def deeplabcut_columns(table: Table, where: str) -> DeepLabCutColumns:
             "names each (individual,) bodypart and coordinate once; which copy holds the "
             "poses cannot be told. Rename or remove the duplicates."
         )
+    rated = [pair for pair, c in coords.items() if "likelihood" in c]
+    if rated and len(rated) != len(coords):
+        unrated = [f"{i}/{b}" if multi else str(b) for (i, b), c in coords.items()
+                   if "likelihood" not in c]
+        raise CorruptFileError(
+            f"{where} has likelihood columns for some keypoints but not for "
+            f"{listing(unrated)}. DeepLabCut writes a likelihood for every keypoint or for "
+            "none; reading these as always valid would hide their low-confidence frames."
+        )
     return DeepLabCutColumns(scorer, multi, coords, bodyparts_of)
 
 
@@ -251,8 +298,9 @@ def pose_from_deeplabcut_table(table: Table, where: str) -> PoseData:
     ``"deeplabcut"``.
 
     Raises:
-        CorruptFileError: a keypoint lacks an ``x`` or ``y`` column, or a column appears
-            twice.
+        CorruptFileError: a keypoint lacks an ``x`` or ``y`` column, a column appears
+            twice, the coordinates have several scorers, or some keypoints have a
+            likelihood and others not (see :func:`deeplabcut_columns`).
     """
     mapped = deeplabcut_columns(table, where)
     source = "lightningpose" if is_lightningpose(mapped.scorer, mapped.multi_animal) \
