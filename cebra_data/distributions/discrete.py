@@ -121,7 +121,9 @@ class Discrete(ConditionalDistribution, HasGenerator):
         if len(rows) == 0:
             raise ValueError(
                 f"Discrete needs at least one valid time step, but all {len(labels)} are "
-                "marked invalid."
+                "marked invalid. A time step is invalid when its window leaves the recording "
+                "(or its trial), its continuous label is NaN (missing) or its neural row is "
+                "masked; dataset.describe() counts each."
             )
         #: the distinct label values with at least one valid time step, ascending
         self.values = torch.unique(labels[rows])

@@ -55,7 +55,7 @@ def _describe(entry: Entry, default: Optional[str], pcutoff: float,
             if value.is_deeplabcut:
                 info["deeplabcut"] = deeplabcut_summary(value, pcutoff)
     except Exception as exc:  # one unreadable entry should not hide the others
-        info["error"] = f"{type(exc).__name__}: {exc}"
+        info["error"] = _failure(exc)
         info["readable"] = False
         info["reason"] = info["error"]
         return info
@@ -63,12 +63,24 @@ def _describe(entry: Entry, default: Optional[str], pcutoff: float,
     return info
 
 
+def _failure(exc: BaseException) -> str:
+    """How inspect reports an entry that could not be read: the error's type and message.
+
+    A ``MemoryError`` is what a corrupted size field gives (the entry claims more rows than
+    exist); it is reported as the loaders report it, not as numpy's allocation message.
+    """
+    if isinstance(exc, MemoryError):
+        return ("CorruptFileError: reading it asked for more memory than this machine has: a "
+                "size field in the file is corrupted, or the entry really is that large.")
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _loadable(entry: Entry, path: Optional[Union[str, pathlib.Path]]) -> tuple[bool, Optional[str]]:
     """Whether ``load_data(file, key=entry.name)`` returns an array; if not, its error."""
     try:
         entry_array(entry, None, path if path is not None else pathlib.Path("the file"))
     except Exception as exc:  # the reason is reported, not raised: inspect shows every entry
-        return False, f"{type(exc).__name__}: {exc}"
+        return False, _failure(exc)
     return True, None
 
 

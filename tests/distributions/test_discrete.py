@@ -140,3 +140,8 @@ def test_prior_registry(name):
 def test_unknown_prior_lists_valid_names():
     with pytest.raises(UnknownChoiceError, match="'empirical', 'uniform'"):
         make_prior("balanced", torch.tensor([0, 1]))
+
+
+def test_no_valid_time_step_says_what_makes_a_step_invalid():
+    with pytest.raises(ValueError, match=r"continuous label is NaN.*dataset\.describe\(\)"):
+        Discrete(torch.tensor([0, 1, 0]), valid=torch.zeros(3, dtype=torch.bool))

@@ -125,3 +125,17 @@ def test_inspect_command_lists_unloadable_entries_with_their_reason(tmp_path, ca
     assert "- labels: shape 2" in out
     assert "    not loadable: NonNumericDataError: Entry 'labels'" in out
     assert "* x: shape 4" in out
+
+
+def test_an_entry_that_runs_out_of_memory_is_reported_as_the_loaders_report_it():
+    # a corrupted size field (a table claiming 2**40 rows) ends in a MemoryError while reading
+    from cebra_data.io.inspect import _describe
+    from cebra_data.io.reader import Entry
+
+    def claims_too_much():
+        raise MemoryError("Unable to allocate 80.0 TiB for an array")
+
+    info = _describe(Entry("df_with_missing/table", claims_too_much), None, 0.6)
+    assert info["readable"] is False
+    assert info["error"].startswith("CorruptFileError: reading it asked for more memory")
+    assert "TiB" not in info["error"]

@@ -510,6 +510,29 @@ def test_from_movement_checks_pcutoff():
         from_movement(dataset, pcutoff=-1.0)
 
 
+@pytest.mark.parametrize("change, error, message", [
+    ({"position": np.zeros((2, 2, 1, 1)).astype(str)}, TypeError, "'position' variable .* real numbers"),
+    ({"position": np.zeros((2, 2, 1, 1), complex)}, TypeError, "'position' variable .* real numbers"),
+    ({"confidence": (("time", "individuals"), np.ones((2, 1)))}, ValueError,
+     r"'confidence' variable .* \(missing 'keypoints'\)"),
+    ({"position": (("time", "space", "keypoints", "individuals", "view"), np.zeros((2, 2, 1, 1, 1)))},
+     ValueError, r"'position' variable .* \(not expected: 'view'\)"),
+    ({"space": ["x", "x"]}, ValueError, "names the space 'x' more than once"),
+])
+def test_from_movement_names_the_variable_at_fault(change, error, message):
+    xr = pytest.importorskip("xarray")
+    dims = ("time", "space", "keypoints", "individuals")
+    variables = {"position": (dims, np.zeros((2, 2, 1, 1)))}
+    coords = {"space": ["x", "y"]}
+    for name, value in change.items():
+        if name == "space":
+            coords["space"] = value
+        else:
+            variables[name] = value if isinstance(value, tuple) else (dims, value)
+    with pytest.raises(error, match=message):
+        from_movement(xr.Dataset(variables, coords=coords))
+
+
 def test_configure_for_a_model_without_an_offset(rng):
     class Model:
         def get_offset(self):

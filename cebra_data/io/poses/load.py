@@ -226,6 +226,32 @@ def load_pose(
     return pose.to_array(pcutoff, return_mask=return_mask)
 
 
+def _movement_values(variable: Any, name: str, dims: tuple) -> np.ndarray:
+    """A movement variable's values as float64, laid out as ``dims``, checked.
+
+    Raises:
+        ValueError: the variable has other dimensions than ``dims``, in any order.
+        TypeError: its values are not real numbers (text, objects, complex).
+    """
+    found = tuple(variable.dims)
+    if sorted(found) != sorted(dims):
+        missing = [d for d in dims if d not in found]
+        extra = [d for d in found if d not in dims]
+        raise ValueError(
+            f"The {name!r} variable of the movement dataset should have the dimensions "
+            f"{list(dims)!r} (in any order), but it has {list(found)!r}"
+            + (f" (missing {listing(missing)})" if missing else "")
+            + (f" (not expected: {listing(extra)})" if extra else "") + "."
+        )
+    values = np.asarray(variable.transpose(*dims).values)
+    if values.dtype.kind not in "biuf":
+        raise TypeError(
+            f"The {name!r} variable of the movement dataset should hold real numbers, but its "
+            f"dtype is {values.dtype}."
+        )
+    return values.astype(np.float64, copy=False)
+
+
 def from_movement(
     dataset: Any,
     keypoints: Optional[Union[str, Sequence[str]]] = None,
@@ -251,8 +277,10 @@ def from_movement(
         As :func:`load_pose`.
 
     Raises:
-        TypeError: ``dataset`` is not a dataset with a ``position`` variable.
-        ValueError: ``position`` lacks one of the dimensions.
+        TypeError: ``dataset`` is not a dataset with a ``position`` variable, or
+            ``position``/``confidence`` hold no real numbers (text, complex).
+        ValueError: ``position`` or ``confidence`` lacks one of the dimensions or has
+            another one (the message names the variable), or a coordinate label repeats.
         MissingColumnError, EmptyKeypointError: as in :func:`load_pose`.
 
     Example:
@@ -279,19 +307,21 @@ def from_movement(
             + (f" with variables {listing(list(variables))}." if isinstance(variables, Mapping)
                else ".")
         )
-    position = dataset["position"]
     wanted = ("time", "individuals", "keypoints", "space")
-    missing = [d for d in wanted if d not in position.dims]
-    if missing:
-        raise ValueError(
-            f"The 'position' variable should have the dimensions {list(wanted)!r}, but it has "
-            f"{list(position.dims)!r} (missing {listing(missing)})."
-        )
-    positions = np.asarray(position.transpose(*wanted).values, dtype=np.float64)
+    positions = _movement_values(dataset["position"], "position", wanted)
     confidence = None
     if "confidence" in variables:
-        rated = np.asarray(dataset["confidence"].transpose(*wanted[:3]).values, np.float64)
+        rated = _movement_values(dataset["confidence"], "confidence", wanted[:3])
         confidence = np.where(np.isnan(rated), np.inf, rated)
+    position = dataset["position"]
+    for dim in wanted[1:]:
+        labels = [str(v) for v in dataset[dim].values] if dim in dataset.coords else []
+        if len(set(labels)) != len(labels):
+            repeated = sorted({v for v in labels if labels.count(v) > 1})
+            raise ValueError(
+                f"The movement dataset names the {dim} {listing(repeated)} more than once; "
+                "each label must be unique."
+            )
     names = {d: [str(v) for v in dataset[d].values] if d in dataset.coords
              else [str(i) for i in range(position.sizes[d])] for d in wanted[1:]}
     pose = PoseData(positions, confidence, names["individuals"], names["keypoints"],
