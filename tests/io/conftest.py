@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cebra_data.errors import CebraDataError
+
 #: The DeepLabCut files of ../shared/ (beside the checkout, as CI lays it out), else this machine's copy.
 DLC_DIR = next(
     (folder for folder in (
@@ -47,3 +49,15 @@ def dlc_frame(
 def rng() -> np.random.Generator:
     """A seeded generator (seed 0) for test data."""
     return np.random.default_rng(0)
+
+
+def raises_naming_file(call, path: pathlib.Path, error: type, *fragments: str) -> Exception:
+    """``call(path)`` raises exactly ``error`` (a cebra_data error) naming the file and every fragment."""
+    with pytest.raises(CebraDataError) as info:
+        call(path)
+    assert type(info.value) is error, f"{type(info.value).__name__}: {info.value}"
+    message = str(info.value)
+    assert path.name in message, message
+    for fragment in fragments:
+        assert fragment in message, message
+    return info.value

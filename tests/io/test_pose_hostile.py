@@ -27,7 +27,6 @@ import cebra_data
 from cebra_data import from_movement, load_data, load_deeplabcut, load_pose
 from cebra_data.errors import (
     AmbiguousPosesError,
-    CebraDataError,
     CorruptFileError,
     EmptyFileError,
     EmptyKeypointError,
@@ -39,25 +38,13 @@ from cebra_data.errors import (
 )
 from cebra_data.io import inspect_file
 from cebra_data.io.poses import detect_pose_source, read_pose
-from conftest import DLC_FILES, dlc_frame
+from conftest import DLC_FILES, dlc_frame, raises_naming_file
 
 ENTRY_POINTS = {
     "load_pose": lambda p: load_pose(p),
     "load_deeplabcut": lambda p: load_deeplabcut(p),
     "load_data": lambda p: load_data(p),
 }
-
-
-def _raises(call, path: pathlib.Path, error: type, *fragments: str) -> Exception:
-    """``call(path)`` raises exactly ``error`` naming the file and every fragment."""
-    with pytest.raises(CebraDataError) as info:
-        call(path)
-    assert type(info.value) is error, f"{type(info.value).__name__}: {info.value}"
-    message = str(info.value)
-    assert path.name in message, message
-    for fragment in fragments:
-        assert fragment in message, message
-    return info.value
 
 
 def _dlc_csv(path: pathlib.Path, rng: np.random.Generator, frames: int = 6) -> pathlib.Path:
@@ -76,7 +63,7 @@ def test_a_csv_cut_in_its_last_row_is_truncated_for_every_entry_point(tmp_path, 
     source = next(p for p in DLC_FILES if p.suffix == ".csv")
     path = tmp_path / "cut.csv"
     path.write_bytes(source.read_bytes()[:-25])  # the real file, cut inside its last row
-    _raises(ENTRY_POINTS[call], path, CorruptFileError, "truncated")
+    raises_naming_file(ENTRY_POINTS[call], path, CorruptFileError, "truncated")
 
 
 @pytest.mark.parametrize("call", ENTRY_POINTS)
@@ -85,14 +72,14 @@ def test_a_ragged_row_is_refused_not_padded(tmp_path, rng, call):
     lines = path.read_text().splitlines(keepends=True)
     lines[5] = ",".join(lines[5].split(",")[:-2]) + "\n"  # two cells short
     path.write_text("".join(lines))
-    _raises(ENTRY_POINTS[call], path, CorruptFileError, "Line 6", "5 field(s)", "7")
+    raises_naming_file(ENTRY_POINTS[call], path, CorruptFileError, "Line 6", "5 field(s)", "7")
 
 
 @pytest.mark.parametrize("call", ENTRY_POINTS)
 def test_a_header_without_frames_is_an_empty_file(tmp_path, rng, call):
     path = _dlc_csv(tmp_path / "zero.csv", rng)
     path.write_text("".join(path.read_text().splitlines(keepends=True)[:3]))
-    _raises(ENTRY_POINTS[call], path, EmptyFileError, "no frame")
+    raises_naming_file(ENTRY_POINTS[call], path, EmptyFileError, "no frame")
 
 
 @pytest.mark.parametrize("call", ENTRY_POINTS)
@@ -102,7 +89,7 @@ def test_a_column_named_twice_is_refused_by_every_entry_point(tmp_path, rng, cal
         names=["scorer", "bodyparts", "coords"])
     path = tmp_path / "twice.csv"
     pd.DataFrame(rng.uniform(0.7, 1.0, size=(4, 6)), columns=columns).to_csv(path)
-    _raises(ENTRY_POINTS[call], path, CorruptFileError, "('s', 'nose', 'x')", "more than once")
+    raises_naming_file(ENTRY_POINTS[call], path, CorruptFileError, "('s', 'nose', 'x')", "more than once")
 
 
 def test_a_pose_hdf5_with_a_column_named_twice_is_refused_alike(tmp_path, rng):
@@ -117,7 +104,7 @@ def test_a_pose_hdf5_with_a_column_named_twice_is_refused_alike(tmp_path, rng):
     with pytest.raises(Exception):
         pd.read_hdf(path)  # pandas refuses it too
     for call in ENTRY_POINTS.values():
-        _raises(call, path, cebra_data.errors.UnsafeFileError, "duplicate column labels")
+        raises_naming_file(call, path, cebra_data.errors.UnsafeFileError, "duplicate column labels")
 
 
 def test_a_multi_animal_header_with_rows_of_different_lengths(tmp_path):
@@ -125,7 +112,7 @@ def test_a_multi_animal_header_with_rows_of_different_lengths(tmp_path):
     path.write_text("scorer,S,S\nindividuals,,,a,a\nbodyparts,,,n,n\ncoords,,,x,y\n"
                     "labeled-data,v,img0.png,1,2\n")
     for call in ENTRY_POINTS.values():
-        _raises(call, path, CorruptFileError, "header rows", "different lengths")
+        raises_naming_file(call, path, CorruptFileError, "header rows", "different lengths")
 
 
 @pytest.mark.parametrize("call", ["load_pose", "load_data"])
@@ -136,7 +123,7 @@ def test_text_in_a_coordinate_names_the_column_and_frame(tmp_path, rng, call):
     cells[4] = "abc"  # (pandas reads "n/a" and friends as missing, as DeepLabCut does)
     lines[4] = ",".join(cells)
     path.write_text("".join(lines))
-    _raises(ENTRY_POINTS[call], path, NonNumericDataError, "('DLC_resnet50', 'tail', 'x')",
+    raises_naming_file(ENTRY_POINTS[call], path, NonNumericDataError, "('DLC_resnet50', 'tail', 'x')",
             "frame 1", "'abc'")
 
 
@@ -171,7 +158,7 @@ def test_a_3d_deeplabcut_file_in_load_data_suggests_only_calls_that_exist(tmp_pa
     pd.DataFrame(values, columns=columns).to_hdf(tmp_path / "3d.h5", key="df_with_missing")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        error = _raises(load_data, tmp_path / "3d.h5", EmptyKeypointError, "'nose'",
+        error = raises_naming_file(load_data, tmp_path / "3d.h5", EmptyKeypointError, "'nose'",
                         "columns=[...]", "load_deeplabcut(path, keypoints=[...])")
     assert "pcutoff" not in str(error)  # the file has no likelihood: no cutoff to lower
     assert any("load_pose" in str(w.message) for w in caught)  # where z can be read
@@ -220,7 +207,7 @@ def test_a_wrong_source_says_what_the_file_is(tmp_path, rng, source):
                          (_analysis_file(tmp_path / "a.h5"), "sleap-analysis")):
         if source == actual:
             continue
-        _raises(lambda p: load_pose(p, source=source), path, NotPoseFileError,
+        raises_naming_file(lambda p: load_pose(p, source=source), path, NotPoseFileError,
                 f"source={source!r}", f"source={actual!r}")
 
 
@@ -252,24 +239,24 @@ def test_truncated_hdf5_of_each_tracker_is_corrupt_not_no_poses(tmp_path, rng):
     files = [tmp_path / "d.h5", _analysis_file(tmp_path / "a.h5")]
     for path in files:
         cut = _truncated(path)
-        _raises(load_pose, cut, CorruptFileError, "truncated")
-        _raises(detect_pose_source, cut, CorruptFileError)
-        _raises(inspect_file, cut, CorruptFileError)
+        raises_naming_file(load_pose, cut, CorruptFileError, "truncated")
+        raises_naming_file(detect_pose_source, cut, CorruptFileError)
+        raises_naming_file(inspect_file, cut, CorruptFileError)
 
 
 def test_malformed_analysis_dims_and_shapes(tmp_path):
     path = _analysis_file(tmp_path / "a.h5")
     with h5py.File(path, "a") as f:
         f["tracks"].attrs["dims"] = "[track, xy"  # not JSON
-    _raises(load_pose, path, CorruptFileError, "'dims'", "JSON")
+    raises_naming_file(load_pose, path, CorruptFileError, "'dims'", "JSON")
     with h5py.File(path, "a") as f:
         f["tracks"].attrs["dims"] = json.dumps(["track", "xy", "node", "time"])
-    _raises(load_pose, path, CorruptFileError, "dimensions", "'frame'")
+    raises_naming_file(load_pose, path, CorruptFileError, "dimensions", "'frame'")
     path = _analysis_file(tmp_path / "b.h5")
     with h5py.File(path, "a") as f:
         del f["node_names"]
         f["node_names"] = np.array([b"head", b"head"])
-    _raises(load_pose, path, CorruptFileError, "'head'", "twice")
+    raises_naming_file(load_pose, path, CorruptFileError, "'head'", "twice")
 
 
 def test_analysis_file_equals_its_datasets(tmp_path):
@@ -307,26 +294,26 @@ def test_slp_without_format_id_and_with_malformed_metadata(slp, tmp_path):
     old = shutil.copy(slp, tmp_path / "old.slp")
     with h5py.File(old, "a") as f:
         del f["metadata"].attrs["format_id"]
-    _raises(load_pose, old, UnsupportedFormatVersionError, "format_id", "save it again")
+    raises_naming_file(load_pose, old, UnsupportedFormatVersionError, "format_id", "save it again")
     bad = shutil.copy(slp, tmp_path / "bad.slp")
     with h5py.File(bad, "a") as f:
         f["metadata"].attrs["json"] = np.bytes_(b'{"skeletons": [')
-    _raises(load_pose, bad, CorruptFileError, "metadata JSON", "does not parse")
+    raises_naming_file(load_pose, bad, CorruptFileError, "metadata JSON", "does not parse")
     odd = shutil.copy(slp, tmp_path / "odd.slp")
     with h5py.File(odd, "a") as f:
         f["metadata"].attrs["json"] = np.bytes_(json.dumps({"skeletons": {}}).encode())
-    _raises(load_pose, odd, CorruptFileError, "'skeletons'")
+    raises_naming_file(load_pose, odd, CorruptFileError, "'skeletons'")
     cut = _truncated(slp)
-    _raises(load_pose, cut, CorruptFileError)
+    raises_naming_file(load_pose, cut, CorruptFileError)
 
 
 def test_slp_and_analysis_files_in_inspect_name_what_load_data_does(slp, tmp_path):
-    error = _raises(load_data, slp, UnsupportedFileFormatError, "load_pose")
+    error = raises_naming_file(load_data, slp, UnsupportedFileFormatError, "load_pose")
     info = inspect_file(slp)
     assert info["default_key"] is None and "load_pose" in info["default_reason"]
     assert info["poses"]["frames"] == 4
     analysis = _analysis_file(tmp_path / "a.h5")
-    error = _raises(load_data, analysis, NonNumericDataError, "SLEAP analysis")
+    error = raises_naming_file(load_data, analysis, NonNumericDataError, "SLEAP analysis")
     info = inspect_file(analysis)
     assert info["default_key"] is None and str(error) in info["default_reason"]
     np.testing.assert_array_equal(load_data(analysis, key="tracks"),
@@ -341,15 +328,15 @@ def test_several_untracked_instances_are_ambiguous(tmp_path):
         sio.Instance.from_numpy(np.array([[float(k), 1.0]]), skeleton=skeleton) for k in (1, 2)])
     path = tmp_path / "two.slp"
     sio.Labels([frame], videos=[video], skeletons=[skeleton]).save(str(path))
-    _raises(load_pose, path, AmbiguousPosesError, "2 untracked instances")
+    raises_naming_file(load_pose, path, AmbiguousPosesError, "2 untracked instances")
 
 
 def test_nwb_pose_files_truncated_or_plain(tmp_path):
     pytest.importorskip("ndx_pose")
     with h5py.File(tmp_path / "plain.nwb", "w") as f:
         f["x"] = np.zeros(3)
-    _raises(load_pose, tmp_path / "plain.nwb", NotPoseFileError)
-    _raises(lambda p: load_pose(p, source="NWB"), tmp_path / "plain.nwb", NotPoseFileError,
+    raises_naming_file(load_pose, tmp_path / "plain.nwb", NotPoseFileError)
+    raises_naming_file(lambda p: load_pose(p, source="NWB"), tmp_path / "plain.nwb", NotPoseFileError,
             "source='nwb'")
 
 
@@ -405,7 +392,7 @@ def test_matlab_class_objects_are_skipped_and_explained(tmp_path):
     assert names["history"] == "MATLAB object of class 'table'"
     assert names["s/joints"] == "MATLAB object of class 'string'"
     for key, cls in (("history", "'table'"), ("s/joints", "'string'")):
-        _raises(lambda p: load_data(p, key=key), path, NonNumericDataError, key, cls,
+        raises_naming_file(lambda p: load_data(p, key=key), path, NonNumericDataError, key, cls,
                 "table2array", "-v7.3")
 
 
@@ -451,7 +438,7 @@ def test_v73_char_array_of_three_dimensions_reads_as_strings(tmp_path):
         f["x"].attrs["MATLAB_class"] = np.bytes_("double")
     with open(path, "r+b") as handle:
         handle.write(b"MATLAB 7.3 MAT-file".ljust(116, b" ") + b"\0" * 8 + b"\x00\x02IM")
-    _raises(lambda p: load_data(p, key="c"), path, NonNumericDataError, "'c'", "<U2")
+    raises_naming_file(lambda p: load_data(p, key="c"), path, NonNumericDataError, "'c'", "<U2")
     from cebra_data.io import open_entries
 
     with open_entries(path) as (_, _, entries):
@@ -463,12 +450,12 @@ def test_npy_header_with_a_negative_dimension(tmp_path):
     np.save(tmp_path / "a.npy", np.zeros((3, 4)))
     data = (tmp_path / "a.npy").read_bytes().replace(b"(3, 4)", b"(3,-4)")
     (tmp_path / "neg.npy").write_bytes(data)
-    _raises(load_data, tmp_path / "neg.npy", CorruptFileError, "(3, -4)", "negative dimension")
+    raises_naming_file(load_data, tmp_path / "neg.npy", CorruptFileError, "(3, -4)", "negative dimension")
 
 
 def test_csv_text_column_is_named(tmp_path):
     pd.DataFrame({"a": [1.0, 2.0], "name": ["x", "y"]}).to_csv(tmp_path / "t.csv", index=False)
-    _raises(load_data, tmp_path / "t.csv", NonNumericDataError, "'name'", "columns=[...]")
+    raises_naming_file(load_data, tmp_path / "t.csv", NonNumericDataError, "'name'", "columns=[...]")
     np.testing.assert_array_equal(load_data(tmp_path / "t.csv", columns=["a"]), [[1.0], [2.0]])
 
 

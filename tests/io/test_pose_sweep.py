@@ -15,7 +15,6 @@ import pytest
 
 from cebra_data import load_data, load_deeplabcut, load_pose
 from cebra_data.errors import (
-    CebraDataError,
     CorruptFileError,
     DataChangedWarning,
     EmptyFileError,
@@ -24,23 +23,11 @@ from cebra_data.errors import (
 )
 from cebra_data.io import inspect_file
 from cebra_data.io.poses import detect_pose_source
-from conftest import dlc_frame
+from conftest import dlc_frame, raises_naming_file
 
 _ANIPOSE_FIELDS = ("x", "y", "z", "error", "ncams", "score")
 _ANIPOSE_TAIL = [f"M_{i}{j}" for i in range(3) for j in range(3)] + \
     [f"center_{i}" for i in range(3)] + ["fnum"]
-
-
-def _raises(call, path: pathlib.Path, error: type, *fragments: str) -> str:
-    """``call(path)`` raises exactly ``error`` naming the file and every fragment."""
-    with pytest.raises(CebraDataError) as info:
-        call(path)
-    assert type(info.value) is error, f"{type(info.value).__name__}: {info.value}"
-    message = str(info.value)
-    assert path.name in message, message
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
 
 
 def _anipose(path: pathlib.Path, header: list[str], frames: int = 4) -> pathlib.Path:
@@ -63,7 +50,7 @@ def test_anipose_column_named_twice_is_refused(tmp_path):
     header = _anipose_header()
     header[header.index("elbow_x")] = "wrist_x"  # pandas would read it as wrist_x.1
     path = _anipose(tmp_path / "dup.csv", header)
-    _raises(load_pose, path, CorruptFileError, "'wrist_x' more than once")
+    raises_naming_file(load_pose, path, CorruptFileError, "'wrist_x' more than once")
 
 
 @pytest.mark.parametrize("old, new, fragments", [
@@ -78,7 +65,7 @@ def test_anipose_keypoint_with_part_of_its_coordinates_is_refused(tmp_path, old,
     else:
         header[header.index(old)] = new
     path = _anipose(tmp_path / "damaged.csv", header)
-    _raises(load_pose, path, CorruptFileError, "without all of _x, _y and _z", *fragments)
+    raises_naming_file(load_pose, path, CorruptFileError, "without all of _x, _y and _z", *fragments)
 
 
 def test_anipose_unknown_columns_are_named_in_a_warning(tmp_path):
@@ -120,7 +107,7 @@ def test_dlc_csv_with_other_delimiter_is_read_by_every_entry_point(tmp_path, del
 
 def _all_raise(path, error, *fragments):
     for call in (load_pose, load_deeplabcut, load_data):
-        _raises(call, path, error, *fragments)
+        raises_naming_file(call, path, error, *fragments)
 
 
 @pytest.mark.parametrize("rows, fragments", [
@@ -173,7 +160,7 @@ def _edit_csv_header(source: pathlib.Path, path: pathlib.Path, row: int, column:
 
 def _all_refuse(path, error, *fragments):
     for call in (load_pose, load_deeplabcut, load_data):
-        _raises(call, path, error, *fragments)
+        raises_naming_file(call, path, error, *fragments)
 
 
 @pytest.mark.parametrize("individuals, label", [(None, "'nose'"), (["m1"], "'m1/nose'")])
@@ -236,13 +223,13 @@ def _analysis(path: pathlib.Path, tracks: int = 2, nodes: int = 3, frames: int =
     (0, 3, "0 track(s) and 3 node(s)"), (2, 0, "2 track(s) and 0 node(s)")])
 def test_sleap_analysis_without_tracks_or_nodes_is_empty(tmp_path, tracks, nodes, fragment):
     path = _analysis(tmp_path / "empty.analysis.h5", tracks, nodes)
-    _raises(load_pose, path, EmptyFileError, "without poses", fragment)
+    raises_naming_file(load_pose, path, EmptyFileError, "without poses", fragment)
 
 
 def test_sleap_analysis_external_link_needs_trusted(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     path = _analysis(tmp_path / "linked.analysis.h5", link=True)
-    _raises(load_pose, path, UnsafeFileError, "external links", "trusted=True")
+    raises_naming_file(load_pose, path, UnsafeFileError, "external links", "trusted=True")
     expected = load_pose(_analysis(tmp_path / "plain.analysis.h5"))
     np.testing.assert_array_equal(load_pose(path, trusted=True), expected)
     info = inspect_file(path)
@@ -318,4 +305,4 @@ def test_dlc_unique_bodyparts_named_individual_without_the_keypoints(tmp_path):
     pytest.importorskip("tables")
     path = _dlc_multi_with_single(tmp_path / "multi.h5")
     for call in _both(path, individuals=["mouse1", "single"], keypoints=["snout"]):
-        _raises(call, path, MissingColumnError, "'single'", "none of the selected keypoints")
+        raises_naming_file(call, path, MissingColumnError, "'single'", "none of the selected keypoints")
