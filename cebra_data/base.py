@@ -866,10 +866,7 @@ class Loader(PickledByValue, abc.ABC, HasDevice, torch.utils.data.IterableDatase
             TypeError: for a value that is not an integer (``bool`` included).
             ValueError: for an integer outside ``[0, 2**63 - 1]``.
         """
-        epoch = check_int(epoch, "epoch")
-        if not 0 <= epoch <= SharedEpoch.MAX_EPOCH:
-            raise ValueError(f"epoch should be an integer in [0, 2**63 - 1], but got epoch={epoch}.")
-        self._epoch.set(epoch)
+        self._epoch.set(check_int(epoch, "epoch"))  # the holder checks the range
 
     def _start_stream(self) -> Tuple[int, int]:
         """Seed this process's stream and return ``(shard, num_shards)``.

@@ -101,7 +101,6 @@ def _has_reference(dtype: np.dtype) -> bool:
     return dtype.subdtype is not None and _has_reference(dtype.subdtype[0])
 
 
-
 # --- errors: every failure of h5py names the file (and the object) it happened in ---
 
 #: h5py's messages for a failed write or a full disk (H5Ocopy reads and writes in one call).
@@ -125,6 +124,12 @@ def _reason(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
+def _damaged(path: str, where: str, error: BaseException) -> CorruptFileError:
+    return CorruptFileError(
+        f"rechunk: {path!r} is damaged or truncated: reading {where} failed ({_reason(error)})."
+    )
+
+
 @contextlib.contextmanager
 def _reading(path: str, where: str) -> Iterator[None]:
     """Raise an h5py failure inside the block as :class:`CorruptFileError` naming ``path`` and ``where``."""
@@ -133,9 +138,7 @@ def _reading(path: str, where: str) -> Iterator[None]:
     except Exception as error:
         if not _from_h5py(error):
             raise
-        raise CorruptFileError(
-            f"rechunk: {path!r} is damaged or truncated: reading {where} failed ({_reason(error)})."
-        ) from error
+        raise _damaged(path, where, error) from error
 
 
 def _write_failed(output: str, temporary: str, where: str, error: BaseException) -> OSError:
@@ -188,10 +191,7 @@ class _Copier:
                 raise
             if _WRITE_FAILURE.search(str(error)):
                 raise _write_failed(self.output, self.temporary, f"copying {where}", error) from error
-            raise CorruptFileError(
-                f"rechunk: {self.path!r} is damaged or truncated: reading {where} failed "
-                f"({_reason(error)})."
-            ) from error
+            raise _damaged(self.path, where, error) from error
 
     def attributes(self, source: Any, target: Any) -> None:
         where = f"the attributes of {source.name!r}"
